@@ -1,0 +1,18 @@
+"""The embedded default model that every CLI uses when no checkpoint is given."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import UserError
+
+DEFAULT_DIR = Path(__file__).resolve().parent / "default_model"
+DEFAULT_CHECKPOINT = DEFAULT_DIR / "checkpoint.pt"
+
+
+def default_checkpoint() -> Path:
+    if not DEFAULT_CHECKPOINT.exists():
+        raise UserError(
+            f"the embedded default model {DEFAULT_CHECKPOINT} is missing from this installation; "
+            "reinstall spvit_fpga or pass --checkpoint"
+        )
+    return DEFAULT_CHECKPOINT

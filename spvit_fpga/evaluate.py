@@ -1,0 +1,153 @@
+"""``python -m spvit_fpga.evaluate``: accuracy, GMACs and tokens kept per stage.
+
+Evaluates one image at a time with pruned tokens physically removed (the hardware semantics):
+accuracy, mean GMACs per image counting the tokens actually kept, the unpruned model's GMACs and
+the tokens kept after every selector stage (mean, min, max). Without ``--checkpoint`` it runs on
+the embedded default model.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from tqdm.auto import tqdm
+
+from .checkpoint import Checkpoint, load_checkpoint, load_pretrained_deit
+from .config import MODELS, model_config
+from .data import load_dataset
+from .defaults import default_checkpoint
+from .errors import UserError, run_cli
+from .evaluation import EvalResult, evaluate_physical
+from .model import SPViT
+from .viz import plot_accuracy_vs_gmacs, plot_kept_patches
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m spvit_fpga.evaluate", description=__doc__.splitlines()[0])
+    p.add_argument("--checkpoint", nargs="+", metavar="CKPT", help="one or more checkpoints (default: the embedded model)")
+    p.add_argument("--pretrained", metavar="PATH", help="evaluate a DeiT/timm state_dict (unpruned) with --model")
+    p.add_argument("--model", default=None, help=f"architecture for --pretrained: {', '.join(MODELS)}")
+    p.add_argument("--dataset", default=None, help="digits | cifar10:PATH | imagefolder:PATH (default: the checkpoint's)")
+    p.add_argument("--split", choices=("test", "val"), default="test")
+    p.add_argument("--decision", choices=("threshold", "topk"), default="threshold", help="keep rule at inference")
+    p.add_argument("--max-images", type=int, default=None, help="evaluate only the first N images of the split")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--visualize", type=int, default=0, metavar="N", help="write kept-patch PNGs of N images to --out")
+    p.add_argument("--out", default=None, help="directory for plots")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def _subset(dataset, limit: int | None):
+    if limit is None or limit >= len(dataset):
+        return dataset
+    from torch.utils.data import Subset
+
+    sub = Subset(dataset, range(limit))
+    for attr in ("images", "labels"):
+        if hasattr(dataset, attr):
+            setattr(sub, attr, getattr(dataset, attr)[:limit])
+    return sub
+
+
+def result_dict(res: EvalResult, label: str, spec: str, decision: str) -> dict:
+    kept = res.kept
+    return {
+        "checkpoint": label,
+        "dataset": spec,
+        "backend": "float",
+        "decision": decision,
+        "images": res.images,
+        "accuracy": res.accuracy,
+        "gmacs": float(res.macs.mean() / 1e9),
+        "gmacs_unpruned": res.macs_unpruned / 1e9,
+        "mac_reduction": float(1.0 - res.macs.mean() / res.macs_unpruned),
+        "tokens_kept": [float(v) for v in kept.mean(0)] if kept.size else [],
+        "tokens_kept_min": [int(v) for v in kept.min(0)] if kept.size else [],
+        "tokens_kept_max": [int(v) for v in kept.max(0)] if kept.size else [],
+    }
+
+
+def format_table(d: dict, num_patches: int) -> str:
+    rows = [
+        ("checkpoint", d["checkpoint"]),
+        ("data set", f"{d['dataset']} ({d['images']} images)"),
+        ("accuracy", f"{100 * d['accuracy']:.2f} %"),
+        ("GMACs / image", f"{d['gmacs']:.5f}"),
+        ("GMACs unpruned", f"{d['gmacs_unpruned']:.5f} ({100 * d['mac_reduction']:.1f} % fewer)"),
+    ]
+    for s, (m, lo, hi) in enumerate(zip(d["tokens_kept"], d["tokens_kept_min"], d["tokens_kept_max"])):
+        rows.append((f"stage {s + 1} kept", f"mean {m:.1f}  min {lo}  max {hi}  of {num_patches}"))
+    w = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{w}}  {v}" for k, v in rows)
+
+
+def load_models(args) -> list[tuple[str, SPViT, dict]]:
+    """(label, model, dataset fingerprint) for every model to evaluate."""
+    if args.pretrained:
+        if not args.model:
+            raise UserError("--pretrained needs --model (deit-tiny, deit-small, deit-base or micro)")
+        if not args.dataset:
+            raise UserError("--pretrained needs --dataset (the data the DeiT head was trained for)")
+        cfg = model_config(args.model).unpruned()
+        model = SPViT(cfg)
+        load_pretrained_deit(args.pretrained, model)
+        return [(str(args.pretrained), model.eval(), {})]
+    paths = args.checkpoint or [str(default_checkpoint())]
+    out = []
+    for path in paths:
+        ck: Checkpoint = load_checkpoint(path)
+        out.append((str(path), ck.build_model(), ck.dataset))
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.visualize and not args.out:
+        raise UserError("--visualize needs --out DIR for the PNG files")
+    if args.max_images is not None and args.max_images < 1:
+        raise UserError("--max-images must be at least 1")
+    models = load_models(args)
+    results = []
+    for label, model, fingerprint in models:
+        spec = args.dataset or fingerprint.get("spec") or "digits"
+        splits = load_dataset(spec, image_size=model.cfg.img_size)
+        if (splits.in_chans, splits.num_classes) != (model.cfg.in_chans, model.cfg.num_classes):
+            raise UserError(
+                f"{label} expects {model.cfg.in_chans} channels / {model.cfg.num_classes} classes but {spec} has "
+                f"{splits.in_chans} / {splits.num_classes}; pick the data set the model was trained on"
+            )
+        data = _subset(getattr(splits, args.split), args.max_images)
+        model.decision = args.decision
+        bar = tqdm(total=len(data), desc=Path(label).name, disable=args.quiet or args.json, unit="img", leave=False)
+        res = evaluate_physical(model, data, progress=bar)
+        bar.close()
+        d = result_dict(res, label, spec, args.decision)
+        results.append(d)
+        if args.visualize:
+            out = Path(args.out)
+            out.mkdir(parents=True, exist_ok=True)
+            tag = Path(label).parent.name or Path(label).stem
+            for i in range(min(args.visualize, len(data))):
+                image, lab = data[i]
+                pred = int(res.predictions[i])
+                plot_kept_patches(image, res.kept_indices[i], model.cfg, out / f"kept_{tag}_{i:03d}.png", f"label {int(lab)} pred {pred}")
+        if not args.json:
+            print(format_table(d, model.cfg.num_patches))
+            print()
+    if args.out and len(results) > 1:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        pts = [{"label": Path(r["checkpoint"]).parent.name or r["checkpoint"], "gmacs": r["gmacs"], "accuracy": r["accuracy"]} for r in results]
+        plot_accuracy_vs_gmacs(pts, out / "accuracy_vs_gmacs.png", results[0]["gmacs_unpruned"])
+    if args.json:
+        json.dump(results[0] if len(results) == 1 else {"results": results}, sys.stdout, indent=1)
+        print()
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

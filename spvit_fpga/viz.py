@@ -1,0 +1,67 @@
+"""Plots: which patches each selector stage kept, and accuracy against GMACs."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from .config import ModelConfig  # noqa: E402
+
+
+def _display_image(image: torch.Tensor) -> np.ndarray:
+    img = image.detach().cpu().numpy()
+    img = np.transpose(img, (1, 2, 0))
+    img = (img - img.min()) / max(1e-12, float(img.max() - img.min()))
+    return img[:, :, 0] if img.shape[2] == 1 else img
+
+
+def plot_kept_patches(
+    image: torch.Tensor, kept_indices: Sequence[Sequence[int]], cfg: ModelConfig, path: Path, title: str = ""
+) -> None:
+    """Original image plus one panel per stage; pruned patches are shaded red."""
+    img = _display_image(image)
+    rgb = np.stack([img] * 3, -1) if img.ndim == 2 else img
+    stages = len(kept_indices)
+    fig, axes = plt.subplots(1, stages + 1, figsize=(2.2 * (stages + 1), 2.5))
+    axes = np.atleast_1d(axes)
+    axes[0].imshow(rgb, interpolation="nearest")
+    axes[0].set_title(title or "input", fontsize=8)
+    p, g = cfg.patch_size, cfg.grid
+    for s, kept in enumerate(kept_indices):
+        shade = rgb.copy()
+        mask = np.zeros(g * g, dtype=bool)
+        mask[list(kept)] = True
+        for t in np.flatnonzero(~mask):
+            r, c = divmod(int(t), g)
+            shade[r * p : (r + 1) * p, c * p : (c + 1) * p] = 0.35 * shade[r * p : (r + 1) * p, c * p : (c + 1) * p] + 0.65 * np.array([0.85, 0.1, 0.1])
+        axes[s + 1].imshow(shade, interpolation="nearest")
+        axes[s + 1].set_title(f"stage {s + 1}: {len(kept)}/{g * g} kept", fontsize=8)
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_accuracy_vs_gmacs(points: Sequence[dict], path: Path, unpruned_gmacs: float | None = None) -> None:
+    """Scatter of accuracy (%) against mean GMACs per image, one labelled point per model."""
+    fig, ax = plt.subplots(figsize=(5, 3.6))
+    for pt in points:
+        ax.scatter(pt["gmacs"], 100 * pt["accuracy"], s=30)
+        ax.annotate(pt["label"], (pt["gmacs"], 100 * pt["accuracy"]), fontsize=7, xytext=(4, 3), textcoords="offset points")
+    if unpruned_gmacs:
+        ax.axvline(unpruned_gmacs, color="grey", ls="--", lw=0.8, label="unpruned cost")
+        ax.legend(fontsize=7)
+    ax.set_xlabel("GMACs per image (tokens actually kept)")
+    ax.set_ylabel("accuracy (%)")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
