@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--weight-decay", type=float, default=0.05)
     p.add_argument("--warmup-epochs", type=int, default=3)
     p.add_argument("--label-smoothing", type=float, default=0.1)
-    p.add_argument("--augment-shift", type=int, default=None, help="max random translation in pixels (default: image_size/8)")
+    p.add_argument("--augment-shift", type=int, default=None, help="max random translation in pixels (default: image_size/16)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-prune", action="store_true", help="train the unpruned baseline (no selectors)")
     p.add_argument("--init", metavar="CKPT", help="start from this spvit_fpga checkpoint; it is also the teacher")
@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--ratio-weight", type=float, default=2.0)
     p.add_argument("--kl-weight", type=float, default=0.5)
     p.add_argument("--mse-weight", type=float, default=0.5)
+    p.add_argument("--stop-after", type=int, default=None, metavar="N", help="stop after N epochs of this run (continue later with --resume)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -151,7 +152,7 @@ class Trainer:
         else:
             self.det_epochs, self.freeze_epochs = 0, 0
         self.gumbel_epochs = e - self.det_epochs
-        self.shift = args.augment_shift if args.augment_shift is not None else self.cfg.img_size // 8
+        self.shift = args.augment_shift if args.augment_shift is not None else self.cfg.img_size // 16
         groups = [
             {"params": self.model.backbone_parameters(), "name": "backbone"},
             {"params": self.model.selector_parameters(), "name": "selectors"},
@@ -279,11 +280,14 @@ class Trainer:
         return "gumbel" if epoch < self.gumbel_epochs else "det"
 
     def enter_det_phase(self) -> None:
-        """Computation-aware runs fix their per-stage keep ratios from the learned profile."""
+        """Fix the keep ratios (computation-aware runs: from the learned profile, scaled to the
+        budget) and calibrate the thresholds before the first deterministic epoch."""
         if self.args.target_gmacs:
             ratios = ratios_for_budget(self.cfg, self.ratio_ema, self.args.target_gmacs * 1e9)
             self.cfg = replace(self.cfg, keep_ratios=ratios)
             self.model.cfg = self.cfg
+        calibrate_thresholds(self.model, self.splits.train, self.cfg.keep_ratios)
+        broadcast_(self.model.tau, self.info)
 
     # --- persistence -----------------------------------------------------------------------
     def _resume(self) -> None:
@@ -356,7 +360,8 @@ class Trainer:
         barrier(self.info)
         t0 = time.time()
         bar = tqdm(total=a.epochs, initial=self.start_epoch, desc="train", disable=a.quiet or not self.info.is_main, unit="ep")
-        for epoch in range(self.start_epoch, a.epochs):
+        stop = a.epochs if a.stop_after is None else min(a.epochs, self.start_epoch + a.stop_after)
+        for epoch in range(self.start_epoch, stop):
             phase = self.phase_of(epoch)
             if phase == "det" and epoch == self.gumbel_epochs:
                 self.enter_det_phase()
@@ -372,6 +377,10 @@ class Trainer:
             if self.info.is_main:
                 self.save_last(epoch)
         bar.close()
+        if stop < a.epochs:
+            if self.info.is_main:
+                print(f"stopped after epoch {stop}; continue with --resume")
+            return None
         if self.best["state"] is None:  # e.g. a resumed run that had already finished
             self.maybe_keep_best(a.epochs - 1, "plain", evaluate_masked(self.model, self.splits.val).accuracy)
         summary = self.save_best(time.time() - t0) if self.info.is_main else None

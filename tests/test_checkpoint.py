@@ -1,0 +1,111 @@
+"""Checkpoints: project format round trip and DeiT/timm state_dict loading with clear errors."""
+import pytest
+import torch
+
+from spvit_fpga.checkpoint import load_checkpoint, load_pretrained_deit, save_checkpoint
+from spvit_fpga.config import ModelConfig, model_config
+from spvit_fpga.errors import UserError
+from spvit_fpga.model import SPViT
+
+SMALL = ModelConfig("deit-test", 32, 8, 3, 5, 32, 2, 2, selector_blocks=(1,), keep_ratios=(0.5,))
+
+DEIT_KEYS = {
+    "cls_token", "pos_embed", "patch_embed.proj.weight", "patch_embed.proj.bias", "norm.weight", "norm.bias",
+    "head.weight", "head.bias",
+}
+
+
+def deit_state(cfg: ModelConfig) -> dict:
+    """A state_dict in the DeiT/timm key layout written independently of SPViT's code."""
+    c, h = cfg.embed_dim, cfg.mlp_hidden
+    sd = {
+        "cls_token": torch.randn(1, 1, c),
+        "pos_embed": torch.randn(1, cfg.num_patches + 1, c),
+        "patch_embed.proj.weight": torch.randn(c, cfg.in_chans, cfg.patch_size, cfg.patch_size),
+        "patch_embed.proj.bias": torch.randn(c),
+        "norm.weight": torch.randn(c), "norm.bias": torch.randn(c),
+        "head.weight": torch.randn(cfg.num_classes, c), "head.bias": torch.randn(cfg.num_classes),
+    }
+    for i in range(cfg.depth):
+        p = f"blocks.{i}."
+        sd.update({
+            p + "norm1.weight": torch.randn(c), p + "norm1.bias": torch.randn(c),
+            p + "attn.qkv.weight": torch.randn(3 * c, c), p + "attn.qkv.bias": torch.randn(3 * c),
+            p + "attn.proj.weight": torch.randn(c, c), p + "attn.proj.bias": torch.randn(c),
+            p + "norm2.weight": torch.randn(c), p + "norm2.bias": torch.randn(c),
+            p + "mlp.fc1.weight": torch.randn(h, c), p + "mlp.fc1.bias": torch.randn(h),
+            p + "mlp.fc2.weight": torch.randn(c, h), p + "mlp.fc2.bias": torch.randn(c),
+        })
+    return sd
+
+
+@pytest.mark.parametrize("wrap", [False, True])
+def test_pretrained_deit_loads_bare_and_wrapped(tmp_path, wrap):
+    sd = deit_state(SMALL)
+    path = tmp_path / "deit.pth"
+    torch.save({"model": sd} if wrap else sd, path)
+    model = SPViT(SMALL)
+    before = {k: v.clone() for k, v in model.state_dict().items() if k.startswith("selectors.")}
+    load_pretrained_deit(path, model)
+    state = model.state_dict()
+    for k, v in sd.items():
+        assert torch.equal(state[k], v), k
+    for k, v in before.items():  # selectors start fresh
+        assert torch.equal(state[k], v)
+
+
+def test_pretrained_deit_shape_mismatch_is_listed(tmp_path):
+    sd = deit_state(SMALL)
+    sd["head.weight"] = torch.randn(7, SMALL.embed_dim)
+    del sd["blocks.1.mlp.fc2.bias"]
+    sd["dist_token"] = torch.randn(1, 1, SMALL.embed_dim)
+    path = tmp_path / "bad.pth"
+    torch.save(sd, path)
+    with pytest.raises(UserError) as exc:
+        load_pretrained_deit(path, SPViT(SMALL))
+    msg = str(exc.value)
+    assert "head.weight" in msg and "(7, 32)" in msg
+    assert "blocks.1.mlp.fc2.bias" in msg and "missing" in msg
+    assert "dist_token" in msg and "unexpected" in msg
+
+
+def test_missing_and_corrupt_files(tmp_path):
+    with pytest.raises(UserError, match="does not exist"):
+        load_checkpoint(tmp_path / "nope.pt")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(UserError, match="not a readable"):
+        load_checkpoint(bad)
+    with pytest.raises(UserError, match="not a readable"):
+        load_pretrained_deit(bad, SPViT(SMALL))
+
+
+def test_project_checkpoint_round_trip(tmp_path):
+    torch.manual_seed(0)
+    model = SPViT(model_config("micro"))
+    model.tau.copy_(torch.tensor([0.5, -1.0, 2.0]))
+    save_checkpoint(tmp_path / "c.pt", model, {"spec": "digits"}, note="x")
+    ck = load_checkpoint(tmp_path / "c.pt")
+    assert ck.config == model.cfg and ck.dataset == {"spec": "digits"} and ck.meta["note"] == "x"
+    rebuilt = ck.build_model()
+    for k, v in model.state_dict().items():
+        assert torch.equal(rebuilt.state_dict()[k], v)
+    # The directory holding checkpoint.pt is accepted too.
+    assert load_checkpoint(tmp_path / "c.pt").config == load_checkpoint(tmp_path / "c.pt").config
+
+
+def test_deit_file_given_as_checkpoint_says_use_pretrained(tmp_path):
+    path = tmp_path / "deit.pth"
+    torch.save({"model": deit_state(SMALL)}, path)
+    with pytest.raises(UserError, match="--pretrained"):
+        load_checkpoint(path)
+
+
+def test_checkpoint_with_wrong_shapes_is_reported(tmp_path):
+    model = SPViT(model_config("micro"))
+    save_checkpoint(tmp_path / "c.pt", model)
+    obj = torch.load(tmp_path / "c.pt", weights_only=True)
+    obj["state_dict"]["head.weight"] = torch.zeros(3, 64)
+    torch.save(obj, tmp_path / "c.pt")
+    with pytest.raises(UserError, match="head.weight"):
+        load_checkpoint(tmp_path / "c.pt")
