@@ -4,11 +4,13 @@
 
 For every seed it runs (skipping steps whose checkpoint already exists)
 
-    python -m spvit_fpga.train --no-prune --epochs 60 --seed S --out OUT/unpruned_sS
-    python -m spvit_fpga.train --init OUT/unpruned_sS/checkpoint.pt --epochs 30 --lr 5e-4 --seed S --out OUT/spvit_sS
+    python -m spvit_fpga.train --no-prune --epochs 100 --seed S --out OUT/unpruned_sS
+    python -m spvit_fpga.train --init OUT/unpruned_sS/checkpoint.pt --epochs 40 --lr 5e-4 --seed S --out OUT/spvit_sS
+    python -m spvit_fpga.train --qat --init OUT/spvit_sS/checkpoint.pt --epochs 4 --lr 1e-4 --seed S --out OUT/qat_sS
 
-then ``python -m spvit_fpga.evaluate --json`` on the test split, and writes OUT/results.json,
-OUT/results.md (the table quoted in README) and OUT/accuracy_vs_gmacs.png.
+then ``python -m spvit_fpga.evaluate --json --per-image`` on the test split (float for the first
+two, fake-quant and the integer reference for the third), and writes OUT/results.json,
+OUT/results.md (the tables quoted in README) and OUT/accuracy_vs_gmacs.png.
 """
 from __future__ import annotations
 
@@ -22,8 +24,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-UNPRUNED_ARGS = ["--no-prune", "--epochs", "60"]
-SPVIT_ARGS = ["--epochs", "30", "--lr", "5e-4"]
+UNPRUNED_ARGS = ["--no-prune", "--epochs", "100"]
+SPVIT_ARGS = ["--epochs", "40", "--lr", "5e-4"]
+QAT_ARGS = ["--qat", "--epochs", "4", "--lr", "1e-4"]
 
 
 def sh(*args: str) -> str:
@@ -52,24 +55,56 @@ def main() -> None:
     for seed in args.seeds:
         base = train(out / f"unpruned_s{seed}", *UNPRUNED_ARGS, "--seed", str(seed))
         spvit = train(out / f"spvit_s{seed}", "--init", str(base), *SPVIT_ARGS, "--seed", str(seed))
-        for kind, ckpt in (("unpruned", base), ("spvit", spvit)):
-            d = json.loads(sh("spvit_fpga.evaluate", "--checkpoint", str(ckpt), "--json"))
+        qat = train(out / f"qat_s{seed}", "--init", str(spvit), *QAT_ARGS, "--seed", str(seed))
+        for kind, ckpt, backend in (
+            ("unpruned", base, "float"), ("spvit", spvit, "float"), ("qat", qat, "fakequant"), ("qat", qat, "integer")
+        ):
+            print("evaluate", ckpt, backend, flush=True)
+            d = json.loads(sh("spvit_fpga.evaluate", "--checkpoint", str(ckpt), "--backend", backend, "--json", "--per-image", "--quiet"))
             d.update(kind=kind, seed=seed)
             rows.append(d)
     (out / "results.json").write_text(json.dumps(rows, indent=1) + "\n")
-    lines = ["| model | seed | test accuracy | GMACs/image | fewer MACs | tokens kept per stage (mean of 64) |", "|---|---|---|---|---|---|"]
-    for r in rows:
-        kept = ", ".join(f"{k:.1f}" for k in r["tokens_kept"]) or "-"
-        lines.append(f"| {r['kind']} | {r['seed']} | {100 * r['accuracy']:.2f} % | {r['gmacs']:.5f} | {100 * r['mac_reduction']:.1f} % | {kept} |")
-    for kind in ("unpruned", "spvit"):
-        sel = [r for r in rows if r["kind"] == kind]
-        acc = [r["accuracy"] for r in sel]
-        red = [r["mac_reduction"] for r in sel]
-        lines.append(f"| **{kind} mean** | {len(sel)} seeds | {100 * sum(acc) / len(acc):.2f} % (min {100 * min(acc):.2f}) | {sum(r['gmacs'] for r in sel) / len(sel):.5f} | {100 * sum(red) / len(red):.1f} % | |")
-    table = "\n".join(lines)
+    table = summary_tables(rows, args.seeds)
     (out / "results.md").write_text(table + "\n")
     print(table)
-    sh("spvit_fpga.evaluate", "--checkpoint", *[str(out / f"{k}_s{s}" / "checkpoint.pt") for s in args.seeds for k in ("unpruned", "spvit")], "--out", str(out), "--json")
+    sh("spvit_fpga.evaluate", "--checkpoint", *[str(out / f"{k}_s{s}" / "checkpoint.pt") for s in args.seeds for k in ("unpruned", "spvit")],
+       "--out", str(out), "--json", "--quiet")
+
+
+def summary_tables(rows: list[dict], seeds: list[int]) -> str:
+    lines = [
+        "| model | backend | seed | test accuracy | GMACs/image | fewer MACs | tokens kept per stage (mean of 64) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        kept = ", ".join(f"{k:.1f}" for k in r["tokens_kept"]) or "-"
+        lines.append(
+            f"| {r['kind']} | {r['backend']} | {r['seed']} | {100 * r['accuracy']:.2f} % | {r['gmacs']:.5f} | "
+            f"{100 * r['mac_reduction']:.1f} % | {kept} |"
+        )
+    groups = [("unpruned", "float"), ("spvit", "float"), ("qat", "fakequant"), ("qat", "integer")]
+    lines += ["", "| model | backend | seeds | mean accuracy | min accuracy | mean fewer MACs |", "|---|---|---|---|---|---|"]
+    for kind, backend in groups:
+        sel = [r for r in rows if r["kind"] == kind and r["backend"] == backend]
+        if not sel:
+            continue
+        acc = [r["accuracy"] for r in sel]
+        red = [r["mac_reduction"] for r in sel]
+        lines.append(
+            f"| {kind} | {backend} | {len(sel)} | {100 * sum(acc) / len(acc):.2f} % | {100 * min(acc):.2f} % | {100 * sum(red) / len(red):.1f} % |"
+        )
+    lines += ["", "| seed | integer vs fake-quant: same prediction | same kept-token sets | integer vs float SPViT: same prediction |", "|---|---|---|---|"]
+    for seed in seeds:
+        by = {(r["kind"], r["backend"]): r for r in rows if r["seed"] == seed}
+        i, f, s = by.get(("qat", "integer")), by.get(("qat", "fakequant")), by.get(("spvit", "float"))
+        if not (i and f and s):
+            continue
+        n = len(i["predictions"])
+        same_pred = sum(a == b for a, b in zip(i["predictions"], f["predictions"])) / n
+        same_kept = sum(a == b for a, b in zip(i["kept_indices"], f["kept_indices"])) / n
+        same_float = sum(a == b for a, b in zip(i["predictions"], s["predictions"])) / n
+        lines.append(f"| {seed} | {100 * same_pred:.2f} % | {100 * same_kept:.2f} % | {100 * same_float:.2f} % |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -25,8 +25,26 @@ class Checkpoint:
     state_dict: dict[str, torch.Tensor]
     dataset: dict[str, Any] = field(default_factory=dict)
     meta: dict[str, Any] = field(default_factory=dict)
+    quant: dict[str, Any] | None = None  # frozen formats of a quantised (QAT) checkpoint
+
+    @property
+    def is_quantized(self) -> bool:
+        return self.quant is not None
 
     def build_model(self) -> SPViT:
+        """The model the checkpoint describes: a QuantSPViT for a quantised checkpoint."""
+        if self.quant is not None:
+            from .quant import QuantSPViT  # local import: quant imports this module
+
+            model: SPViT = QuantSPViT.from_quant_state(self.config, self.quant)
+        else:
+            model = SPViT(self.config)
+        model.load_state_dict(self.state_dict)
+        model.eval()
+        return model
+
+    def build_float_model(self) -> SPViT:
+        """The float SPViT with the same weights (for a quantised checkpoint: without quantisation)."""
         model = SPViT(self.config)
         model.load_state_dict(self.state_dict)
         model.eval()
@@ -85,7 +103,7 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
             f"{path} has checkpoint version {obj.get('version')}, this spvit_fpga reads version {CHECKPOINT_VERSION}"
         )
     cfg = ModelConfig.from_dict(obj["config"])
-    ck = Checkpoint(cfg, obj["state_dict"], obj.get("dataset", {}), obj.get("meta", {}))
+    ck = Checkpoint(cfg, obj["state_dict"], obj.get("dataset", {}), obj.get("meta", {}), obj.get("quant"))
     check_state_dict(SPViT(cfg).state_dict(), ck.state_dict, str(path))
     return ck
 

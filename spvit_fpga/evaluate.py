@@ -15,8 +15,10 @@ from typing import Sequence
 
 from tqdm.auto import tqdm
 
+from dataclasses import dataclass
+
 from .checkpoint import Checkpoint, load_checkpoint, load_pretrained_deit
-from .config import MODELS, model_config
+from .config import MODELS, ModelConfig, model_config
 from .data import load_dataset
 from .defaults import default_checkpoint
 from .errors import UserError, run_cli
@@ -33,8 +35,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dataset", default=None, help="digits | cifar10:PATH | imagefolder:PATH (default: the checkpoint's)")
     p.add_argument("--split", choices=("test", "val"), default="test")
     p.add_argument("--decision", choices=("threshold", "topk"), default="threshold", help="keep rule at inference")
+    p.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=None,
+        help="float model, fake-quant (QAT) model, or the bit-exact integer reference "
+        "(default: integer for a quantised checkpoint, float otherwise)",
+    )
+    p.add_argument("--ir", metavar="DIR", help="evaluate an exported integer IR directory (integer backend)")
     p.add_argument("--max-images", type=int, default=None, help="evaluate only the first N images of the split")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    p.add_argument("--per-image", action="store_true", help="add per-image predictions and kept-token indices to the JSON")
     p.add_argument("--visualize", type=int, default=0, metavar="N", help="write kept-patch PNGs of N images to --out")
     p.add_argument("--out", default=None, help="directory for plots")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -53,12 +64,15 @@ def _subset(dataset, limit: int | None):
     return sub
 
 
-def result_dict(res: EvalResult, label: str, spec: str, decision: str) -> dict:
+BACKENDS = ("float", "fakequant", "integer")
+
+
+def result_dict(res: EvalResult, label: str, spec: str, decision: str, backend: str = "float") -> dict:
     kept = res.kept
     return {
         "checkpoint": label,
         "dataset": spec,
-        "backend": "float",
+        "backend": backend,
         "decision": decision,
         "images": res.images,
         "accuracy": res.accuracy,
@@ -74,6 +88,7 @@ def result_dict(res: EvalResult, label: str, spec: str, decision: str) -> dict:
 def format_table(d: dict, num_patches: int) -> str:
     rows = [
         ("checkpoint", d["checkpoint"]),
+        ("backend", d["backend"]),
         ("data set", f"{d['dataset']} ({d['images']} images)"),
         ("accuracy", f"{100 * d['accuracy']:.2f} %"),
         ("GMACs / image", f"{d['gmacs']:.5f}"),
@@ -85,23 +100,67 @@ def format_table(d: dict, num_patches: int) -> str:
     return "\n".join(f"{k:<{w}}  {v}" for k, v in rows)
 
 
-def load_models(args) -> list[tuple[str, SPViT, dict]]:
-    """(label, model, dataset fingerprint) for every model to evaluate."""
+@dataclass
+class Subject:
+    """One thing to evaluate: a model (float or fake-quant) or an integer IR."""
+
+    label: str
+    cfg: ModelConfig
+    backend: str
+    dataset: dict
+    model: SPViT | None = None
+    ir: object | None = None
+
+    def run(self, data, decision: str, progress) -> EvalResult:
+        if self.backend == "integer":
+            from .reference import evaluate_reference
+
+            return evaluate_reference(self.ir, data, decision=decision, progress=progress)
+        self.model.decision = decision
+        return evaluate_physical(self.model, data, progress=progress)
+
+
+def subject_from_checkpoint(path: str, backend: str | None) -> Subject:
+    ck: Checkpoint = load_checkpoint(path)
+    backend = backend or ("integer" if ck.is_quantized else "float")
+    if backend == "float":
+        return Subject(path, ck.config, backend, ck.dataset, model=ck.build_float_model())
+    if not ck.is_quantized:
+        raise UserError(
+            f"--backend {backend} needs a quantised checkpoint and {path} is float; "
+            f"run QAT first: python -m spvit_fpga.train --qat --init {path} --out DIR"
+        )
+    qmodel = ck.build_model()
+    if backend == "fakequant":
+        return Subject(path, ck.config, backend, ck.dataset, model=qmodel)
+    from .ir import ir_from_quant_model
+
+    return Subject(path, ck.config, backend, ck.dataset, ir=ir_from_quant_model(qmodel, dataset=ck.dataset))
+
+
+def load_subjects(args) -> list[Subject]:
+    """Every model to evaluate, with its backend."""
+    if args.ir:
+        if args.backend not in (None, "integer"):
+            raise UserError("--ir evaluates the integer reference; drop --backend or use --backend integer")
+        from .ir import load_ir
+
+        ir = load_ir(args.ir)
+        cfg = ModelConfig.from_dict(ir.model)
+        return [Subject(str(args.ir), cfg, "integer", dict(ir.dataset or {}), ir=ir)]
     if args.pretrained:
         if not args.model:
             raise UserError("--pretrained needs --model (deit-tiny, deit-small, deit-base or micro)")
         if not args.dataset:
             raise UserError("--pretrained needs --dataset (the data the DeiT head was trained for)")
+        if args.backend not in (None, "float"):
+            raise UserError("--pretrained weights are float; quantise them with train --qat before other backends")
         cfg = model_config(args.model).unpruned()
         model = SPViT(cfg)
         load_pretrained_deit(args.pretrained, model)
-        return [(str(args.pretrained), model.eval(), {})]
+        return [Subject(str(args.pretrained), cfg, "float", {}, model=model.eval())]
     paths = args.checkpoint or [str(default_checkpoint())]
-    out = []
-    for path in paths:
-        ck: Checkpoint = load_checkpoint(path)
-        out.append((str(path), ck.build_model(), ck.dataset))
-    return out
+    return [subject_from_checkpoint(p, args.backend) for p in paths]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -110,38 +169,40 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UserError("--visualize needs --out DIR for the PNG files")
     if args.max_images is not None and args.max_images < 1:
         raise UserError("--max-images must be at least 1")
-    models = load_models(args)
     results = []
-    for label, model, fingerprint in models:
-        spec = args.dataset or fingerprint.get("spec") or "digits"
-        splits = load_dataset(spec, image_size=model.cfg.img_size)
-        if (splits.in_chans, splits.num_classes) != (model.cfg.in_chans, model.cfg.num_classes):
+    for sub in load_subjects(args):
+        spec = args.dataset or sub.dataset.get("spec") or "digits"
+        splits = load_dataset(spec, image_size=sub.cfg.img_size)
+        if (splits.in_chans, splits.num_classes) != (sub.cfg.in_chans, sub.cfg.num_classes):
             raise UserError(
-                f"{label} expects {model.cfg.in_chans} channels / {model.cfg.num_classes} classes but {spec} has "
+                f"{sub.label} expects {sub.cfg.in_chans} channels / {sub.cfg.num_classes} classes but {spec} has "
                 f"{splits.in_chans} / {splits.num_classes}; pick the data set the model was trained on"
             )
         data = _subset(getattr(splits, args.split), args.max_images)
-        model.decision = args.decision
-        bar = tqdm(total=len(data), desc=Path(label).name, disable=args.quiet or args.json, unit="img", leave=False)
-        res = evaluate_physical(model, data, progress=bar)
+        bar = tqdm(total=len(data), desc=f"{Path(sub.label).name} [{sub.backend}]", disable=args.quiet or args.json, unit="img", leave=False)
+        res = sub.run(data, args.decision, bar)
         bar.close()
-        d = result_dict(res, label, spec, args.decision)
+        d = result_dict(res, sub.label, spec, args.decision, sub.backend)
+        if args.per_image:
+            d["predictions"] = [int(v) for v in res.predictions]
+            d["labels"] = [int(v) for v in res.labels]
+            d["kept_indices"] = res.kept_indices
         results.append(d)
         if args.visualize:
             out = Path(args.out)
             out.mkdir(parents=True, exist_ok=True)
-            tag = Path(label).parent.name or Path(label).stem
+            tag = Path(sub.label).parent.name or Path(sub.label).stem
             for i in range(min(args.visualize, len(data))):
                 image, lab = data[i]
                 pred = int(res.predictions[i])
-                plot_kept_patches(image, res.kept_indices[i], model.cfg, out / f"kept_{tag}_{i:03d}.png", f"label {int(lab)} pred {pred}")
+                plot_kept_patches(image, res.kept_indices[i], sub.cfg, out / f"kept_{tag}_{i:03d}.png", f"label {int(lab)} pred {pred}")
         if not args.json:
-            print(format_table(d, model.cfg.num_patches))
+            print(format_table(d, sub.cfg.num_patches))
             print()
     if args.out and len(results) > 1:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        pts = [{"label": Path(r["checkpoint"]).parent.name or r["checkpoint"], "gmacs": r["gmacs"], "accuracy": r["accuracy"]} for r in results]
+        pts = [{"label": f"{Path(r['checkpoint']).parent.name or r['checkpoint']} [{r['backend']}]", "gmacs": r["gmacs"], "accuracy": r["accuracy"]} for r in results]
         plot_accuracy_vs_gmacs(pts, out / "accuracy_vs_gmacs.png", results[0]["gmacs_unpruned"])
     if args.json:
         json.dump(results[0] if len(results) == 1 else {"results": results}, sys.stdout, indent=1)

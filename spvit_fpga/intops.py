@@ -68,6 +68,7 @@ __all__ = [
     "int_token_mean",
     "int_keep_prob",
     "keep_decision",
+    "topk_decision",
     "keep_decision_bits",
     "int_package_token",
 ]
@@ -312,12 +313,10 @@ def round_shift(x: IntTensor, shift: Shift) -> IntTensor:
         return x * (1 << (-shift))
     if shift > 62:
         raise ValueError("shift must be <= 62")
-    div = 1 << shift
-    q = torch.div(x, div, rounding_mode="floor")
-    r = x - q * div
-    half = div >> 1
-    up = (r > half) | ((r == half) & (q % 2 == 1))
-    return q + up.to(torch.int64)
+    # Same rule in four integer ops: with b = bit `shift` of x (the LSB of floor(x / 2**s)),
+    # floor((x + 2**(s-1) - 1 + b) / 2**s) rounds up iff r > h, or r == h and b == 1.
+    half = 1 << (shift - 1)
+    return (x + (half - 1) + ((x >> shift) & 1)) >> shift
 
 
 def saturate(x: IntTensor, fmt: FixedFormat) -> IntTensor:
@@ -412,16 +411,22 @@ def int_linear(
     accumulator precision (frac ``f_x + f_w``).  Output frac is ``f_x + f_w - shift``.
     ``out_fmt=None`` returns the exact accumulator (classifier logits; ``shift`` must be 0).
 
-    Fused residual epilogue (optional): ``residual`` (frac f_r) is added to the accumulator after
-    a left shift by ``residual_align = f_x + f_w - f_r >= 0`` and the sum is rounded once.
+    Fused residual epilogue (optional): ``residual`` (frac f_r) is added to the accumulator and
+    the sum is rounded once.  With ``residual_align = a = f_x + f_w - f_r``: if ``a >= 0`` the
+    residual is shifted left by ``a``; if ``a < 0`` the accumulator is shifted left by ``-a``
+    instead (exact; the sum then has frac f_r) and the rounding shift grows to ``shift - a``.
+    Either way the output frac is ``f_x + f_w - shift``.
     """
     acc = _exact_matmul(_as_int(x, "x"), _as_int(w, "w").transpose(-1, -2))
     if b is not None:
         acc = acc + _as_int(b, "b")
     if residual is not None:
-        if residual_align < 0:
-            raise ValueError("residual_align must be >= 0 (accumulator frac >= residual frac)")
-        acc = acc + _as_int(residual, "residual") * (1 << residual_align)
+        r = _as_int(residual, "residual")
+        if residual_align >= 0:
+            acc = acc + r * (1 << residual_align)
+        else:
+            acc = acc * (1 << (-residual_align)) + r
+            shift = shift - residual_align
     if out_fmt is None:
         if shift != 0:
             raise ValueError("out_fmt=None returns the raw accumulator; shift must be 0")
@@ -578,6 +583,7 @@ def int_softmax(
     prob_fmt: FixedFormat = prob_format(DEFAULT_PROB_BITS),
     exp_frac: int = DEFAULT_EXP_FRAC,
     dim: int = -1,
+    mask: Optional[torch.Tensor] = None,
 ) -> IntTensor:
     """Integer softmax along ``dim``.
 
@@ -587,6 +593,12 @@ def int_softmax(
 
     ``p`` is unsigned in ``prob_fmt`` (default 8 bits, frac 8).  A row whose mass sits in one
     element gives ``2**f_p`` which saturates to ``2**bits - 1`` when ``frac == bits``.
+
+    ``mask`` (optional, bool, broadcastable to ``x``; only for batched references of pruned
+    models, the hardware removes tokens instead): entries with ``mask == False`` take no part in
+    the max and the sum and get ``p = 0``.  The allowed entries of a row then get exactly the
+    probabilities of the row with the masked entries removed.  A row without allowed entries
+    is all 0.
     """
     x = _as_int(x)
     _check_fmt(x, in_fmt, "softmax input")
@@ -596,11 +608,17 @@ def int_softmax(
         return x.clone()
     table = exp_table(in_fmt, exp_frac).to(x.device)
     n = table.numel()
-    m = x.max(dim=dim, keepdim=True).values
-    k = (m - x).clamp(max=n - 1)
-    e = table[k]
+    if mask is None:
+        m = x.max(dim=dim, keepdim=True).values
+        k = (m - x).clamp(max=n - 1)
+        e = table[k]
+    else:
+        allowed = torch.broadcast_to(mask.to(device=x.device, dtype=torch.bool), x.shape)
+        m = torch.where(allowed, x, torch.full_like(x, in_fmt.min_int)).max(dim=dim, keepdim=True).values
+        k = (m - x).clamp(min=0, max=n - 1)
+        e = torch.where(allowed, table[k], torch.zeros_like(x))
     s = e.sum(dim=dim, keepdim=True)
-    p = _scaled_div(e, s, prob_fmt.frac)
+    p = _scaled_div(e, s.clamp(min=1), prob_fmt.frac)
     return saturate(p, prob_fmt)
 
 
@@ -858,6 +876,36 @@ def keep_decision(w: IntTensor, delta: IntTensor, tau: Union[int, IntTensor]) ->
     """
     z = (_as_int(w, "w") * _as_int(delta, "delta")).sum(dim=-1)
     return z >= _as_int(torch.as_tensor(tau), "tau")
+
+
+def topk_decision(z: IntTensor, k: int, live: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """Fixed-count keep rule: keep the ``k`` live tokens with the largest score ``z`` (bool,
+    (..., N)); ties go to the lower token index; all live tokens if fewer than ``k`` are live.
+
+    ``z`` (..., N) integer keep scores in token order (``sum_h w_h * delta_h``); ``live``
+    optional bool (..., N), None = all live.  Equivalent definition for hardware: token ``j``
+    is kept iff it is live and fewer than ``k`` live tokens ``i`` rank before it, where ``i``
+    ranks before ``j`` iff ``z_i > z_j`` or (``z_i == z_j`` and ``i < j``).  Because only the
+    relative order of live tokens matters, a physically compacted stream (live tokens only,
+    original order) gives the same decisions.
+    """
+    z = _as_int(z, "z")
+    if live is None:
+        live = torch.ones(z.shape, dtype=torch.bool, device=z.device)
+    live = live.to(torch.bool)
+    if k < 0:
+        raise ValueError("k must be >= 0")
+    n = z.shape[-1]
+    if n == 0:
+        return torch.zeros(z.shape, dtype=torch.bool, device=z.device)
+    # rank = number of live tokens ranking before each token (pairwise, exact, no sort ties)
+    zi = z.unsqueeze(-1)  # (..., N, 1): token i (rows)
+    zj = z.unsqueeze(-2)  # (..., 1, N): token j (cols)
+    idx = torch.arange(n, device=z.device)
+    before = (zj > zi) | ((zj == zi) & (idx.view(1, n) < idx.view(n, 1)))  # [i, j]: j before i
+    before = before & live.unsqueeze(-2)
+    rank = before.to(torch.int64).sum(dim=-1)
+    return live & (rank < k)
 
 
 def keep_decision_bits(w_fmt: FixedFormat, delta_fmt: FixedFormat, num_heads: int) -> int:

@@ -59,6 +59,7 @@ __all__ = [
     "q_keep_prob",
     "q_keep_decision",
     "q_package_token",
+    "tau_to_int",
 ]
 
 
@@ -276,18 +277,42 @@ def q_softmax(
     in_fmt: FixedFormat,
     prob_fmt: FixedFormat = prob_format(DEFAULT_PROB_BITS),
     exp_frac: int = DEFAULT_EXP_FRAC,
+    mask: Optional[torch.Tensor] = None,
 ) -> torch.Tensor:
-    """Fake-quant :func:`intops.int_softmax` over the last dim; float softmax gradient."""
-    dtype = _float_dtype(x)
+    """Fake-quant :func:`intops.int_softmax` over the last dim; float softmax gradient.
 
-    def fwd(x_):
-        p = intops.int_softmax(_q(x_, in_fmt), in_fmt=in_fmt, prob_fmt=prob_fmt, exp_frac=exp_frac)
+    ``mask`` (optional, broadcastable to ``x``): entries where ``mask > 0.5`` take part (see
+    :func:`intops.int_softmax`).  A float mask may carry straight-through gradients of keep
+    decisions: the surrogate multiplies the exponentials by it, as the float model's
+    ``masked_softmax`` does (DynamicViT style).
+    """
+    dtype = _float_dtype(x)
+    if mask is None:
+
+        def fwd(x_):
+            p = intops.int_softmax(_q(x_, in_fmt), in_fmt=in_fmt, prob_fmt=prob_fmt, exp_frac=exp_frac)
+            return _deq(p, prob_fmt.frac, dtype)
+
+        def sur(x_):
+            return _clamp_fmt(torch.softmax(ste_quant(x_, in_fmt), dim=-1), prob_fmt)
+
+        return _apply(fwd, sur, x)
+
+    mask_f = mask if torch.is_floating_point(mask) else mask.to(dtype)
+
+    def fwd_m(x_, m_):
+        p = intops.int_softmax(_q(x_, in_fmt), in_fmt=in_fmt, prob_fmt=prob_fmt, exp_frac=exp_frac, mask=m_ > 0.5)
         return _deq(p, prob_fmt.frac, dtype)
 
-    def sur(x_):
-        return _clamp_fmt(torch.softmax(ste_quant(x_, in_fmt), dim=-1), prob_fmt)
+    def sur_m(x_, m_):
+        xq = ste_quant(x_, in_fmt)
+        allowed = torch.broadcast_to(m_ > 0.5, xq.shape)
+        top = xq.masked_fill(~allowed, float("-inf")).amax(-1, keepdim=True).detach()
+        top = torch.where(torch.isfinite(top), top, torch.zeros_like(top))
+        e = torch.exp((xq - top).clamp(max=0.0)) * m_
+        return _clamp_fmt(e / e.sum(-1, keepdim=True).clamp(min=torch.finfo(e.dtype).tiny), prob_fmt)
 
-    return _apply(fwd, sur, x)
+    return _apply(fwd_m, sur_m, x, mask_f)
 
 
 def q_gelu(x: torch.Tensor, *, in_fmt: FixedFormat, out_fmt: FixedFormat) -> torch.Tensor:
@@ -398,19 +423,22 @@ def q_token_mean(
     zero live tokens give 0."""
     dtype = _float_dtype(x)
     if live is None:
-        live = torch.ones(x.shape[:-1], dtype=torch.bool, device=x.device)
-    live = live.to(torch.bool).detach()
+        live = torch.ones(x.shape[:-1], dtype=dtype, device=x.device)
+    # A float mask in {0, 1} may carry straight-through gradients of earlier keep decisions;
+    # the surrogate weights the tokens by it (as the float selector does).  The forward uses
+    # ``mask > 0.5`` (straight-through values are 1 +- float rounding, or 0 +- rounding).
+    live_f = live if torch.is_floating_point(live) else live.to(dtype)
 
-    def fwd(x_):
-        y = intops.int_token_mean(_q(x_, in_fmt), in_frac=in_fmt.frac, out_fmt=out_fmt, live=live)
+    def fwd(x_, l_):
+        y = intops.int_token_mean(_q(x_, in_fmt), in_frac=in_fmt.frac, out_fmt=out_fmt, live=l_ > 0.5)
         return _deq(y, out_fmt.frac, dtype)
 
-    def sur(x_):
-        xq = ste_quant(x_, in_fmt) * live.unsqueeze(-1).to(x_.dtype)
-        cnt = live.to(x_.dtype).sum(dim=-1, keepdim=True).clamp(min=1.0)
+    def sur(x_, l_):
+        xq = ste_quant(x_, in_fmt) * l_.unsqueeze(-1)
+        cnt = l_.sum(dim=-1, keepdim=True).clamp(min=1.0)
         return _clamp_fmt(xq.sum(dim=-2) / cnt, out_fmt)
 
-    return _apply(fwd, sur, x)
+    return _apply(fwd, sur, x, live_f)
 
 
 def q_keep_prob(
@@ -451,11 +479,24 @@ def q_keep_decision(
     delta_fmt: FixedFormat,
 ) -> torch.Tensor:
     """:func:`intops.keep_decision` on quantised inputs (bool, no gradient).  ``tau`` is a real
-    threshold, quantised to frac ``f_w + f_d`` (round half even)."""
+    threshold; the integer threshold is ``ceil(tau * 2**(f_w + f_d))`` so that the decision is
+    exactly ``score >= tau`` for the real score ``z * 2**-(f_w + f_d)`` (see
+    :func:`tau_to_int`)."""
     with torch.no_grad():
-        tau_t = torch.as_tensor(tau, dtype=torch.float64)
-        tau_int = torch.round(tau_t * 2.0 ** (w_fmt.frac + delta_fmt.frac)).to(torch.int64)
+        tau_int = tau_to_int(tau, w_fmt.frac + delta_fmt.frac)
         return intops.keep_decision(_q(w, w_fmt), _q(delta, delta_fmt), tau_int)
+
+
+def tau_to_int(tau: torch.Tensor | float, frac: int) -> torch.Tensor:
+    """Integer threshold ``ceil(tau * 2**frac)`` (int64) of a real threshold ``tau``.
+
+    For an integer score ``z`` with real value ``z * 2**-frac``: ``z * 2**-frac >= tau``
+    iff ``z >= ceil(tau * 2**frac)`` (exact: the product by a power of two is exact in
+    float64 for float32/float64 ``tau``).  Infinite thresholds are clamped to +-2**62.
+    """
+    t = torch.as_tensor(tau, dtype=torch.float64) * (2.0 ** frac)
+    t = torch.ceil(t).clamp(-(2.0 ** 62), 2.0 ** 62)
+    return t.to(torch.int64)
 
 
 def q_package_token(
@@ -471,15 +512,18 @@ def q_package_token(
     nothing is pruned."""
     dtype = _float_dtype(x, p)
     if pruned is None:
-        pruned = torch.ones(x.shape[:-1], dtype=torch.bool, device=x.device)
-    pruned = pruned.to(torch.bool).detach()
+        pruned = torch.ones(x.shape[:-1], dtype=dtype, device=x.device)
+    # A float ``pruned`` in {0, 1} may carry straight-through gradients of the keep decisions
+    # (``alive - keep``); the surrogate multiplies the weights by it, like the float model.
+    # The forward uses ``pruned > 0.5``.
+    pruned_f = pruned if torch.is_floating_point(pruned) else pruned.to(dtype)
 
-    def fwd(x_, p_):
-        y = intops.int_package_token(_q(x_, x_fmt), _q(p_, p_fmt), pruned=pruned)
+    def fwd(x_, p_, m_):
+        y = intops.int_package_token(_q(x_, x_fmt), _q(p_, p_fmt), pruned=m_ > 0.5)
         return _deq(y, x_fmt.frac, dtype)
 
-    def sur(x_, p_):
-        m = pruned.to(x_.dtype)
+    def sur(x_, p_, m_):
+        m = m_
         xq = ste_quant(x_, x_fmt)
         pq = ste_quant(p_, p_fmt) * m
         psum = pq.sum(dim=-1, keepdim=True)
@@ -489,4 +533,4 @@ def q_package_token(
         out = torch.where(psum > 0, weighted, uniform)
         return torch.where(cnt > 0, out, torch.zeros_like(out))
 
-    return _apply(fwd, sur, x, p)
+    return _apply(fwd, sur, x, p, pruned_f)

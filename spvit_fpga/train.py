@@ -40,6 +40,7 @@ from .errors import UserError, run_cli
 from .evaluation import calibrate_thresholds, evaluate_masked
 from .macs import model_macs, ratios_for_budget, unpruned_macs
 from .model import SPViT
+from .quant import QuantConfig, QuantSPViT, is_quant_checkpoint, load_quant_checkpoint, quantize_model, save_quant_checkpoint
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--augment-shift", type=int, default=None, help="max random translation in pixels (default: image_size/16)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-prune", action="store_true", help="train the unpruned baseline (no selectors)")
+    p.add_argument("--qat", action="store_true", help="quantisation-aware fine-tuning of the float SPViT checkpoint given with --init")
+    p.add_argument("--calib-images", type=int, default=512, help="training images used to calibrate activation formats (--qat)")
     p.add_argument("--init", metavar="CKPT", help="start from this spvit_fpga checkpoint; it is also the teacher")
     p.add_argument("--pretrained", metavar="PATH", help="DeiT/timm state_dict to initialise the backbone")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
@@ -68,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--kl-weight", type=float, default=0.5)
     p.add_argument("--mse-weight", type=float, default=0.5)
     p.add_argument("--stop-after", type=int, default=None, metavar="N", help="stop after N epochs of this run (continue later with --resume)")
+    p.add_argument("--train-subset", type=int, default=None, metavar="N", help="train on the first N training images only (smoke runs)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -84,6 +88,19 @@ def _float_list(text: str) -> tuple[float, ...]:
         return tuple(float(t) for t in text.split(",") if t.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a comma list of numbers, got {text!r}") from None
+
+
+def _subset(dataset, n: int):
+    """The first ``n`` items, keeping the fast in-memory ``images``/``labels`` attributes."""
+    if n < 1:
+        raise UserError("--train-subset must be at least 1")
+    from torch.utils.data import Subset
+
+    sub = Subset(dataset, range(min(n, len(dataset))))
+    for attr in ("images", "labels"):
+        if isinstance(getattr(dataset, attr, None), torch.Tensor):
+            setattr(sub, attr, getattr(dataset, attr)[:n])
+    return sub
 
 
 def seed_everything(seed: int) -> None:
@@ -132,6 +149,28 @@ def build_student_and_teacher(args, cfg: ModelConfig, init) -> tuple[SPViT, SPVi
     return model, teacher
 
 
+def build_qat_student_and_teacher(args, cfg: ModelConfig, init, splits) -> tuple[SPViT, SPViT]:
+    """Fake-quant student from a float SPViT checkpoint (activation formats calibrated on
+    training images, then frozen); the float model is the teacher (logit distillation)."""
+    if init is None:
+        raise UserError("--qat needs --init CKPT: a float SPViT checkpoint (python -m spvit_fpga.train --init BASE --out DIR)")
+    if not cfg.prunes:
+        raise UserError("--qat expects a model with selectors; --no-prune models are not quantised")
+    if is_quant_checkpoint(args.init):
+        student, _, _ = load_quant_checkpoint(args.init)
+        teacher = None
+        return student, teacher
+    teacher = SPViT(init.config)
+    teacher.load_state_dict(init.state_dict)
+    teacher.eval().requires_grad_(False)
+    images = splits.train.images if isinstance(getattr(splits.train, "images", None), torch.Tensor) else torch.stack(
+        [splits.train[i][0] for i in range(min(len(splits.train), args.calib_images))]
+    )
+    qcfg = QuantConfig(input_frac_bits=splits.input_frac_bits)
+    student = quantize_model(teacher, images[: args.calib_images], qcfg)
+    return student, teacher
+
+
 # --------------------------------------------------------------------------------------------
 # training
 # --------------------------------------------------------------------------------------------
@@ -142,11 +181,21 @@ class Trainer:
         init = load_checkpoint(args.init) if args.init else None
         image_size = init.config.img_size if init else model_config(args.model).img_size
         self.splits = load_dataset(init.dataset.get("spec", args.dataset) if (init and args.dataset == "digits" and init.dataset) else args.dataset, image_size=image_size)
+        if args.train_subset is not None:
+            self.splits.train = _subset(self.splits.train, args.train_subset)
         seed_everything(args.seed)
         self.cfg = resolve_config(args, self.splits, init.config if init else None)
-        self.model, self.teacher = build_student_and_teacher(args, self.cfg, init)
+        if args.qat:
+            self.model, self.teacher = build_qat_student_and_teacher(args, self.cfg, init, self.splits)
+        else:
+            self.model, self.teacher = build_student_and_teacher(args, self.cfg, init)
+        # Token-level distillation needs a teacher that keeps every token.
+        self.teacher_tokens = self.teacher is not None and not self.teacher.cfg.prunes
         e = args.epochs
-        if self.cfg.prunes:
+        if args.qat:
+            self.det_epochs = e if args.det_epochs is None else min(args.det_epochs, e)
+            self.freeze_epochs = 0 if args.freeze_epochs is None else args.freeze_epochs
+        elif self.cfg.prunes:
             self.det_epochs = e // 2 if args.det_epochs is None else min(args.det_epochs, e)
             self.freeze_epochs = (1 if init else 0) if args.freeze_epochs is None else args.freeze_epochs
         else:
@@ -216,14 +265,17 @@ class Trainer:
             self.ratio_ema = [0.9 * e + 0.1 * m for e, m in zip(self.ratio_ema, means)]
         if self.teacher is not None and phase in ("gumbel", "det"):
             with torch.no_grad():
-                t_out = self.teacher(x)
+                t_out = self.teacher(x, decision="threshold") if self.teacher.cfg.prunes else self.teacher(x)
             kl = F.kl_div(F.log_softmax(out.logits, -1), F.log_softmax(t_out.logits, -1), log_target=True, reduction="batchmean")
-            n = cfg.num_patches
-            mask = out.policy[:, :, None]
-            diff = (out.tokens[:, 1 : 1 + n] - t_out.tokens[:, 1 : 1 + n]) ** 2
-            mse = (diff * mask).sum() / (mask.sum() * diff.shape[-1]).clamp(min=1.0)
-            loss = loss + a.kl_weight * kl + a.mse_weight * mse
-            parts.update(kl=kl.item(), mse=mse.item())
+            loss = loss + a.kl_weight * kl
+            parts["kl"] = kl.item()
+            if self.teacher_tokens:
+                n = cfg.num_patches
+                mask = out.policy[:, :, None]
+                diff = (out.tokens[:, 1 : 1 + n] - t_out.tokens[:, 1 : 1 + n]) ** 2
+                mse = (diff * mask).sum() / (mask.sum() * diff.shape[-1]).clamp(min=1.0)
+                loss = loss + a.mse_weight * mse
+                parts["mse"] = mse.item()
         return loss, parts
 
     def train_epoch(self, epoch: int, phase: str, bar) -> dict:
@@ -266,7 +318,8 @@ class Trainer:
 
     def maybe_keep_best(self, epoch: int, phase: str, acc: float) -> None:
         selectable = phase in ("plain", "det") or self.det_epochs == 0
-        if selectable and acc > self.best["val_accuracy"]:
+        # Ties go to the later epoch: with a cosine schedule it has seen more training.
+        if selectable and acc >= self.best["val_accuracy"]:
             self.best = {
                 "val_accuracy": acc,
                 "epoch": epoch,
@@ -297,6 +350,8 @@ class Trainer:
         st = torch.load(path, map_location="cpu", weights_only=False)
         self.cfg = ModelConfig.from_dict(st["config"])
         self.model.cfg = self.cfg
+        if st.get("quant") is not None:
+            self.model.set_formats(QuantSPViT.from_quant_state(self.cfg, st["quant"]).formats)
         self.model.load_state_dict(st["model"])
         self.optimizer.load_state_dict(st["optimizer"])
         self.start_epoch = st["epoch"] + 1
@@ -320,13 +375,19 @@ class Trainer:
             "rng": torch.get_rng_state(),
             "aug_rng": self.aug_gen.get_state(),
             "sampler_rng": self.sampler.generator.get_state() if isinstance(self.sampler, RandomSampler) else None,
+            "quant": self.model.quant_state() if isinstance(self.model, QuantSPViT) else None,
         }
         tmp = self.out / "last.pt.tmp"
         torch.save(state, tmp)
         tmp.replace(self.out / "last.pt")
 
+    def fresh_model(self) -> SPViT:
+        if isinstance(self.model, QuantSPViT):
+            return QuantSPViT.from_quant_state(self.cfg, self.model.quant_state())
+        return SPViT(self.cfg)
+
     def save_best(self, seconds: float) -> dict:
-        model = SPViT(self.cfg)
+        model = self.fresh_model()
         model.load_state_dict(self.best["state"])
         summary = {
             "model": self.cfg.name,
@@ -336,12 +397,14 @@ class Trainer:
             "best_epoch": self.best["epoch"],
             "val_accuracy": self.best["val_accuracy"],
             "prunes": self.cfg.prunes,
+            "qat": isinstance(self.model, QuantSPViT),
             "keep_ratios": list(self.cfg.keep_ratios),
             "tau": self.best["tau"],
             "gmacs_unpruned": unpruned_macs(self.cfg) / 1e9,
             "train_seconds": round(seconds, 1),
         }
-        save_checkpoint(
+        save = save_quant_checkpoint if isinstance(model, QuantSPViT) else save_checkpoint
+        save(
             self.out / "checkpoint.pt",
             model,
             dataset_fingerprint(self.splits),

@@ -13,6 +13,7 @@ from spvit_fpga.errors import UserError
 from spvit_fpga.train import main as train_main
 
 ROOT = Path(__file__).resolve().parents[1]
+FAST = ["--train-subset", "192"]  # smoke runs: the code paths, not the accuracy
 
 
 def run(module: str, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -25,7 +26,7 @@ def run(module: str, *args: str, timeout: int = 300) -> subprocess.CompletedProc
 @pytest.fixture(scope="module")
 def baseline(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("baseline")
-    train_main(["--no-prune", "--epochs", "2", "--out", str(out), "--quiet"])
+    train_main(["--no-prune", "--epochs", "2", "--out", str(out), "--quiet", *FAST])
     return out / "checkpoint.pt"
 
 
@@ -38,7 +39,7 @@ def test_unpruned_training_writes_checkpoint(baseline):
 
 
 def test_spvit_finetune_from_unpruned_distils_and_calibrates(baseline, tmp_path):
-    train_main(["--init", str(baseline), "--epochs", "2", "--out", str(tmp_path), "--quiet"])
+    train_main(["--init", str(baseline), "--epochs", "2", "--out", str(tmp_path), "--quiet", *FAST])
     ck = load_checkpoint(tmp_path / "checkpoint.pt")
     assert ck.config.prunes and ck.config.selector_blocks == (1, 3, 5)
     log = json.loads((tmp_path / "train_log.json").read_text())
@@ -51,6 +52,7 @@ def test_spvit_finetune_from_unpruned_distils_and_calibrates(baseline, tmp_path)
     from spvit_fpga.evaluation import evaluate_masked
 
     res = evaluate_masked(model, load_dataset("digits").val)
+    assert res.images == 126
     assert res.kept.mean(0)[0] < 64 and (res.kept.mean(0) > 0).all()
 
 
@@ -59,7 +61,7 @@ def test_computation_aware_training_meets_budget(baseline, tmp_path):
     from spvit_fpga.macs import model_macs, unpruned_macs
 
     target = 0.5 * unpruned_macs(model_config("micro")) / 1e9
-    train_main(["--init", str(baseline), "--epochs", "2", "--target-gmacs", str(target), "--out", str(tmp_path), "--quiet"])
+    train_main(["--init", str(baseline), "--epochs", "2", "--target-gmacs", str(target), "--out", str(tmp_path), "--quiet", *FAST])
     ck = load_checkpoint(tmp_path / "checkpoint.pt")
     cost = model_macs(ck.config, [r * 64 for r in ck.config.keep_ratios]) / 1e9
     assert abs(cost - target) / target < 1e-3
@@ -67,7 +69,7 @@ def test_computation_aware_training_meets_budget(baseline, tmp_path):
 
 def test_resume_continues_exactly(tmp_path):
     full, split = tmp_path / "full", tmp_path / "split"
-    common = ["--epochs", "3", "--det-epochs", "1", "--seed", "3", "--quiet"]
+    common = ["--epochs", "3", "--det-epochs", "1", "--seed", "3", "--quiet", *FAST]
     train_main([*common, "--out", str(full)])
     train_main([*common, "--out", str(split), "--stop-after", "1"])
     assert not (split / "checkpoint.pt").exists()
@@ -81,7 +83,7 @@ def test_resume_continues_exactly(tmp_path):
 def test_ddp_two_processes(tmp_path):
     proc = run(
         "torch.distributed.run", "--nproc_per_node=2", "--master_port=29517", "-m", "spvit_fpga.train",
-        "--epochs", "1", "--no-prune", "--out", str(tmp_path), "--quiet",
+        "--epochs", "1", "--no-prune", "--out", str(tmp_path), "--quiet", *FAST,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     ck = load_checkpoint(tmp_path / "checkpoint.pt")
@@ -123,9 +125,31 @@ def test_evaluate_visualize_and_accuracy_plot(baseline, tmp_path):
     from spvit_fpga.evaluate import main as eval_main
 
     pruned = tmp_path / "pruned"
-    train_main(["--init", str(baseline), "--epochs", "2", "--out", str(pruned), "--quiet"])
+    train_main(["--init", str(baseline), "--epochs", "2", "--out", str(pruned), "--quiet", *FAST])
     out = tmp_path / "plots"
     eval_main(["--checkpoint", str(baseline), str(pruned / "checkpoint.pt"), "--max-images", "30", "--visualize", "2", "--out", str(out), "--quiet"])
     pngs = sorted(p.name for p in out.glob("*.png"))
     assert "accuracy_vs_gmacs.png" in pngs
     assert sum(n.startswith("kept_pruned_") for n in pngs) == 2
+
+
+def test_qat_cli_and_backends_agree(baseline, tmp_path):
+    from spvit_fpga.evaluate import main as eval_main
+
+    spvit, qat = tmp_path / "spvit", tmp_path / "qat"
+    train_main(["--init", str(baseline), "--epochs", "2", "--out", str(spvit), "--quiet", *FAST])
+    train_main(["--qat", "--init", str(spvit / "checkpoint.pt"), "--epochs", "1", "--calib-images", "64", "--out", str(qat), "--quiet", *FAST])
+    ck = load_checkpoint(qat / "checkpoint.pt")
+    assert ck.is_quantized and ck.meta["summary"]["qat"]
+    outs = {}
+    for backend in ("fakequant", "integer"):
+        proc = run("spvit_fpga.evaluate", "--checkpoint", str(qat / "checkpoint.pt"), "--backend", backend, "--json", "--per-image", "--max-images", "25")
+        assert proc.returncode == 0, proc.stderr
+        outs[backend] = json.loads(proc.stdout)
+        assert outs[backend]["backend"] == backend
+    # The fake-quant model computes exactly the integer reference's numbers.
+    assert outs["fakequant"]["predictions"] == outs["integer"]["predictions"]
+    assert outs["fakequant"]["kept_indices"] == outs["integer"]["kept_indices"]
+    # A float checkpoint has no integer face yet: one line that says to run QAT.
+    proc = run("spvit_fpga.evaluate", "--checkpoint", str(spvit / "checkpoint.pt"), "--backend", "integer")
+    assert proc.returncode == 2 and "--qat" in proc.stderr and "Traceback" not in proc.stderr

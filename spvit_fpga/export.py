@@ -1,0 +1,105 @@
+"""``python -m spvit_fpga.export``: write the integer IR of a quantised checkpoint.
+
+    python -m spvit_fpga.export --checkpoint CKPT --out DIR [--force] [--qonnx FILE]
+
+``DIR`` receives ``ir.json`` + ``weights.npz`` (see :mod:`spvit_fpga.ir`), written into a
+temporary directory next to it and renamed into place, so an interrupted export never leaves
+a half-written directory.  The same checkpoint always gives byte-identical files.
+
+The checkpoint must be quantised (written by QAT, ``python -m spvit_fpga.train --qat``); a
+float-only checkpoint is refused.  ``--qonnx FILE`` additionally exports the quantised
+backbone to QONNX for FINN / hls4ml users (see :mod:`spvit_fpga.qonnx_export`).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Sequence
+
+from .defaults import default_checkpoint
+from .errors import UserError, run_cli
+from .ir import IR, ir_from_quant_model, save_ir
+from .quant import load_quant_checkpoint
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m spvit_fpga.export", description=__doc__.splitlines()[0])
+    p.add_argument("--checkpoint", metavar="CKPT", help="quantised checkpoint (default: the embedded model)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory for ir.json and weights.npz")
+    p.add_argument("--force", action="store_true", help="replace DIR if it exists and is not empty")
+    p.add_argument("--decision", choices=("threshold", "topk"), default=None, help="default keep rule stored in the IR (default: the model's)")
+    p.add_argument("--qonnx", metavar="FILE", help="also export the quantised backbone to QONNX (FINN / hls4ml)")
+    return p
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def export_ir(checkpoint: str | os.PathLike, decision: str | None = None) -> IR:
+    """The IR of a quantised checkpoint (UserError for a float-only checkpoint)."""
+    path = Path(checkpoint)
+    if path.is_dir() and (path / "checkpoint.pt").exists():
+        path = path / "checkpoint.pt"
+    qmodel, dataset, _meta = load_quant_checkpoint(path)
+    if decision:
+        qmodel.decision = decision
+    provenance = {"checkpoint_sha256": file_sha256(path), "checkpoint_name": path.name}
+    return ir_from_quant_model(qmodel, dataset=dataset, provenance=provenance)
+
+
+def write_ir_dir(ir: IR, out: str | os.PathLike, force: bool = False) -> Path:
+    """Write ``ir`` to ``out`` atomically: into a temporary sibling directory, then rename.
+    A non-empty ``out`` is only replaced with ``force``."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out} exists and is not a directory; choose another --out")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise UserError(f"{out} is not empty; pass --force to replace it or choose another --out")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        save_ir(ir, tmp)
+        os.chmod(tmp, 0o755)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+            os.rmdir(old)
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    ckpt = args.checkpoint or str(default_checkpoint())
+    out = Path(args.out)
+    if out.is_dir() and any(out.iterdir()) and not args.force:
+        raise UserError(f"{out} is not empty; pass --force to replace it or choose another --out")
+    ir = export_ir(ckpt, args.decision)
+    write_ir_dir(ir, out, force=args.force)
+    n_ops = sum(1 for _ in ir.ops())
+    print(f"wrote {out}/ir.json and weights.npz ({n_ops} ops, {len(ir.blocks)} blocks, {len(ir.selectors)} selector stages)")
+    if args.qonnx:
+        from .qonnx_export import export_qonnx_backbone
+
+        info = export_qonnx_backbone(ckpt, args.qonnx)
+        print(f"wrote {args.qonnx} ({info})")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main)

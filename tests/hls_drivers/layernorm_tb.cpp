@@ -1,0 +1,59 @@
+// C-simulation driver: spvit_layernorm.h (layernorm_frame) in five instantiations.
+// Input <variant>_table: the rsqrt table (3 * 2^(M-2) entries).
+// Input <variant>_in: [num_cases, then per case: n, eps_int, R, out_shift, gamma[C], beta[C], x[n][C]].
+// Output <variant>_out: y[n][C] of every case, concatenated.
+#include <ap_int.h>
+
+#include "spvit_layernorm.h"
+#include "spvit_tb_io.h"
+
+using namespace spvit;
+using spvit_tb::array_t;
+
+template <int C, int MAX_N, int M_BITS, typename TX>
+static void run_variant(const std::string& dir, const std::string& name) {
+  // V holds sum d^2 plus an eps_int up to the data bound (one extra bit)
+  static const int VAR_W = layernorm_widths<C, TX>::VAR_DATA_W + 1;
+  static const int TABLE_N = 3 << (M_BITS - 2);
+  static ap_uint<16> table[TABLE_N];
+  {
+    const array_t t = spvit_tb::read_array(dir, name + "_table");
+    if (t.size() != (size_t)TABLE_N) std::exit(5);
+    spvit_tb::Cursor c(t);
+    c.fill(table, TABLE_N);
+  }
+  const array_t in = spvit_tb::read_array(dir, name + "_in");
+  spvit_tb::Cursor c(in);
+  array_t out;
+  static TX x[MAX_N][C];
+  static ap_int<8> gamma[C];
+  static ap_int<32> beta[C];
+  static ap_int<8> y[MAX_N][C];
+  const long long cases = c.next();
+  for (long long k = 0; k < cases; k++) {
+    const int n = (int)c.next();
+    layernorm_cfg cfg;
+    cfg.eps_int = (unsigned long long)c.next();
+    cfg.rsqrt_shift = (int)c.next();
+    cfg.out_shift = (int)c.next();
+    c.fill(gamma, C);
+    c.fill(beta, C);
+    for (int i = 0; i < n; i++) c.fill(x[i], C);
+    layernorm_frame<C, MAX_N, M_BITS, VAR_W, 10, ap_int<16> >(x, gamma, beta, y, n, table, cfg);
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < C; j++) out.push_back((long long)y[i][j]);
+  }
+  if (!c.done()) std::exit(5);
+  spvit_tb::write_array(dir, name + "_out", out);
+}
+
+int main(int argc, char** argv) {
+  const std::string dir = spvit_tb::io_dir(argc, argv);
+  run_variant<192, 4, 10, ap_int<16> >(dir, "c192");  // DeiT-T embedding, int16 residual
+  run_variant<768, 2, 10, ap_int<16> >(dir, "c768");  // DeiT-B embedding: 59-bit variance
+  run_variant<16, 6, 8, ap_int<8> >(dir, "c16");      // selector head dim, int8, 8-bit mantissa
+  run_variant<12, 3, 9, ap_int<16> >(dir, "c12");     // C not a power of two
+  run_variant<1, 3, 10, ap_int<8> >(dir, "c1");       // one channel: d = 0 always
+  run_variant<2, 3, 10, ap_int<8> >(dir, "c2");       // tiny V: negative exponent k, V << -2k
+  return 0;
+}
