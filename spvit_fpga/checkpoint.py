@@ -66,8 +66,12 @@ def _torch_load(path: Path) -> Any:
         raise UserError(f"{path} is not a readable PyTorch checkpoint ({first})") from None
 
 
-def save_checkpoint(path: str | os.PathLike, model: SPViT, dataset: dict | None = None, **meta: Any) -> None:
-    """Write atomically (temporary file + rename) so an interrupted run never leaves half a file."""
+def save_checkpoint(
+    path: str | os.PathLike, model: SPViT, dataset: dict | None = None, *, sections: dict | None = None, **meta: Any
+) -> None:
+    """Write atomically (temporary file + rename) so an interrupted run never leaves half a file.
+
+    ``sections`` adds top-level entries (e.g. ``{"quant": ...}`` for a quantised model)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
@@ -77,6 +81,7 @@ def save_checkpoint(path: str | os.PathLike, model: SPViT, dataset: dict | None 
         "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
         "dataset": dataset or {},
         "meta": meta,
+        **(sections or {}),
     }
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     os.close(fd)

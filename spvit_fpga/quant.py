@@ -792,29 +792,11 @@ QUANT_CHECKPOINT_KEY = "quant"
 def save_quant_checkpoint(path: str | os.PathLike, qmodel: QuantSPViT, dataset: dict | None = None, **meta: Any) -> None:
     """Like :func:`spvit_fpga.checkpoint.save_checkpoint` plus a ``"quant"`` section
     (``QuantConfig`` and the frozen activation formats).  Written atomically."""
-    from .checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_VERSION
+    from .checkpoint import save_checkpoint
 
     if not qmodel.calibrated:
         raise UserError("refusing to save an uncalibrated QuantSPViT; build it with quantize_model()")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {
-        "format": CHECKPOINT_FORMAT,
-        "version": CHECKPOINT_VERSION,
-        "config": qmodel.cfg.to_dict(),
-        "state_dict": {k: v.detach().cpu().clone() for k, v in qmodel.state_dict().items()},
-        "dataset": dataset or {},
-        "meta": meta,
-        QUANT_CHECKPOINT_KEY: qmodel.quant_state(),
-    }
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save(payload, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    save_checkpoint(path, qmodel, dataset, sections={QUANT_CHECKPOINT_KEY: qmodel.quant_state()}, **meta)
 
 
 def _read_checkpoint_dict(path: Path) -> dict:
