@@ -6,7 +6,8 @@ from pathlib import Path
 from .errors import UserError
 
 DEFAULT_DIR = Path(__file__).resolve().parent / "default_model"
-DEFAULT_CHECKPOINT = DEFAULT_DIR / "checkpoint.pt"
+DEFAULT_CHECKPOINT = DEFAULT_DIR / "checkpoint.pt"  # QAT checkpoint (float weights + frozen formats)
+DEFAULT_IR_DIR = DEFAULT_DIR / "ir"  # its export: python -m spvit_fpga.export --checkpoint DEFAULT_CHECKPOINT
 
 
 def default_checkpoint() -> Path:
@@ -16,3 +17,12 @@ def default_checkpoint() -> Path:
             "reinstall spvit_fpga or pass --checkpoint"
         )
     return DEFAULT_CHECKPOINT
+
+
+def default_ir_dir() -> Path:
+    if not (DEFAULT_IR_DIR / "ir.json").exists():
+        raise UserError(
+            f"the embedded default IR {DEFAULT_IR_DIR} is missing from this installation; "
+            "reinstall spvit_fpga or pass --ir/--checkpoint"
+        )
+    return DEFAULT_IR_DIR
