@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m spvit_fpga.evaluate --json
+	$(PY) -m spvit_fpga.generate --board zcu102 --out build/hls_zcu102 --force --csim --images 20
 
 test: $(STAMP)
 	$(PY) -m pytest -q

@@ -1,0 +1,154 @@
+"""Latency estimates of a generated design, as a function of the kept tokens.
+
+Two views, both in the manifest:
+
+* ``cost_model`` -- :mod:`spvit_fpga.cost_model`: the target accelerator (one shared PE x SIMD
+  array for every GEMM incl. QK^T and AV, weight tiles streamed at the DDR bandwidth and
+  double-buffered, a ``lanes``-wide vector unit).  This is the design the parallelism is chosen for.
+* ``kernels`` -- the cycles of the generated C++ as written, from the loop structure of the
+  ``hls/`` kernels (every loop pipelined at II=1, trip counts from the live tokens, no overlap
+  between calls).  It shows where the kernels fall short of the target: ``spvit::linear`` loads
+  its weight tile one weight per cycle before computing (``linear_cycles``), and the attention
+  unit computes one query row at a time with ``ATTN_SIMD`` lanes.
+
+Both are first-order models (no Vivado numbers on this machine); both take ``kept[s]`` = patch
+tokens alive after selector stage ``s``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+from .. import cost_model
+from ..boards import Board
+from ..config import ModelConfig
+from .plan import DesignShape
+
+__all__ = ["KernelCost", "kernel_costs", "target_kept", "cost_model_summary", "latency_table"]
+
+LOOP_OVERHEAD = 3  # cycles to enter/leave a pipelined inner loop (per outer iteration)
+
+
+@dataclass(frozen=True)
+class KernelCost:
+    name: str
+    kind: str
+    tokens: int
+    cycles: int
+
+
+def target_kept(cfg: ModelConfig) -> list[int]:
+    """Kept patch tokens per stage at the config's keep ratios (rounded)."""
+    return [int(round(r * cfg.num_patches)) for r in cfg.keep_ratios]
+
+
+def _linear(k: int, m: int, simd: int, pe: int, n: int) -> int:
+    """spvit::linear_cycles: (M/PE) tiles x (PE*K weight loads + n*K/SIMD MAC cycles)."""
+    return (m // pe) * (pe * k + n * (k // simd) + LOOP_OVERHEAD)
+
+
+def _layernorm(c: int, n: int) -> int:
+    return n * (2 * c + 2 * LOOP_OVERHEAD)
+
+
+def _attention(t: int, dh: int, simd: int) -> int:
+    """One head, spvit::attention_head: per query row t*(DH/SIMD) score + 3t softmax + (DH/SIMD)*t context."""
+    f = dh // simd
+    per_row = t * (f + LOOP_OVERHEAD) + 3 * t + 3 * LOOP_OVERHEAD + f * (t + LOOP_OVERHEAD)
+    return t * per_row
+
+
+def kernel_costs(cfg: ModelConfig, shape: DesignShape, kept: Optional[Sequence[int]] = None) -> list[KernelCost]:
+    """Cycles of every step of the generated top function for one image (see module docstring)."""
+    c, h, dh, n_patch = cfg.embed_dim, cfg.num_heads, cfg.head_dim, cfg.num_patches
+    nt = shape.nt
+    kept = [n_patch] * cfg.num_stages if kept is None else [int(k) for k in kept]
+    if len(kept) != cfg.num_stages:
+        raise ValueError(f"need {cfg.num_stages} kept counts, got {len(kept)}")
+    eb = shape.engines["engine_block"]
+    ep = shape.engines["engine_patch"]
+    eh = shape.engines["engine_head"]
+    kp = shape.kp
+    out: list[KernelCost] = [
+        KernelCost("read_image", "io", n_patch, shape.in_words),
+        KernelCost("patch_embed", "gemm", n_patch, _linear(kp, c, ep.simd, ep.pe, n_patch) + (1 + n_patch) * c),
+    ]
+    alive, stage = n_patch, 0
+    for i in range(cfg.depth):
+        if stage < cfg.num_stages and cfg.selector_blocks[stage] == i:
+            out.extend(_selector_costs(f"select{stage}", cfg, shape, alive, stage, kept[stage]))
+            alive = kept[stage]
+            stage += 1
+        t = 1 + alive + stage
+        p = f"block{i}."
+        gemm = _linear(c, c, eb.simd, eb.pe, t)
+        epi = t * c + LOOP_OVERHEAD * t
+        out += [
+            KernelCost(p + "norm1", "vector", t, _layernorm(c, t)),
+            KernelCost(p + "qkv", "gemm", t, 3 * (gemm + epi)),
+            KernelCost(p + "attn", "attention", t, h * (_attention(t, dh, shape.attn_simd) + 4 * t * dh)),
+            KernelCost(p + "proj", "gemm", t, gemm + epi),
+            KernelCost(p + "norm2", "vector", t, _layernorm(c, t)),
+            KernelCost(p + "fc1", "gemm", t, nt * (gemm + epi)),
+            KernelCost(p + "fc2", "gemm", t, nt * gemm + nt * epi),
+        ]
+    out.append(KernelCost("norm", "vector", 1, _layernorm(c, 1)))
+    out.append(KernelCost("head", "gemm", 1, _linear(c, cfg.num_classes, eh.simd, eh.pe, 1) + shape.out_words))
+    return out
+
+
+def _selector_costs(name: str, cfg: ModelConfig, shape: DesignShape, n: int, stage: int, n_kept: int) -> list[KernelCost]:
+    c, h, dh = cfg.embed_dim, cfg.num_heads, cfg.head_dim
+    e = shape.engines
+
+    def lin(en: str, rows: int) -> int:
+        x = e[en]
+        return _linear(x.k, x.m, x.simd, x.pe, rows)
+
+    rows = n * h
+    mlp = (n * c + lin("engine_sel_head1", n) + lin("engine_sel_head2", n) + n * h
+           + n * c + _layernorm(dh, rows) + lin("engine_sel_in", rows)
+           + h * (n * dh // 2 + dh // 2 * (n + 1)) + rows * dh
+           + lin("engine_sel_out1", rows) + lin("engine_sel_out2", rows) + lin("engine_sel_delta", rows) + rows)
+    k = stage
+    merge = 2 * n + c + (1 + n + k) * c + c + (2 + n_kept + k) * c
+    return [KernelCost(name + ".mlp", "selector", n, mlp), KernelCost(name + ".merge", "selector", n, merge)]
+
+
+def cost_model_summary(cfg: ModelConfig, board: Board, par: cost_model.Parallelism, kept: Sequence[int]) -> dict:
+    s = cost_model.summary(cfg, board, par, list(kept))
+    return {"kept_tokens": list(kept), "total_cycles": s["total_cycles"], "latency_ms": s["latency_ms"],
+            "layers": [{"name": x["name"], "kind": x["kind"], "tokens": x["tokens"], "cycles": x["cycles"]} for x in s["layers"]]}
+
+
+def kernels_summary(cfg: ModelConfig, shape: DesignShape, board: Board, kept: Sequence[int]) -> dict:
+    costs = kernel_costs(cfg, shape, kept)
+    total = sum(x.cycles for x in costs)
+    return {"kept_tokens": list(kept), "total_cycles": total, "latency_ms": total / (board.clock_mhz * 1e3),
+            "layers": [{"name": x.name, "kind": x.kind, "tokens": x.tokens, "cycles": x.cycles} for x in costs]}
+
+
+def latency_table(cfg: ModelConfig, shape: DesignShape, board: Board, par: cost_model.Parallelism) -> list[dict]:
+    """Total latency (both views) for a few kept-token schedules: dense, the target keep ratios,
+    and the target scaled by 0.5 and 1.5 (clamped) -- the latency as a function of kept tokens."""
+    n = cfg.num_patches
+    target = target_kept(cfg)
+    rows = [("dense", [n] * cfg.num_stages), ("target", target)]
+    if cfg.num_stages:
+        rows.append(("target x 0.5", [int(round(k * 0.5)) for k in target]))
+        rows.append(("target x 1.5", _monotone([min(n, int(round(k * 1.5))) for k in target])))
+    out = []
+    for label, kept in rows:
+        cm = cost_model.latency_ms(cost_model.layer_costs(cfg, board, par, kept), board)
+        kc = sum(x.cycles for x in kernel_costs(cfg, shape, kept)) / (board.clock_mhz * 1e3)
+        out.append({"schedule": label, "kept_tokens": kept, "cost_model_ms": cm, "kernels_ms": kc})
+    return out
+
+
+def _monotone(kept: list[int]) -> list[int]:
+    out, prev = [], math.inf
+    for k in kept:
+        prev = min(prev, k)
+        out.append(int(prev))
+    return out

@@ -1,0 +1,233 @@
+"""Assemble a generated HLS project (file name -> bytes), its manifest, and write it atomically.
+
+:func:`build_project` is deterministic: the same model, board and options give byte-identical files
+(no dates, no absolute paths; JSON with fixed key order).  :func:`write_project` renders into a
+temporary sibling directory and renames it into place, so an interrupted run never leaves a
+half-written project; a non-empty target is only replaced with ``force``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from .. import __version__, cost_model
+from ..boards import Board
+from ..config import ModelConfig
+from ..errors import UserError
+from . import estimate, render
+from .models import ModelSource
+from .plan import DesignPlan, build_plan
+from .vectors import TestVectors, vector_arrays
+
+__all__ = ["Design", "design_for", "build_project", "write_project", "check_output_dir", "MANIFEST"]
+
+MANIFEST = "manifest.json"
+
+
+@dataclass
+class Design:
+    """Everything a project is rendered from."""
+
+    source: ModelSource
+    cfg: ModelConfig
+    board: Board
+    par: cost_model.Parallelism
+    plan: DesignPlan
+    resources: dict[str, int]
+
+    @property
+    def clock_period_ns(self) -> str:
+        return f"{1000.0 / self.board.clock_mhz:.3f}"
+
+
+def design_for(source: ModelSource, board: Board, weights: str = "auto") -> Design:
+    """Parallelism from the cost model, fit check (UserError with the numbers), design plan.
+    ``weights``: ``auto`` (on chip if they fit, the cost model's rule), ``onchip`` or ``ddr``."""
+    if weights not in ("auto", "onchip", "ddr"):
+        raise UserError(f"weights must be auto, onchip or ddr, got {weights!r}")
+    cfg = ModelConfig.from_dict(source.ir.model)
+    par = cost_model.choose_parallelism(cfg, board)
+    if weights != "auto":
+        par = dataclasses.replace(par, weights_onchip=weights == "onchip")
+    resources = cost_model.check_fit(cfg, board, par)
+    plan = build_plan(source.ir, block_pe=par.pe, block_simd=par.simd, weights_in_ddr=not par.weights_onchip)
+    return Design(source, cfg, board, par, plan, resources)
+
+
+# --------------------------------------------------------------------------------------------
+# manifest
+# --------------------------------------------------------------------------------------------
+
+
+def _dsp_estimate(d: Design) -> dict[str, Any]:
+    """DSP slices of the generated engines: MACs / (int8 MACs per DSP) + the attention lanes."""
+    per = d.board.int8_macs_per_dsp
+    engines = {e.name: -(-e.macs_per_cycle // per) for e in d.plan.engines}
+    attention = -(-2 * d.plan.attn_simd // per)
+    total = sum(engines.values()) + attention
+    return {"engines": engines, "attention": attention, "total": total, "board": d.board.resources["dsp"],
+            "fraction": round(total / max(1, d.board.resources["dsp"]), 4), "int8_macs_per_dsp": per}
+
+
+def estimates(d: Design, kept: Optional[Sequence[int]] = None) -> dict[str, Any]:
+    target = estimate.target_kept(d.cfg)
+    kept = list(kept) if kept is not None else target
+    return {
+        "clock_mhz": d.board.clock_mhz,
+        "target_kept": target,
+        "kept_tokens": kept,
+        "cost_model": estimate.cost_model_summary(d.cfg, d.board, d.par, kept),
+        "kernels": estimate.kernels_summary(d.cfg, d.plan.shape, d.board, kept),
+        "latency_table": estimate.latency_table(d.cfg, d.plan.shape, d.board, d.par),
+    }
+
+
+def manifest(d: Design, vectors: TestVectors, files: dict[str, bytes], command: str,
+             kept: Optional[Sequence[int]] = None) -> dict[str, Any]:
+    ir, plan, board = d.source.ir, d.plan, d.board
+    weights: dict[str, Any] = {"storage": "ddr" if plan.weights_in_ddr else "onchip",
+                               "onchip_values": int(sum(a.size for a in plan.arrays)),
+                               "model_weight_bytes": cost_model.weight_bytes(d.cfg)}
+    if plan.weights_in_ddr and "weights.bin" in files:
+        weights.update({"ddr_image": "weights.bin", "ddr_bytes": len(files["weights.bin"]),
+                        "ddr_sha256": hashlib.sha256(files["weights.bin"]).hexdigest()})
+    return {
+        "generator": {"name": "spvit_fpga", "version": __version__, "command": command},
+        "model": {
+            "name": d.cfg.name, "description": d.source.description, "random_weights": d.source.random_weights,
+            "config": d.cfg.to_dict(), "quant": ir.quant, "provenance": ir.provenance,
+            "dataset": d.source.dataset_spec, "ops": sum(1 for _ in ir.ops()),
+            "decisions": [s.decision for s in ir.selectors], "thresholds": [int(s.tau) for s in ir.selectors],
+            "logits_frac": ir.logits_frac,
+        },
+        "board": {"name": board.name, "part": board.part, "board_part": board.board_part, "family": board.family,
+                  "clock_mhz": board.clock_mhz, "clock_period_ns": float(d.clock_period_ns)},
+        "interfaces": {
+            "pixels": f"AXI-Stream in, {plan.in_word_bits}-bit words, {plan.consts['IN_WORDS']} per image",
+            "results": f"AXI-Stream out, {plan.out_word_bits}-bit words: {d.cfg.num_classes} logits + {d.cfg.num_stages} kept counts",
+            "weights": "m_axi (gmem), weights.bin" if plan.weights_in_ddr else None,
+            "control": "s_axilite (control)",
+        },
+        "parallelism": {
+            "cost_model": asdict(d.par),
+            "block_engine": {"pe": plan.block_pe, "simd": plan.block_simd, "macs_per_cycle": plan.block_pe * plan.block_simd},
+            "attention_simd": plan.attn_simd,
+            "engines": [{"name": e.name, "role": e.role, "k": e.k, "m": e.m, "pe": e.pe, "simd": e.simd,
+                         "macs_per_cycle": e.macs_per_cycle, "call_sites": e.calls, "accumulator": e.tacc}
+                        for e in plan.engines],
+        },
+        "resources": {"cost_model": d.resources, "dsp": _dsp_estimate(d), "board": board.resources},
+        "weights": weights,
+        "estimate": estimates(d, kept),
+        "test_vectors": {"images": len(vectors), "source": vectors.source, "labels": vectors.labels.tolist()},
+        "files": {name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# files
+# --------------------------------------------------------------------------------------------
+
+
+def _bd_context(board: Board, weights_in_ddr: bool) -> dict[str, Any]:
+    """Block-design facts of the board's PS (port names and PS configuration keys)."""
+    ports = list(board.memory.get("ports") or [])
+    if board.family == "zynq_ultrascale_plus":
+        def use(p: str) -> str:  # S_AXI_HP<i>_FPD is the PS's S_AXI_GP<i+2>
+            return f"PSU__USE__S_AXI_GP{int(p[len('S_AXI_HP')]) + 2}"
+        data, wport = ports[0], ports[1] if len(ports) > 1 else ports[0]
+        cfg = [("PSU__USE__M_AXI_GP0", "1"), (use(data), "1"), ("PSU__FPGA_PL0_ENABLE", "1"),
+               ("PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ", f"{board.clock_mhz:g}")]
+        if weights_in_ddr:
+            cfg.append((use(wport), "1"))
+        return {"kind": "zynq_mp", "ps_ip": board.ps_ip or "zynq_ultra_ps_e", "ps_automation": '{apply_board_preset "1"}',
+                "ps_config": sorted(set(cfg)), "master_port": "M_AXI_HPM0_FPD", "data_port": data, "weight_port": wport,
+                "clk_pin": "pl_clk0"}
+    if board.family == "zynq7000":
+        data, wport = ports[0], ports[1] if len(ports) > 1 else ports[0]
+        cfg = [("PCW_USE_M_AXI_GP0", "1"), (f"PCW_USE_{data}", "1"), ("PCW_FPGA0_PERIPHERAL_FREQMHZ", f"{board.clock_mhz:g}")]
+        if weights_in_ddr:
+            cfg.append((f"PCW_USE_{wport}", "1"))
+        return {"kind": "zynq7", "ps_ip": board.ps_ip or "processing_system7",
+                "ps_automation": '{make_external "FIXED_IO, DDR" apply_board_preset "1" Master "Disable" Slave "Disable"}',
+                "ps_config": sorted(set(cfg)), "master_port": "M_AXI_GP0", "data_port": data, "weight_port": wport,
+                "clk_pin": "FCLK_CLK0"}
+    return {"kind": "none"}
+
+
+def _sources_hash(files: dict[str, bytes], names: Sequence[str]) -> str:
+    h = hashlib.sha256()
+    for n in names:
+        h.update(n.encode() + b"\0" + files[n] + b"\0")
+    return h.hexdigest()
+
+
+def build_project(d: Design, vectors: TestVectors, command: str, kept: Optional[Sequence[int]] = None) -> dict[str, bytes]:
+    """All files of the project (relative path -> content)."""
+    ir = d.source.ir
+    est = estimates(d, kept)
+    ctx = dict(plan=d.plan, board=d.board, model_name=d.cfg.name, version=__version__, cfg=d.cfg, source=d.source,
+               clock_period_ns=d.clock_period_ns, clock_mhz=f"{d.board.clock_mhz:g}", command=command, n_ops=sum(1 for _ in ir.ops()),
+               logits_frac=ir.logits_frac, estimate=est, n_vectors=len(vectors), vector_source=vectors.source,
+               bd=_bd_context(d.board, d.plan.weights_in_ddr))
+    files: dict[str, bytes] = {}
+    for template, path in (("spvit_top.h.j2", "src/spvit_top.h"), ("spvit_params.h.j2", "src/spvit_params.h"),
+                           ("spvit_top.cpp.j2", "src/spvit_top.cpp"), ("spvit_tb.cpp.j2", "tb/spvit_tb.cpp"),
+                           ("run_hls.tcl.j2", "run_hls.tcl"), ("block_design.tcl.j2", "block_design.tcl"),
+                           ("README.md.j2", "README.md")):
+        files[path] = render.render(template, **ctx).encode()
+    for name, data in render.static_files().items():
+        files[f"src/{name}"] = data
+    for name, data in render.kernel_library_files().items():
+        files[f"hls/{name}"] = data
+    files["tb/csim_main.cpp"] = render.render(
+        "csim_main.cpp.j2", version=__version__,
+        sources=_sources_hash(files, ["src/spvit_top.cpp", "tb/spvit_tb.cpp"])).encode()
+    for name, arr in vector_arrays(vectors).items():
+        files[f"tb/vectors/{name}.i64"] = np.ascontiguousarray(arr.astype("<i8").reshape(-1)).tobytes()
+    if d.plan.weights_in_ddr and d.plan.weight_image is not None:
+        files["weights.bin"] = d.plan.weight_image.to_bytes()
+    files[MANIFEST] = (json.dumps(manifest(d, vectors, files, command, kept), indent=2) + "\n").encode()
+    return files
+
+
+def check_output_dir(out: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise UserError(f"{out} exists and is not a directory; choose another --out")
+    if out.is_dir() and any(out.iterdir()) and not force:
+        raise UserError(f"{out} is not empty; pass --force to replace it or choose another --out")
+
+
+def write_project(files: dict[str, bytes], out: str | os.PathLike, force: bool = False) -> Path:
+    """Write ``files`` to ``out`` atomically (temporary sibling directory, then rename)."""
+    out = Path(out)
+    check_output_dir(out, force)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    try:
+        for rel, data in sorted(files.items()):
+            p = tmp / rel
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(data)
+        os.chmod(tmp, 0o755)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+            os.rmdir(old)
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out

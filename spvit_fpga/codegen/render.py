@@ -1,0 +1,48 @@
+"""Render the project files from the Jinja2 templates in ``spvit_fpga/templates/hls``.
+
+Every file of a generated project comes from a template file (``*.j2``, rendered with the
+design plan) or is copied verbatim (``static/``, and the kernel library ``hls/``).  Rendering is
+deterministic: no dates, no absolute paths, sorted iteration everywhere.
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from ..hls_sim import hls_include_dir
+
+__all__ = ["TEMPLATE_DIR", "environment", "render", "static_files", "kernel_library_files"]
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "hls"
+
+
+@functools.lru_cache(maxsize=None)
+def environment() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def render(template: str, **context: Any) -> str:
+    """Render ``templates/hls/<template>`` with ``context``."""
+    return environment().get_template(template).render(**context)
+
+
+def static_files() -> dict[str, bytes]:
+    """``templates/hls/static/*``: project files copied verbatim (name -> content)."""
+    d = TEMPLATE_DIR / "static"
+    return {p.name: p.read_bytes() for p in sorted(d.iterdir()) if p.is_file()}
+
+
+def kernel_library_files() -> dict[str, bytes]:
+    """The kernel library headers (``hls/*.h``) copied into every project (name -> content)."""
+    d = hls_include_dir()
+    return {p.name: p.read_bytes() for p in sorted(d.glob("*.h"))}

@@ -1,0 +1,66 @@
+"""Test vectors of a generated project: integer images and what the golden reference expects.
+
+The vectors live in ``<project>/tb/vectors`` as raw little-endian int64 files (the protocol of
+``hls/spvit_tb_io.h``): ``meta`` = ``[images, input words, classes, stages]``, ``images``
+(``[images][C*H*W]`` in ``C x H x W`` raster order = the AXI-Stream order), ``labels``,
+``expected_logits`` (``[images][classes]``, accumulator integers) and ``expected_kept``
+(``[images][stages]``, patch tokens kept after each selector stage).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+
+from ..ir import IR
+from ..reference import quantize_image, run_reference
+
+__all__ = ["TestVectors", "make_vectors", "vector_arrays"]
+
+
+@dataclass
+class TestVectors:
+    images: np.ndarray  # [B, C*H*W] int64
+    labels: np.ndarray  # [B] (-1: unknown)
+    logits: np.ndarray  # [B, classes]
+    kept: np.ndarray  # [B, stages]
+    source: str  # where the images come from (data set spec or "synthetic")
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+
+def make_vectors(ir: IR, images: torch.Tensor, labels: Optional[Sequence[int]] = None, source: str = "",
+                 progress=None) -> TestVectors:
+    """Run the reference on float images [B,C,H,W] (quantised with the IR's input format)."""
+    ints, logits, kept = [], [], []
+    for img in images:
+        q = quantize_image(ir, img)
+        out = run_reference(ir, q)
+        ints.append(q.reshape(-1).numpy().astype(np.int64))
+        logits.append(out.logits.astype(np.int64))
+        kept.append([len(k) for k in out.kept_indices])
+        if progress is not None:
+            progress.update(1)
+    b, s = len(ints), len(ir.selectors)
+    lab = np.full(b, -1, dtype=np.int64) if labels is None else np.asarray(list(labels), dtype=np.int64)
+    return TestVectors(
+        images=np.stack(ints) if ints else np.zeros((0, int(np.prod(ir.input_shape))), np.int64),
+        labels=lab,
+        logits=np.stack(logits) if logits else np.zeros((0, ir.num_classes), np.int64),
+        kept=np.asarray(kept, dtype=np.int64).reshape(b, s),
+        source=source,
+    )
+
+
+def vector_arrays(v: TestVectors) -> dict[str, np.ndarray]:
+    """Name -> int64 array of the files in ``tb/vectors``."""
+    return {
+        "meta": np.array([len(v), v.images.shape[1], v.logits.shape[1], v.kept.shape[1]], dtype=np.int64),
+        "images": v.images,
+        "labels": v.labels,
+        "expected_logits": v.logits,
+        "expected_kept": v.kept,
+    }

@@ -1,0 +1,244 @@
+// spvit_glue.h -- frame-buffer glue of a generated spvit_fpga HLS project.
+//
+// The arithmetic kernels live in the spvit kernel library (hls/spvit_*.h); this header only moves
+// tokens between frame buffers and applies the library's requantisation primitives on whole
+// frames.  Every function is the exact composition of library calls that the integer reference
+// (spvit_fpga/reference.py) performs, so the C-simulation stays bit-exact:
+//
+//   requant_frame     y = requantize(acc, shift) [then the GELU table]   (int_linear epilogue)
+//   residual_frame    x = add(acc, x)  == int_linear's fused residual epilogue (see below)
+//   accumulate_frame  s += t            (fan-in tiles of the shared C x C GEMM engine)
+//   head_slice/merge  one head's channel slice of a frame
+//   embed_frame       [class token, patch embeddings]
+//   selector glue     per-(token, head) rows, the global feature, [local, global], delta gather
+//   stream_to_frame   the token-select unit's output stream back into the frame buffer
+//
+// Residual epilogue identity: int_linear(acc, residual r, align a = f_acc - f_r, shift s) rounds
+// acc + (r << a) by s if a >= 0, else (acc << -a) + r by s - a.  spvit::add aligns both operands to
+// F = max(f_acc, f_r) and rounds by F - f_out, which is the same sum and the same shift in both
+// cases, so the GEMM engine can output raw accumulators and the residual is added here.
+//
+// Token counts are data-dependent (n <= MAX_N); loops carry loop_tripcount for the reports.
+#ifndef SPVIT_GLUE_H
+#define SPVIT_GLUE_H
+
+#include <hls_stream.h>
+
+#include "spvit_add.h"
+#include "spvit_requant.h"
+#include "spvit_tables.h"
+#include "spvit_token_select.h"
+
+namespace spvit_glue {
+
+// y[t][c] = requantize<TY>(a[t][c], shift), then the GELU table if GELU.
+template <
+    int C,        // channels
+    int MAX_N,    // compile-time maximum number of tokens
+    bool GELU,    // apply the table after requantisation
+    typename TA,  // accumulator type
+    typename TY>  // output type (also the table's input and entry type)
+void requant_frame(const TA a[MAX_N][C], TY y[MAX_N][C], int n, int shift, const TY table[]) {
+  for (int t = 0; t < n; t++) {
+#pragma HLS loop_tripcount min = 1 max = MAX_N
+    for (int c = 0; c < C; c++) {
+#pragma HLS pipeline II = 1
+      TY q = spvit::requantize<TY>(a[t][c], shift);
+      if (GELU) q = spvit::gelu<TY>(q, table);
+      y[t][c] = q;
+    }
+  }
+}
+
+// x[t][c] = add(a[t][c] (frac a_frac), x[t][c] (frac x_frac)) requantised to out_frac, in place.
+template <
+    int C,          // channels
+    int MAX_N,      // compile-time maximum number of tokens
+    int MAX_ALIGN,  // largest |a_frac - x_frac|
+    typename TA,    // accumulator type
+    typename TX>    // residual stream type (input and output)
+void residual_frame(const TA a[MAX_N][C], TX x[MAX_N][C], int n, int a_frac, int x_frac, int out_frac) {
+  for (int t = 0; t < n; t++) {
+#pragma HLS loop_tripcount min = 1 max = MAX_N
+    for (int c = 0; c < C; c++) {
+#pragma HLS pipeline II = 1
+      x[t][c] = spvit::add<MAX_ALIGN, TX>(a[t][c], x[t][c], a_frac, x_frac, out_frac);
+    }
+  }
+}
+
+// s[t][c] += u[t][c] (exact: the accumulator type holds the full fan-in).
+template <
+    int C,        // channels
+    int MAX_N,    // compile-time maximum number of tokens
+    typename TA>  // accumulator type
+void accumulate_frame(TA s[MAX_N][C], const TA u[MAX_N][C], int n) {
+  for (int t = 0; t < n; t++) {
+#pragma HLS loop_tripcount min = 1 max = MAX_N
+    for (int c = 0; c < C; c++) {
+#pragma HLS pipeline II = 1
+      s[t][c] = s[t][c] + u[t][c];
+    }
+  }
+}
+
+// y[t][:] = x[t][h*DH : (h+1)*DH]
+template <
+    int C,       // channels
+    int DH,      // head width
+    int MAX_N,   // compile-time maximum number of tokens
+    typename T>  // element type
+void head_slice(const T x[MAX_N][C], T y[MAX_N][DH], int n, int h) {
+  for (int t = 0; t < n; t++) {
+#pragma HLS loop_tripcount min = 1 max = MAX_N
+    for (int c = 0; c < DH; c++) {
+#pragma HLS pipeline II = 1
+      y[t][c] = x[t][h * DH + c];
+    }
+  }
+}
+
+// x[t][h*DH : (h+1)*DH] = y[t][:]
+template <
+    int C,       // channels
+    int DH,      // head width
+    int MAX_N,   // compile-time maximum number of tokens
+    typename T>  // element type
+void head_merge(const T y[MAX_N][DH], T x[MAX_N][C], int n, int h) {
+  for (int t = 0; t < n; t++) {
+#pragma HLS loop_tripcount min = 1 max = MAX_N
+    for (int c = 0; c < DH; c++) {
+#pragma HLS pipeline II = 1
+      x[t][h * DH + c] = y[t][c];
+    }
+  }
+}
+
+// x = [cls, e_0 .. e_{N-1}]
+template <
+    int C,       // channels
+    int N,       // patch tokens
+    int MAX_T,   // rows of the frame buffer
+    typename T>  // residual stream type
+void embed_frame(const T cls[C], const T e[N][C], T x[MAX_T][C]) {
+  for (int c = 0; c < C; c++) {
+#pragma HLS pipeline II = 1
+    x[0][c] = cls[c];
+  }
+  for (int t = 0; t < N; t++) {
+    for (int c = 0; c < C; c++) {
+#pragma HLS pipeline II = 1
+      x[1 + t][c] = e[t][c];
+    }
+  }
+}
+
+// ------------------------------------------------------------------------------------------
+// token selector glue: the live patch tokens are frame rows 1 .. n
+// ------------------------------------------------------------------------------------------
+
+// u[j] = head_mean(x[1 + j]) for j < n
+template <
+    int C,        // channels
+    int H,        // heads
+    int MAX_N,    // compile-time maximum number of live patch tokens
+    int MAX_T,    // rows of the frame buffer
+    int FRAC_UP,  // f_u - f_x
+    typename TX,  // residual stream type
+    typename TU>  // head-mean type
+void head_means(const TX x[MAX_T][C], TU u[MAX_N][H], int n) {
+  for (int j = 0; j < n; j++) {
+#pragma HLS loop_tripcount min = 0 max = MAX_N
+    spvit::head_mean<C, H, FRAC_UP>(x[1 + j], u[j]);
+  }
+}
+
+// xr[j*H + h][c] = x[1 + j][h*DH + c]: one row per (token, head)
+template <
+    int C,       // channels
+    int H,       // heads
+    int MAX_N,   // compile-time maximum number of live patch tokens
+    int MAX_T,   // rows of the frame buffer
+    typename T>  // element type
+void split_heads(const T x[MAX_T][C], T xr[MAX_N * H][C / H], int n) {
+  for (int j = 0; j < n; j++) {
+#pragma HLS loop_tripcount min = 0 max = MAX_N
+    for (int h = 0; h < H; h++) {
+      for (int c = 0; c < C / H; c++) {
+#pragma HLS pipeline II = 1
+        xr[j * H + h][c] = x[1 + j][h * (C / H) + c];
+      }
+    }
+  }
+}
+
+// g[h][c] = token_mean over the n live tokens of f[j*H + h][DH/2 + c] (the global feature)
+template <
+    int DH,       // head width
+    int H,        // heads
+    int MAX_N,    // compile-time maximum number of live patch tokens
+    int FRAC_UP,  // f_g - f_f (0: same format)
+    typename T>   // feature type
+void global_feature(const T f[MAX_N * H][DH], T fg[MAX_N][DH / 2], T g[H][DH / 2], int n) {
+  for (int h = 0; h < H; h++) {
+    for (int j = 0; j < n; j++) {
+#pragma HLS loop_tripcount min = 0 max = MAX_N
+      for (int c = 0; c < DH / 2; c++) {
+#pragma HLS pipeline II = 1
+        fg[j][c] = f[j * H + h][DH / 2 + c];
+      }
+    }
+    spvit::token_mean<DH / 2, MAX_N, FRAC_UP>(fg, n, g[h]);
+  }
+}
+
+// z[j*H + h] = [f[j*H + h][0 .. DH/2), g[h]]
+template <
+    int DH,      // head width
+    int H,       // heads
+    int MAX_N,   // compile-time maximum number of live patch tokens
+    typename T>  // feature type
+void concat_global(const T f[MAX_N * H][DH], const T g[H][DH / 2], T z[MAX_N * H][DH], int n) {
+  for (int r = 0; r < n * H; r++) {
+#pragma HLS loop_tripcount min = 0 max = MAX_N * H
+    const int h = r % H;
+    for (int c = 0; c < DH; c++) {
+#pragma HLS pipeline II = 1
+      z[r][c] = c < DH / 2 ? f[r][c] : g[h][c - DH / 2];
+    }
+  }
+}
+
+// delta[j][h] = dl[j*H + h][0]
+template <
+    int H,       // heads
+    int MAX_N,   // compile-time maximum number of live patch tokens
+    typename T>  // logit-difference type
+void gather_delta(const T dl[MAX_N * H][1], T delta[MAX_N][H], int n) {
+  for (int j = 0; j < n; j++) {
+#pragma HLS loop_tripcount min = 0 max = MAX_N
+    for (int h = 0; h < H; h++) {
+#pragma HLS pipeline II = 1
+      delta[j][h] = dl[j * H + h][0];
+    }
+  }
+}
+
+// x[0 .. n_tokens) = the token-select unit's output stream (token-major)
+template <
+    int C,       // channels
+    int MAX_T,   // rows of the frame buffer
+    typename T>  // residual stream type
+void stream_to_frame(hls::stream<T>& s, T x[MAX_T][C], int n_tokens) {
+  for (int t = 0; t < n_tokens; t++) {
+#pragma HLS loop_tripcount min = 1 max = MAX_T
+    for (int c = 0; c < C; c++) {
+#pragma HLS pipeline II = 1
+      x[t][c] = s.read();
+    }
+  }
+}
+
+}  // namespace spvit_glue
+
+#endif  // SPVIT_GLUE_H
