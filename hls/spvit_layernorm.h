@@ -9,7 +9,8 @@
 //           n_i = sat_norm( RNE( d_i * t / 2^(R + k - f_n) ) )           int16, frac f_n
 //   y_i = requantize( gamma_i * n_i + beta_i, f_g + f_n - f_out, TY )
 //
-// Two passes over the token: statistics (C cycles), then normalise + affine (C cycles).
+// Two passes over the token: statistics (C/LANES cycles), then normalise + affine (C/LANES
+// cycles); LANES channels per cycle (template parameter, default 1).
 // The table T and the constants eps_int, R come from intops.layernorm_params (one table per C).
 #ifndef SPVIT_LAYERNORM_H
 #define SPVIT_LAYERNORM_H
@@ -57,6 +58,7 @@ template <
     int VAR_W,      // width of V = sum d^2 + eps_int (intops.layernorm_params(...).var_bits)
     int NORM_FRAC,  // frac of the normalised value n (10 for intops.DEFAULT_NORM_FMT)
     typename TN,    // normalised-value type (ap_int<16> for DEFAULT_NORM_FMT)
+    int LANES = 1,  // channels per cycle in both passes (divides C)
     typename TX,    // input type (residual stream, ap_int<16>)
     typename TG,    // gamma type (ap_int<8>, frac f_g)
     typename TB,    // beta type (ap_int<32>, frac f_g + f_n)
@@ -65,6 +67,7 @@ template <
 void layernorm(const TX x[C], const TG gamma[C], const TB beta[C], TY y[C], const TT rsqrt_table[],
                const layernorm_cfg& cfg) {
   typedef layernorm_widths<C, TX> wd;
+  static_assert(C % LANES == 0, "LANES must divide the channels");
   static_assert(3 * bit_length(C) + 2 * int_traits<TX>::width <= 64,
                 "C^3 * range^2 must fit 64 bits for the width proofs");
   static_assert(VAR_W >= wd::VAR_DATA_W, "VAR_W too narrow for sum d^2 (intops.layernorm_params)");
@@ -82,14 +85,26 @@ void layernorm(const TX x[C], const TG gamma[C], const TB beta[C], TY y[C], cons
   typedef ap_int<wd::DEV_W> dev_t;
   assert(cfg.eps_int <= ((VAR_W >= 62 ? ~0ULL >> 2 : (1ULL << VAR_W) - 1) - wd::var_data_max()));
 
-  // pass 1: S and Q
+#pragma HLS array_partition variable = x cyclic factor = LANES
+#pragma HLS array_partition variable = gamma cyclic factor = LANES
+#pragma HLS array_partition variable = beta cyclic factor = LANES
+#pragma HLS array_partition variable = y cyclic factor = LANES
+  // pass 1: S and Q (exact integer sums: the lane order does not change them)
   sum_t s = 0;
   sq_t q = 0;
 stats:
-  for (int i = 0; i < C; i++) {
+  for (int ib = 0; ib < C / LANES; ib++) {
 #pragma HLS pipeline II = 1
-    s += x[i];
-    q += sq_t(x[i] * x[i]);
+    sum_t s_part = 0;
+    sq_t q_part = 0;
+    for (int l = 0; l < LANES; l++) {
+#pragma HLS unroll
+      const int i = ib * LANES + l;
+      s_part += x[i];
+      q_part += sq_t(x[i] * x[i]);
+    }
+    s += s_part;
+    q += q_part;
   }
   ap_uint<wd::CQ_W> cq = ap_uint<wd::CQ_W>(q) * C;
   ap_uint<2 * wd::SUM_W> s2 = ap_uint<2 * wd::SUM_W>(s * s);
@@ -113,13 +128,17 @@ bitlen:
 
   // pass 2: n_i = sat(RNE(d_i * t >> shift)); y_i = requantize(gamma_i * n_i + beta_i)
 normalise:
-  for (int i = 0; i < C; i++) {
+  for (int ib = 0; ib < C / LANES; ib++) {
 #pragma HLS pipeline II = 1
-    dev_t d = dev_t(C * x[i] - s);
-    ap_int<wd::DEV_W + TT_W + 1> prod = d * t;
-    TN n = requantize<TN>(prod, norm_shift);
-    ap_int<AFF_W> aff = ap_int<AFF_W>(gamma[i] * n) + beta[i];
-    y[i] = requantize<TY>(aff, cfg.out_shift);
+    for (int l = 0; l < LANES; l++) {
+#pragma HLS unroll
+      const int i = ib * LANES + l;
+      dev_t d = dev_t(C * x[i] - s);
+      ap_int<wd::DEV_W + TT_W + 1> prod = d * t;
+      TN n = requantize<TN>(prod, norm_shift);
+      ap_int<AFF_W> aff = ap_int<AFF_W>(gamma[i] * n) + beta[i];
+      y[i] = requantize<TY>(aff, cfg.out_shift);
+    }
   }
 }
 
@@ -131,6 +150,7 @@ template <
     int VAR_W,      // width of V
     int NORM_FRAC,  // frac of the normalised value
     typename TN,    // normalised-value type
+    int LANES = 1,  // channels per cycle (divides C)
     typename TX,    // input type
     typename TG,    // gamma type
     typename TB,    // beta type
@@ -142,7 +162,7 @@ void layernorm_frame(const TX x[MAX_N][C], const TG gamma[C], const TB beta[C], 
 tokens:
   for (int n = 0; n < n_tokens; n++) {
 #pragma HLS loop_tripcount min = 0 max = MAX_N
-    layernorm<C, M_BITS, VAR_W, NORM_FRAC, TN>(x[n], gamma, beta, y[n], rsqrt_table, cfg);
+    layernorm<C, M_BITS, VAR_W, NORM_FRAC, TN, LANES>(x[n], gamma, beta, y[n], rsqrt_table, cfg);
   }
 }
 

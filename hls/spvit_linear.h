@@ -8,11 +8,14 @@
 //   y[n][m]   = gelu_table[y[n][m]]                               (optional, GELU)
 //
 // Weight-stationary over a frame: the weights are fetched one tile of PE output rows x K inputs
-// at a time (from an array / m_axi pointer, or from an hls::stream in the same order) and each
+// at a time (from an array / m_axi pointer, or from an hls::stream in row-major order) and each
 // tile is used for every live token of the frame, as in HeatViT-style accelerators (ARCHITECTURE
-// §5).  Per cycle the engine does PE x SIMD multiply-accumulates; a frame of n tokens costs
-// (M/PE) * (PE*K + n*K/SIMD) cycles (tile load + compute; the loads can be overlapped by the
-// caller with a double buffer).  The token count n is data-dependent, <= MAX_N.
+// §5).  Per cycle the engine does PE x SIMD multiply-accumulates and loads one PE x SIMD slice of
+// the next tile into the other half of a double buffer, so a tile costs max(n, 1) * K/SIMD
+// cycles and a frame of n tokens K/SIMD * (1 + (M/PE - 1) * max(n, 1) + n) (linear_cycles).  The
+// slice rate assumes PE*SIMD weights per cycle: array-partitioned ROMs, or an m_axi port that
+// wide (a narrower DDR port stalls the load; codegen/estimate.py bounds it by the DDR rate).
+// The token count n is data-dependent, <= MAX_N.
 //
 // Classifier (intops out_fmt=None): pass TY = TACC and shift = 0, the output is the accumulator.
 #ifndef SPVIT_LINEAR_H
@@ -30,15 +33,31 @@ namespace spvit {
 namespace detail {
 
 // Weight sources: a pointer (array or m_axi, row-major [M][K]) or a stream (same order).
-template <typename TW>
-inline TW read_weight(const TW* src, int index) {
+// load_slice fetches slice `sl` (0 <= sl < K/SIMD) of output tile `nf` (PE rows x K) into `buf`,
+// PE x SIMD weights in one call (one pipelined cycle).
+//   pointer: rows nf*PE .. nf*PE+PE-1, columns sl*SIMD .. sl*SIMD+SIMD-1 -- the lanes of the
+//            cyclic partition of `buf` (array-partitioned ROM reads; a wide m_axi reads the PE
+//            row segments of SIMD contiguous weights)
+//   stream:  the next PE*SIMD weights of the row-major tile (the stream order is unchanged)
+template <int K, int SIMD, int PE, typename TW>
+inline void load_slice(const TW* src, TW buf[PE][K], int nf, int sl) {
 #pragma HLS inline
-  return src[index];
+  for (int pe = 0; pe < PE; pe++) {
+#pragma HLS unroll
+    for (int s = 0; s < SIMD; s++) {
+#pragma HLS unroll
+      buf[pe][sl * SIMD + s] = src[(nf * PE + pe) * K + sl * SIMD + s];
+    }
+  }
 }
-template <typename TW>
-inline TW read_weight(hls::stream<TW>& src, int /*index*/) {
+template <int K, int SIMD, int PE, typename TW>
+inline void load_slice(hls::stream<TW>& src, TW buf[PE][K], int /*nf*/, int sl) {
 #pragma HLS inline
-  return src.read();
+  for (int j = 0; j < PE * SIMD; j++) {
+#pragma HLS unroll
+    const int idx = sl * PE * SIMD + j;
+    buf[idx / K][idx % K] = src.read();
+  }
 }
 
 // Element type of a weight source.
@@ -97,57 +116,61 @@ void linear_impl(const TX x[MAX_N][K], WSRC& w, const TB bias[M], const TR resid
 #pragma HLS array_partition variable = x cyclic factor = SIMD dim = 2
 #pragma HLS array_partition variable = y cyclic factor = PE dim = 2
 #pragma HLS array_partition variable = residual cyclic factor = PE dim = 2
-  TW wtile[PE][K];
-#pragma HLS array_partition variable = wtile complete dim = 1
-#pragma HLS array_partition variable = wtile cyclic factor = SIMD dim = 2
+  // Double-buffered weight tile: tile nf+1 is loaded (one PE x SIMD slice per cycle, K/SIMD
+  // cycles) while tile nf is used for every token, so a tile costs max(n, 1) * K/SIMD cycles.
+  TW wbuf[2][PE][K];
+#pragma HLS array_partition variable = wbuf complete dim = 1
+#pragma HLS array_partition variable = wbuf complete dim = 2
+#pragma HLS array_partition variable = wbuf cyclic factor = SIMD dim = 3
   TACC acc[PE];
 #pragma HLS array_partition variable = acc complete
 
+prefetch:
+  for (int sl = 0; sl < SF; sl++) {
+#pragma HLS pipeline II = 1
+    load_slice<K, SIMD, PE>(w, wbuf[0], 0, sl);
+  }
 tiles:
   for (int nf = 0; nf < NF; nf++) {
-    int lpe = 0;
-    int lk = 0;
-  load_tile:
-    for (int i = 0; i < PE * K; i++) {
-#pragma HLS pipeline II = 1
-      wtile[lpe][lk] = read_weight(w, nf * PE * K + i);
-      if (lk == K - 1) {
-        lk = 0;
-        lpe++;
-      } else {
-        lk++;
-      }
-    }
+    const int cur = nf & 1;
+    const bool more = nf + 1 < NF;
+    const int n_mac = n_tokens * SF;
+    const int n_load = more ? SF : 0;
+    const int steps = n_mac > n_load ? n_mac : n_load;
     int tok = 0;
     int sf = 0;
   compute:
-    for (int it = 0; it < n_tokens * SF; it++) {
+    for (int it = 0; it < steps; it++) {
 #pragma HLS loop_tripcount min = 0 max = MAX_N * SF
 #pragma HLS pipeline II = 1
-      for (int pe = 0; pe < PE; pe++) {
-#pragma HLS unroll
-        TACC partial = (sf == 0) ? TACC(bias[nf * PE + pe]) : acc[pe];
-        for (int s = 0; s < SIMD; s++) {
-#pragma HLS unroll
-          partial += x[tok][sf * SIMD + s] * wtile[pe][sf * SIMD + s];
-        }
-        acc[pe] = partial;
-      }
-      if (sf == SF - 1) {
-      epilogue:
+#pragma HLS dependence variable = wbuf inter false
+      if (it < n_load) load_slice<K, SIMD, PE>(w, wbuf[1 - cur], nf + 1, it);
+      if (it < n_mac) {
         for (int pe = 0; pe < PE; pe++) {
 #pragma HLS unroll
-          const int m = nf * PE + pe;
-          epi_t sum = acc[pe];
-          if (RESIDUAL) sum = (sum << acc_up) + (epi_t(residual[tok][m]) << res_up);
-          TY q = requantize<TY>(sum, out_shift);
-          if (GELU) q = gelu<TY>(q, gelu_table);
-          y[tok][m] = q;
+          TACC partial = (sf == 0) ? TACC(bias[nf * PE + pe]) : acc[pe];
+          for (int s = 0; s < SIMD; s++) {
+#pragma HLS unroll
+            partial += x[tok][sf * SIMD + s] * wbuf[cur][pe][sf * SIMD + s];
+          }
+          acc[pe] = partial;
         }
-        sf = 0;
-        tok++;
-      } else {
-        sf++;
+        if (sf == SF - 1) {
+        epilogue:
+          for (int pe = 0; pe < PE; pe++) {
+#pragma HLS unroll
+            const int m = nf * PE + pe;
+            epi_t sum = acc[pe];
+            if (RESIDUAL) sum = (sum << acc_up) + (epi_t(residual[tok][m]) << res_up);
+            TY q = requantize<TY>(sum, out_shift);
+            if (GELU) q = gelu<TY>(q, gelu_table);
+            y[tok][m] = q;
+          }
+          sf = 0;
+          tok++;
+        } else {
+          sf++;
+        }
       }
     }
   }
@@ -204,14 +227,16 @@ void linear_stream(const TX x[MAX_N][K], hls::stream<TW>& w, const TB bias[M],
       x, w, bias, residual, y, n_tokens, shift, residual_align, gelu_table);
 }
 
-// Cycle estimate of one call (tile loads not overlapped): the cost model's formula.
+// Cycle estimate of one call (pipelined loops at II=1, loop entry/exit not counted): the first
+// tile's prefetch (K/SIMD cycles), then per tile max(n*K/SIMD, next tile's load K/SIMD).
 template <
     int K,     // fan-in
     int M,     // output channels
     int SIMD,  // input channels per cycle
     int PE>    // output channels in parallel
 constexpr long long linear_cycles(long long n_tokens) {
-  return (long long)(M / PE) * ((long long)PE * K + n_tokens * (K / SIMD));
+  return (long long)(K / SIMD) *
+         (1 + (long long)(M / PE - 1) * (n_tokens > 1 ? n_tokens : 1) + n_tokens);
 }
 
 }  // namespace spvit

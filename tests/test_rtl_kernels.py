@@ -20,8 +20,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # rtl_sim lives beside spvit_fpga
 
-from rtl_sim import runner, vectors  # noqa: E402
+from rtl_sim import runner, vectors, vectors_selector  # noqa: E402
 from spvit_fpga.errors import UserError  # noqa: E402
+from spvit_fpga import intops  # noqa: E402
 from spvit_fpga.intops import FixedFormat, prob_format  # noqa: E402
 
 EXPECTED_MODULES = {
@@ -37,6 +38,9 @@ EXPECTED_MODULES = {
     "spvit_layernorm",
     "spvit_keep_decision",
     "spvit_token_select",
+    "spvit_head_mean",
+    "spvit_token_mean",
+    "spvit_keep_prob",
 }
 
 
@@ -123,6 +127,66 @@ KERNEL_CASES = [
         "rtl_sim.tb_token_select",
         vectors.token_select_vectors,
         dict(channels=12, lanes=4, x_fmt=FixedFormat(8, 3), n_max=5, pkg_max=1, heads=3, div_steps=4),
+    ),
+    # selector ops (rtl_sim/vectors_selector.py)
+    (
+        "head-mean-c16h4-int16-down6-sat",
+        "spvit_head_mean",
+        "rtl_sim.tb_head_mean",
+        vectors_selector.head_mean_vectors,
+        {},
+    ),
+    (
+        "head-mean-c12h3-int8-up2-1step",
+        "spvit_head_mean",
+        "rtl_sim.tb_head_mean",
+        vectors_selector.head_mean_vectors,
+        dict(channels=12, heads=3, lanes=4, in_fmt=FixedFormat(8, 3), out_fmt=FixedFormat(10, 5), div_steps=1),
+    ),
+    (
+        "head-mean-c6h6-lane1-unsigned-out",
+        "spvit_head_mean",
+        "rtl_sim.tb_head_mean",
+        vectors_selector.head_mean_vectors,
+        dict(channels=6, heads=6, lanes=1, in_fmt=FixedFormat(8, 4), out_fmt=FixedFormat(6, 3, False)),
+    ),
+    ("token-mean-c16x4-int8", "spvit_token_mean", "rtl_sim.tb_token_mean", vectors_selector.token_mean_vectors, {}),
+    (
+        "token-mean-c12x3-int16-down6-n20",
+        "spvit_token_mean",
+        "rtl_sim.tb_token_mean",
+        vectors_selector.token_mean_vectors,
+        dict(channels=12, lanes=3, in_fmt=FixedFormat(16, 10), out_fmt=FixedFormat(8, 4), n_max=20, div_steps=2),
+    ),
+    (
+        "token-mean-c12x12-up3-1beat",
+        "spvit_token_mean",
+        "rtl_sim.tb_token_mean",
+        vectors_selector.token_mean_vectors,
+        dict(channels=12, lanes=12, in_fmt=FixedFormat(8, 2), out_fmt=FixedFormat(12, 5), n_max=5, div_steps=4),
+    ),
+    ("keep-prob-h4-p8", "spvit_keep_prob", "rtl_sim.tb_keep_prob", vectors_selector.keep_prob_vectors, {}),
+    (
+        "keep-prob-h3-d10-sig10-out8",
+        "spvit_keep_prob",
+        "rtl_sim.tb_keep_prob",
+        vectors_selector.keep_prob_vectors,
+        dict(heads=3, delta_fmt=FixedFormat(10, 5), sig_fmt=intops.prob_format(10), out_fmt=intops.prob_format(8),
+             div_steps=1),
+    ),
+    (
+        "keep-prob-h6-w6-out10",
+        "spvit_keep_prob",
+        "rtl_sim.tb_keep_prob",
+        vectors_selector.keep_prob_vectors,
+        dict(heads=6, w_fmt=intops.prob_format(6), out_fmt=intops.prob_format(10), div_steps=2),
+    ),
+    (
+        "keep-prob-h1",
+        "spvit_keep_prob",
+        "rtl_sim.tb_keep_prob",
+        vectors_selector.keep_prob_vectors,
+        dict(heads=1, random_tokens=60),
     ),
 ]
 

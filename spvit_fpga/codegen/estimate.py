@@ -7,9 +7,12 @@ Two views, both in the manifest:
   double-buffered, a ``lanes``-wide vector unit).  This is the design the parallelism is chosen for.
 * ``kernels`` -- the cycles of the generated C++ as written, from the loop structure of the
   ``hls/`` kernels (every loop pipelined at II=1, trip counts from the live tokens, no overlap
-  between calls).  It shows where the kernels fall short of the target: ``spvit::linear`` loads
-  its weight tile one weight per cycle before computing (``linear_cycles``), and the attention
-  unit computes one query row at a time with ``ATTN_SIMD`` lanes.
+  between calls).  ``spvit::linear`` double-buffers its weight tiles and loads one PE x SIMD
+  slice per cycle while computing (``linear_cycles``: a tile costs max(n, 1) * K/SIMD cycles;
+  the DDR rate is not modelled here, see docs/hls_backend.md); the element-wise loops
+  (LayerNorm, requantise, residual, copies) handle ``shape.lanes`` channels per cycle.  Where
+  the kernels still fall short of the target: the attention unit computes one query row at a
+  time with ``ATTN_SIMD`` lanes and a three-pass softmax.
 
 Both are first-order models (no Vivado numbers on this machine); both take ``kept[s]`` = patch
 tokens alive after selector stage ``s``.
@@ -44,12 +47,19 @@ def target_kept(cfg: ModelConfig) -> list[int]:
 
 
 def _linear(k: int, m: int, simd: int, pe: int, n: int) -> int:
-    """spvit::linear_cycles: (M/PE) tiles x (PE*K weight loads + n*K/SIMD MAC cycles)."""
-    return (m // pe) * (pe * k + n * (k // simd) + LOOP_OVERHEAD)
+    """spvit::linear_cycles: K/SIMD prefetch of tile 0, then per tile max(n*K/SIMD, K/SIMD load of
+    the next tile) (double buffer; the last tile has nothing to load), plus loop entry per loop."""
+    sf, nf = k // simd, m // pe
+    return sf * (1 + (nf - 1) * max(n, 1) + n) + (nf + 1) * LOOP_OVERHEAD
 
 
-def _layernorm(c: int, n: int) -> int:
-    return n * (2 * c + 2 * LOOP_OVERHEAD)
+def _layernorm(c: int, n: int, lanes: int = 1) -> int:
+    return n * (2 * (c // lanes) + 2 * LOOP_OVERHEAD)
+
+
+def _vec(c: int, n: int, lanes: int) -> int:
+    """An element-wise frame loop (spvit_glue.h): n rows of c/lanes cycles plus loop entry."""
+    return n * (c // lanes + LOOP_OVERHEAD)
 
 
 def _attention(t: int, dh: int, simd: int) -> int:
@@ -70,9 +80,10 @@ def kernel_costs(cfg: ModelConfig, shape: DesignShape, kept: Optional[Sequence[i
     ep = shape.engines["engine_patch"]
     eh = shape.engines["engine_head"]
     kp = shape.kp
+    ln = shape.lanes
     out: list[KernelCost] = [
         KernelCost("read_image", "io", n_patch, shape.in_words),
-        KernelCost("patch_embed", "gemm", n_patch, _linear(kp, c, ep.simd, ep.pe, n_patch) + (1 + n_patch) * c),
+        KernelCost("patch_embed", "gemm", n_patch, _linear(kp, c, ep.simd, ep.pe, n_patch) + _vec(c, 1 + n_patch, ln)),
     ]
     alive, stage = n_patch, 0
     for i in range(cfg.depth):
@@ -83,17 +94,17 @@ def kernel_costs(cfg: ModelConfig, shape: DesignShape, kept: Optional[Sequence[i
         t = 1 + alive + stage
         p = f"block{i}."
         gemm = _linear(c, c, eb.simd, eb.pe, t)
-        epi = t * c + LOOP_OVERHEAD * t
+        epi = _vec(c, t, ln)  # requantise / residual / accumulate of the GEMM output
         out += [
-            KernelCost(p + "norm1", "vector", t, _layernorm(c, t)),
+            KernelCost(p + "norm1", "vector", t, _layernorm(c, t, ln)),
             KernelCost(p + "qkv", "gemm", t, 3 * (gemm + epi)),
-            KernelCost(p + "attn", "attention", t, h * (_attention(t, dh, shape.attn_simd) + 4 * t * dh)),
+            KernelCost(p + "attn", "attention", t, h * (_attention(t, dh, shape.attn_simd) + 4 * _vec(dh, t, ln))),
             KernelCost(p + "proj", "gemm", t, gemm + epi),
-            KernelCost(p + "norm2", "vector", t, _layernorm(c, t)),
+            KernelCost(p + "norm2", "vector", t, _layernorm(c, t, ln)),
             KernelCost(p + "fc1", "gemm", t, nt * (gemm + epi)),
             KernelCost(p + "fc2", "gemm", t, nt * gemm + nt * epi),
         ]
-    out.append(KernelCost("norm", "vector", 1, _layernorm(c, 1)))
+    out.append(KernelCost("norm", "vector", 1, _layernorm(c, 1, ln)))
     out.append(KernelCost("head", "gemm", 1, _linear(c, cfg.num_classes, eh.simd, eh.pe, 1) + shape.out_words))
     return out
 
@@ -108,7 +119,7 @@ def _selector_costs(name: str, cfg: ModelConfig, shape: DesignShape, n: int, sta
 
     rows = n * h
     mlp = (n * c + lin("engine_sel_head1", n) + lin("engine_sel_head2", n) + n * h
-           + n * c + _layernorm(dh, rows) + lin("engine_sel_in", rows)
+           + n * c + _layernorm(dh, rows, shape.lanes) + lin("engine_sel_in", rows)
            + h * (n * dh // 2 + dh // 2 * (n + 1)) + rows * dh
            + lin("engine_sel_out1", rows) + lin("engine_sel_out2", rows) + lin("engine_sel_delta", rows) + rows)
     k = stage

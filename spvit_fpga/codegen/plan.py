@@ -19,6 +19,7 @@ templates.  :func:`build_plan` is deterministic: the same IR and parallelism giv
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -40,6 +41,7 @@ WEIGHT_ALIGN = 64  # DDR weight image: every matrix starts on a 64-byte boundary
 PATCH_SHARE, PATCH_SIMD, PATCH_PE = 32, 16, 16  # <= block/32 MAC/cycle, SIMD <= 16, PE <= 16
 AUX_SHARE, AUX_SIMD, AUX_PE = 128, 16, 8  # classifier and selector MLPs: <= block/128 each
 ATTN_SHARE, ATTN_SIMD = 64, 32  # attention lanes <= block/64, <= 32
+VEC_LANES = 64  # element-wise lanes <= 64 (cost_model.choose_parallelism)
 
 
 # --------------------------------------------------------------------------------------------
@@ -128,6 +130,7 @@ class DesignShape:
     kp: int  # patch-embedding fan-in
     in_words: int
     out_words: int
+    lanes: int = 1  # channels per cycle of the element-wise loops (LayerNorm, requantise, copies)
 
 
 def design_shape(cfg: ModelConfig, block_pe: int, block_simd: int) -> DesignShape:
@@ -158,8 +161,11 @@ def design_shape(cfg: ModelConfig, block_pe: int, block_simd: int) -> DesignShap
         })
     eng["engine_head"] = aux(c, cfg.num_classes)
     attn = _pow2_divisor_le(d, max(1, min(ATTN_SIMD, block.macs_per_cycle // ATTN_SHARE)))
+    # vector lanes: the cost model's lanes (<= 64, <= the block PE), a power of two dividing both
+    # the embedding and the head width (LayerNorm runs over C and, in the selectors, over DH)
+    lanes = _pow2_divisor_le(math.gcd(c, d), max(1, min(VEC_LANES, block.pe)))
     return DesignShape(eng, attn, cfg.mlp_hidden // c, kp,
-                       cfg.in_chans * cfg.img_size ** 2, cfg.num_classes + cfg.num_stages)
+                       cfg.in_chans * cfg.img_size ** 2, cfg.num_classes + cfg.num_stages, lanes)
 
 
 # --------------------------------------------------------------------------------------------
@@ -622,7 +628,7 @@ class _Builder:
             "SEL_H2": sel[0].head_fc1.out_features if sel else 1,
             "IN_WORDS": int(np.prod(ir.input_shape)), "OUT_WORDS": ir.num_classes + self.S,
             "WEIGHT_BYTES": self.image.size if self.image is not None else 0,
-            "MAX_ALIGN": self.max_align,
+            "MAX_ALIGN": self.max_align, "LANES": self.shape.lanes,
         }
         typedefs = [("pix_t", fmt_type(ir.input_fmt)), ("wgt_t", block.tw), ("res_t", self.res_t),
                     ("acc_t", block.tacc), ("logit_t", head.tacc), ("exp_t", int_type(max(1, exp_max.bit_length()), False))]

@@ -1,4 +1,4 @@
-// C-simulation driver: spvit_attention.h (attention_head) in three instantiations.
+// C-simulation driver: spvit_attention.h (attention_head) in three instantiations (QP 1, 8, 5).
 // Input <variant>_in: [num_cases, then per case: n, score_shift, context_shift, exp_table[256],
 // q[n][DH], k[n][DH], v[n][DH]].  Output <variant>_out: o[n][DH] of every case, concatenated.
 #include <ap_int.h>
@@ -9,7 +9,7 @@
 using namespace spvit;
 using spvit_tb::array_t;
 
-template <int MAX_N, int DH, int SIMD, typename TP>
+template <int MAX_N, int DH, int SIMD, int QP, typename TP>
 static void run_variant(const std::string& dir, const std::string& name) {
   const array_t in = spvit_tb::read_array(dir, name + "_in");
   spvit_tb::Cursor c(in);
@@ -25,7 +25,7 @@ static void run_variant(const std::string& dir, const std::string& name) {
     for (int i = 0; i < n; i++) c.fill(q[i], DH);
     for (int i = 0; i < n; i++) c.fill(k[i], DH);
     for (int i = 0; i < n; i++) c.fill(v[i], DH);
-    attention_head<MAX_N, DH, SIMD, 256, int_traits<TP>::width, ap_int<8>, TP>(
+    attention_head<MAX_N, DH, SIMD, 256, int_traits<TP>::width, ap_int<8>, TP, QP>(
         q, k, v, o, n, score_shift, context_shift, table);
     for (int i = 0; i < n; i++)
       for (int j = 0; j < DH; j++) out.push_back((long long)o[i][j]);
@@ -34,10 +34,14 @@ static void run_variant(const std::string& dir, const std::string& name) {
   spvit_tb::write_array(dir, name + "_out", out);
 }
 
+// ceil(n/QP) blocks x n x (2 DH/SIMD + 1) cycles
+static_assert(attention_cycles<64, 32, 8>(197) == 25 * 197 * 5, "attention_cycles formula");
+
 int main(int argc, char** argv) {
   const std::string dir = spvit_tb::io_dir(argc, argv);
-  run_variant<24, 16, 4, ap_uint<8> >(dir, "small");
-  run_variant<197, 64, 8, ap_uint<8> >(dir, "deit");   // DeiT head: 197 tokens, d_h = 64
-  run_variant<24, 8, 8, ap_uint<10> >(dir, "p10");     // 10-bit probabilities
+  // QP query rows per block (n need not be a multiple of QP)
+  run_variant<24, 16, 4, 1, ap_uint<8> >(dir, "small");
+  run_variant<197, 64, 8, 8, ap_uint<8> >(dir, "deit");  // DeiT head: 197 tokens, d_h = 64
+  run_variant<24, 8, 8, 5, ap_uint<10> >(dir, "p10");    // 10-bit probabilities, DH/SIMD = 1
   return 0;
 }

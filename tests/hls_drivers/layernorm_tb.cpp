@@ -10,7 +10,7 @@
 using namespace spvit;
 using spvit_tb::array_t;
 
-template <int C, int MAX_N, int M_BITS, typename TX>
+template <int C, int MAX_N, int M_BITS, int LANES, typename TX>
 static void run_variant(const std::string& dir, const std::string& name) {
   // V holds sum d^2 plus an eps_int up to the data bound (one extra bit)
   static const int VAR_W = layernorm_widths<C, TX>::VAR_DATA_W + 1;
@@ -29,6 +29,7 @@ static void run_variant(const std::string& dir, const std::string& name) {
   static ap_int<8> gamma[C];
   static ap_int<32> beta[C];
   static ap_int<8> y[MAX_N][C];
+  static ap_int<8> y1[MAX_N][C];
   const long long cases = c.next();
   for (long long k = 0; k < cases; k++) {
     const int n = (int)c.next();
@@ -39,7 +40,15 @@ static void run_variant(const std::string& dir, const std::string& name) {
     c.fill(gamma, C);
     c.fill(beta, C);
     for (int i = 0; i < n; i++) c.fill(x[i], C);
-    layernorm_frame<C, MAX_N, M_BITS, VAR_W, 10, ap_int<16> >(x, gamma, beta, y, n, table, cfg);
+    layernorm_frame<C, MAX_N, M_BITS, VAR_W, 10, ap_int<16>, LANES>(x, gamma, beta, y, n, table, cfg);
+    // the one-lane kernel gives the same integers
+    layernorm_frame<C, MAX_N, M_BITS, VAR_W, 10, ap_int<16> >(x, gamma, beta, y1, n, table, cfg);
+    for (int i = 0; i < n; i++)
+      for (int j = 0; j < C; j++)
+        if (y[i][j] != y1[i][j]) {
+          std::fprintf(stderr, "%s: LANES=%d differs from LANES=1\n", name.c_str(), LANES);
+          std::exit(6);
+        }
     for (int i = 0; i < n; i++)
       for (int j = 0; j < C; j++) out.push_back((long long)y[i][j]);
   }
@@ -49,11 +58,12 @@ static void run_variant(const std::string& dir, const std::string& name) {
 
 int main(int argc, char** argv) {
   const std::string dir = spvit_tb::io_dir(argc, argv);
-  run_variant<192, 4, 10, ap_int<16> >(dir, "c192");  // DeiT-T embedding, int16 residual
-  run_variant<768, 2, 10, ap_int<16> >(dir, "c768");  // DeiT-B embedding: 59-bit variance
-  run_variant<16, 6, 8, ap_int<8> >(dir, "c16");      // selector head dim, int8, 8-bit mantissa
-  run_variant<12, 3, 9, ap_int<16> >(dir, "c12");     // C not a power of two
-  run_variant<1, 3, 10, ap_int<8> >(dir, "c1");       // one channel: d = 0 always
-  run_variant<2, 3, 10, ap_int<8> >(dir, "c2");       // tiny V: negative exponent k, V << -2k
+  // LANES channels per cycle (the outputs are also checked against LANES = 1)
+  run_variant<192, 4, 10, 16, ap_int<16> >(dir, "c192");  // DeiT-T embedding, int16 residual
+  run_variant<768, 2, 10, 64, ap_int<16> >(dir, "c768");  // DeiT-B embedding: 59-bit variance
+  run_variant<16, 6, 8, 4, ap_int<8> >(dir, "c16");       // selector head dim, int8, 8-bit mantissa
+  run_variant<12, 3, 9, 3, ap_int<16> >(dir, "c12");      // C not a power of two, 3 lanes
+  run_variant<1, 3, 10, 1, ap_int<8> >(dir, "c1");        // one channel: d = 0 always
+  run_variant<2, 3, 10, 2, ap_int<8> >(dir, "c2");        // tiny V: negative exponent k, V << -2k
   return 0;
 }

@@ -56,8 +56,9 @@ static void run_variant(const std::string& dir, const std::string& name, const T
   spvit_tb::write_array(dir, name + "_out", out);
 }
 
-// cost-model formula: (M/PE) tiles x (PE*K load + n*K/SIMD compute) cycles
-static_assert(linear_cycles<24, 8, 4, 2>(9) == 4 * (2 * 24 + 9 * 6), "linear_cycles formula");
+// double-buffered tiles: K/SIMD prefetch + (M/PE - 1) x max(n, 1) x K/SIMD + n x K/SIMD cycles
+static_assert(linear_cycles<24, 8, 4, 2>(9) == 6 + 3 * 9 * 6 + 9 * 6, "linear_cycles formula");
+static_assert(linear_cycles<24, 8, 4, 2>(0) == 4 * 6, "linear_cycles: empty frame still loads");
 
 int main(int argc, char** argv) {
   const std::string dir = spvit_tb::io_dir(argc, argv);

@@ -19,6 +19,8 @@
 // cases, so the GEMM engine can output raw accumulators and the residual is added here.
 //
 // Token counts are data-dependent (n <= MAX_N); loops carry loop_tripcount for the reports.
+// Element-wise loops handle LANES channels per cycle (template parameter, default 1, must divide
+// the channel count: static_assert); the frame buffers are partitioned cyclically by LANES.
 #ifndef SPVIT_GLUE_H
 #define SPVIT_GLUE_H
 
@@ -33,19 +35,27 @@ namespace spvit_glue {
 
 // y[t][c] = requantize<TY>(a[t][c], shift), then the GELU table if GELU.
 template <
-    int C,        // channels
-    int MAX_N,    // compile-time maximum number of tokens
-    bool GELU,    // apply the table after requantisation
-    typename TA,  // accumulator type
-    typename TY>  // output type (also the table's input and entry type)
+    int C,          // channels
+    int MAX_N,      // compile-time maximum number of tokens
+    bool GELU,      // apply the table after requantisation
+    int LANES = 1,  // channels per cycle (divides C)
+    typename TA,    // accumulator type
+    typename TY>    // output type (also the table's input and entry type)
 void requant_frame(const TA a[MAX_N][C], TY y[MAX_N][C], int n, int shift, const TY table[]) {
+  static_assert(C % LANES == 0, "LANES must divide the channels");
+#pragma HLS array_partition variable = a cyclic factor = LANES dim = 2
+#pragma HLS array_partition variable = y cyclic factor = LANES dim = 2
   for (int t = 0; t < n; t++) {
 #pragma HLS loop_tripcount min = 1 max = MAX_N
-    for (int c = 0; c < C; c++) {
+    for (int cb = 0; cb < C / LANES; cb++) {
 #pragma HLS pipeline II = 1
-      TY q = spvit::requantize<TY>(a[t][c], shift);
-      if (GELU) q = spvit::gelu<TY>(q, table);
-      y[t][c] = q;
+      for (int l = 0; l < LANES; l++) {
+#pragma HLS unroll
+        const int c = cb * LANES + l;
+        TY q = spvit::requantize<TY>(a[t][c], shift);
+        if (GELU) q = spvit::gelu<TY>(q, table);
+        y[t][c] = q;
+      }
     }
   }
 }
@@ -55,80 +65,123 @@ template <
     int C,          // channels
     int MAX_N,      // compile-time maximum number of tokens
     int MAX_ALIGN,  // largest |a_frac - x_frac|
+    int LANES = 1,  // channels per cycle (divides C)
     typename TA,    // accumulator type
     typename TX>    // residual stream type (input and output)
 void residual_frame(const TA a[MAX_N][C], TX x[MAX_N][C], int n, int a_frac, int x_frac, int out_frac) {
+  static_assert(C % LANES == 0, "LANES must divide the channels");
+#pragma HLS array_partition variable = a cyclic factor = LANES dim = 2
+#pragma HLS array_partition variable = x cyclic factor = LANES dim = 2
   for (int t = 0; t < n; t++) {
 #pragma HLS loop_tripcount min = 1 max = MAX_N
-    for (int c = 0; c < C; c++) {
+    for (int cb = 0; cb < C / LANES; cb++) {
 #pragma HLS pipeline II = 1
-      x[t][c] = spvit::add<MAX_ALIGN, TX>(a[t][c], x[t][c], a_frac, x_frac, out_frac);
+      for (int l = 0; l < LANES; l++) {
+#pragma HLS unroll
+        const int c = cb * LANES + l;
+        x[t][c] = spvit::add<MAX_ALIGN, TX>(a[t][c], x[t][c], a_frac, x_frac, out_frac);
+      }
     }
   }
 }
 
 // s[t][c] += u[t][c] (exact: the accumulator type holds the full fan-in).
 template <
-    int C,        // channels
-    int MAX_N,    // compile-time maximum number of tokens
-    typename TA>  // accumulator type
+    int C,          // channels
+    int MAX_N,      // compile-time maximum number of tokens
+    int LANES = 1,  // channels per cycle (divides C)
+    typename TA>    // accumulator type
 void accumulate_frame(TA s[MAX_N][C], const TA u[MAX_N][C], int n) {
+  static_assert(C % LANES == 0, "LANES must divide the channels");
+#pragma HLS array_partition variable = s cyclic factor = LANES dim = 2
+#pragma HLS array_partition variable = u cyclic factor = LANES dim = 2
   for (int t = 0; t < n; t++) {
 #pragma HLS loop_tripcount min = 1 max = MAX_N
-    for (int c = 0; c < C; c++) {
+    for (int cb = 0; cb < C / LANES; cb++) {
 #pragma HLS pipeline II = 1
-      s[t][c] = s[t][c] + u[t][c];
+      for (int l = 0; l < LANES; l++) {
+#pragma HLS unroll
+        const int c = cb * LANES + l;
+        s[t][c] = s[t][c] + u[t][c];
+      }
     }
   }
 }
 
 // y[t][:] = x[t][h*DH : (h+1)*DH]
 template <
-    int C,       // channels
-    int DH,      // head width
-    int MAX_N,   // compile-time maximum number of tokens
-    typename T>  // element type
+    int C,          // channels
+    int DH,         // head width
+    int MAX_N,      // compile-time maximum number of tokens
+    int LANES = 1,  // channels per cycle (divides DH)
+    typename T>     // element type
 void head_slice(const T x[MAX_N][C], T y[MAX_N][DH], int n, int h) {
+  static_assert(DH % LANES == 0 && C % LANES == 0, "LANES must divide the head width");
+#pragma HLS array_partition variable = x cyclic factor = LANES dim = 2
+#pragma HLS array_partition variable = y cyclic factor = LANES dim = 2
   for (int t = 0; t < n; t++) {
 #pragma HLS loop_tripcount min = 1 max = MAX_N
-    for (int c = 0; c < DH; c++) {
+    for (int cb = 0; cb < DH / LANES; cb++) {
 #pragma HLS pipeline II = 1
-      y[t][c] = x[t][h * DH + c];
+      for (int l = 0; l < LANES; l++) {
+#pragma HLS unroll
+        const int c = cb * LANES + l;
+        y[t][c] = x[t][h * DH + c];
+      }
     }
   }
 }
 
 // x[t][h*DH : (h+1)*DH] = y[t][:]
 template <
-    int C,       // channels
-    int DH,      // head width
-    int MAX_N,   // compile-time maximum number of tokens
-    typename T>  // element type
+    int C,          // channels
+    int DH,         // head width
+    int MAX_N,      // compile-time maximum number of tokens
+    int LANES = 1,  // channels per cycle (divides DH)
+    typename T>     // element type
 void head_merge(const T y[MAX_N][DH], T x[MAX_N][C], int n, int h) {
+  static_assert(DH % LANES == 0 && C % LANES == 0, "LANES must divide the head width");
+#pragma HLS array_partition variable = x cyclic factor = LANES dim = 2
+#pragma HLS array_partition variable = y cyclic factor = LANES dim = 2
   for (int t = 0; t < n; t++) {
 #pragma HLS loop_tripcount min = 1 max = MAX_N
-    for (int c = 0; c < DH; c++) {
+    for (int cb = 0; cb < DH / LANES; cb++) {
 #pragma HLS pipeline II = 1
-      x[t][h * DH + c] = y[t][c];
+      for (int l = 0; l < LANES; l++) {
+#pragma HLS unroll
+        const int c = cb * LANES + l;
+        x[t][h * DH + c] = y[t][c];
+      }
     }
   }
 }
 
 // x = [cls, e_0 .. e_{N-1}]
 template <
-    int C,       // channels
-    int N,       // patch tokens
-    int MAX_T,   // rows of the frame buffer
-    typename T>  // residual stream type
+    int C,          // channels
+    int N,          // patch tokens
+    int MAX_T,      // rows of the frame buffer
+    int LANES = 1,  // channels per cycle (divides C)
+    typename T>     // residual stream type
 void embed_frame(const T cls[C], const T e[N][C], T x[MAX_T][C]) {
-  for (int c = 0; c < C; c++) {
+  static_assert(C % LANES == 0, "LANES must divide the channels");
+#pragma HLS array_partition variable = cls cyclic factor = LANES
+#pragma HLS array_partition variable = e cyclic factor = LANES dim = 2
+#pragma HLS array_partition variable = x cyclic factor = LANES dim = 2
+  for (int cb = 0; cb < C / LANES; cb++) {
 #pragma HLS pipeline II = 1
-    x[0][c] = cls[c];
+    for (int l = 0; l < LANES; l++) {
+#pragma HLS unroll
+      x[0][cb * LANES + l] = cls[cb * LANES + l];
+    }
   }
   for (int t = 0; t < N; t++) {
-    for (int c = 0; c < C; c++) {
+    for (int cb = 0; cb < C / LANES; cb++) {
 #pragma HLS pipeline II = 1
-      x[1 + t][c] = e[t][c];
+      for (int l = 0; l < LANES; l++) {
+#pragma HLS unroll
+        x[1 + t][cb * LANES + l] = e[t][cb * LANES + l];
+      }
     }
   }
 }
