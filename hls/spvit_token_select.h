@@ -33,12 +33,15 @@ namespace spvit {
 template <
     int C,        // channels of the token
     int H,        // heads (divides C); d_h = C / H channels per head
-    int FRAC_UP,  // f_out - f_in (may be negative)
-    typename TU,  // output type (int8 SE-MLP input)
-    typename TX>  // token type (residual stream)
+    int FRAC_UP,    // f_out - f_in (may be negative)
+    int LANES = 1,  // channels summed per cycle (divides C / H)
+    typename TU,    // output type (int8 SE-MLP input)
+    typename TX>    // token type (residual stream)
 void head_mean(const TX x[C], TU u[H]) {
   static_assert(C % H == 0, "heads must divide the channels");
   static const int DH = C / H;
+  static_assert(DH % LANES == 0, "LANES must divide the head width");
+#pragma HLS array_partition variable = x cyclic factor = LANES
   static const int SUM_W =
       signed_bits_for_range(DH * int_traits<TX>::min_value(), DH * int_traits<TX>::max_value());
   typedef ap_int<SUM_W> sum_t;
@@ -46,9 +49,14 @@ heads:
   for (int h = 0; h < H; h++) {
     sum_t s = 0;
   channels:
-    for (int c = 0; c < DH; c++) {
+    for (int cb = 0; cb < DH / LANES; cb++) {
 #pragma HLS pipeline II = 1
-      s += x[h * DH + c];
+      sum_t part = 0;  // exact: |part| <= |s| bound
+      for (int l = 0; l < LANES; l++) {
+#pragma HLS unroll
+        part += x[h * DH + cb * LANES + l];
+      }
+      s += part;
     }
     if (is_pow2(DH)) {
       // RNE(s * 2^UP / 2^b) = round_shift(s, b - UP): a shift, no divider
@@ -64,17 +72,21 @@ heads:
 // ---------------------------------------------------------------------------------------------
 template <
     int C,        // channels averaged (e.g. the last d/2 features of a head)
-    int MAX_N,    // compile-time maximum number of live tokens
-    int FRAC_UP,  // f_out - f_in (may be negative)
-    typename TO,  // output type
-    typename TX>  // input type
+    int MAX_N,      // compile-time maximum number of live tokens
+    int FRAC_UP,    // f_out - f_in (may be negative)
+    int LANES = 1,  // channels accumulated per cycle (divides C); the divisions stay 1 per cycle
+    typename TO,    // output type
+    typename TX>    // input type
 void token_mean(const TX x[MAX_N][C], int n, TO g[C]) {
+  static_assert(C % LANES == 0, "LANES must divide the channels");
   static const int SUM_W = signed_bits_for_range(MAX_N * int_traits<TX>::min_value(),
                                                  MAX_N * int_traits<TX>::max_value());
   static const int N_W = unsigned_bits_for_max(MAX_N);
   typedef ap_int<SUM_W> sum_t;
   assert(n >= 0 && n <= MAX_N);
   sum_t acc[C];
+#pragma HLS array_partition variable = acc cyclic factor = LANES
+#pragma HLS array_partition variable = x cyclic factor = LANES dim = 2
 init:
   for (int c = 0; c < C; c++) {
 #pragma HLS pipeline II = 1
@@ -84,9 +96,12 @@ tokens:
   for (int j = 0; j < n; j++) {
 #pragma HLS loop_tripcount min = 0 max = MAX_N
   channels:
-    for (int c = 0; c < C; c++) {
+    for (int cb = 0; cb < C / LANES; cb++) {
 #pragma HLS pipeline II = 1
-      acc[c] += x[j][c];
+      for (int l = 0; l < LANES; l++) {
+#pragma HLS unroll
+        acc[cb * LANES + l] += x[j][cb * LANES + l];
+      }
     }
   }
 divide:

@@ -11,8 +11,8 @@ Two views, both in the manifest:
   slice per cycle while computing (``linear_cycles``: a tile costs max(n, 1) * K/SIMD cycles;
   the DDR rate is not modelled here, see docs/hls_backend.md); the element-wise loops
   (LayerNorm, requantise, residual, copies) handle ``shape.lanes`` channels per cycle.  Where
-  the kernels still fall short of the target: the attention unit computes one query row at a
-  time with ``ATTN_SIMD`` lanes and a three-pass softmax.
+  the kernels still fall short of the target: the attention unit has its own
+  ``attn_qp`` query rows x ``ATTN_SIMD`` lanes (not the big PE x SIMD array of the cost model).
 
 Both are first-order models (no Vivado numbers on this machine); both take ``kept[s]`` = patch
 tokens alive after selector stage ``s``.
@@ -62,11 +62,11 @@ def _vec(c: int, n: int, lanes: int) -> int:
     return n * (c // lanes + LOOP_OVERHEAD)
 
 
-def _attention(t: int, dh: int, simd: int) -> int:
-    """One head, spvit::attention_head: per query row t*(DH/SIMD) score + 3t softmax + (DH/SIMD)*t context."""
+def _attention(t: int, dh: int, simd: int, qp: int = 1) -> int:
+    """One head, spvit::attention_cycles: per block of qp query rows t*(DH/SIMD) scores (max fused)
+    + t exps + (DH/SIMD)*t context (division fused), plus loop entry of the three loops."""
     f = dh // simd
-    per_row = t * (f + LOOP_OVERHEAD) + 3 * t + 3 * LOOP_OVERHEAD + f * (t + LOOP_OVERHEAD)
-    return t * per_row
+    return -(-t // qp) * (t * (2 * f + 1) + 3 * LOOP_OVERHEAD)
 
 
 def kernel_costs(cfg: ModelConfig, shape: DesignShape, kept: Optional[Sequence[int]] = None) -> list[KernelCost]:
@@ -98,7 +98,7 @@ def kernel_costs(cfg: ModelConfig, shape: DesignShape, kept: Optional[Sequence[i
         out += [
             KernelCost(p + "norm1", "vector", t, _layernorm(c, t, ln)),
             KernelCost(p + "qkv", "gemm", t, 3 * (gemm + epi)),
-            KernelCost(p + "attn", "attention", t, h * (_attention(t, dh, shape.attn_simd) + 4 * _vec(dh, t, ln))),
+            KernelCost(p + "attn", "attention", t, h * (_attention(t, dh, shape.attn_simd, shape.attn_qp) + 4 * _vec(dh, t, ln))),
             KernelCost(p + "proj", "gemm", t, gemm + epi),
             KernelCost(p + "norm2", "vector", t, _layernorm(c, t, ln)),
             KernelCost(p + "fc1", "gemm", t, nt * (gemm + epi)),
@@ -118,9 +118,13 @@ def _selector_costs(name: str, cfg: ModelConfig, shape: DesignShape, n: int, sta
         return _linear(x.k, x.m, x.simd, x.pe, rows)
 
     rows = n * h
-    mlp = (n * c + lin("engine_sel_head1", n) + lin("engine_sel_head2", n) + n * h
-           + n * c + _layernorm(dh, rows, shape.lanes) + lin("engine_sel_in", rows)
-           + h * (n * dh // 2 + dh // 2 * (n + 1)) + rows * dh
+    ln, hl = shape.lanes, shape.half_lanes
+    half = dh // 2
+    # head_means (per token H sums of DH/ln cycles), split_heads, global_feature (copy, then
+    # token_mean: init, accumulate at hl lanes, divide), concat_global
+    mlp = (n * (h * (dh // ln) + LOOP_OVERHEAD) + lin("engine_sel_head1", n) + lin("engine_sel_head2", n) + n * h
+           + _vec(c, n, ln) + _layernorm(dh, rows, ln) + lin("engine_sel_in", rows)
+           + h * (2 * n * (half // hl) + 2 * half) + _vec(dh, rows, hl)
            + lin("engine_sel_out1", rows) + lin("engine_sel_out2", rows) + lin("engine_sel_delta", rows) + rows)
     k = stage
     merge = 2 * n + c + (1 + n + k) * c + c + (2 + n_kept + k) * c

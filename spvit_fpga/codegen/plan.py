@@ -42,6 +42,7 @@ PATCH_SHARE, PATCH_SIMD, PATCH_PE = 32, 16, 16  # <= block/32 MAC/cycle, SIMD <=
 AUX_SHARE, AUX_SIMD, AUX_PE = 128, 16, 8  # classifier and selector MLPs: <= block/128 each
 ATTN_SHARE, ATTN_SIMD = 64, 32  # attention lanes <= block/64, <= 32
 VEC_LANES = 64  # element-wise lanes <= 64 (cost_model.choose_parallelism)
+ATTN_QP_SHARE, ATTN_QP = 16, 8  # attention query rows: QP x ATTN lanes <= block/16, QP <= 8
 
 
 # --------------------------------------------------------------------------------------------
@@ -100,6 +101,11 @@ def _pow2_divisor_le(n: int, cap: int) -> int:
     return p
 
 
+def _pow2_floor_le(cap: int) -> int:
+    """Largest power of two <= cap (cap >= 1)."""
+    return 1 << (max(1, cap).bit_length() - 1)
+
+
 def _divisor_le(n: int, cap: int) -> int:
     """Largest divisor of n that is <= cap."""
     return max(d for d in range(1, min(n, cap) + 1) if n % d == 0)
@@ -131,6 +137,8 @@ class DesignShape:
     in_words: int
     out_words: int
     lanes: int = 1  # channels per cycle of the element-wise loops (LayerNorm, requantise, copies)
+    attn_qp: int = 1  # query rows the attention unit processes in parallel
+    half_lanes: int = 1  # lanes of the selector's half-head-width copies (divides DH/2)
 
 
 def design_shape(cfg: ModelConfig, block_pe: int, block_simd: int) -> DesignShape:
@@ -164,8 +172,11 @@ def design_shape(cfg: ModelConfig, block_pe: int, block_simd: int) -> DesignShap
     # vector lanes: the cost model's lanes (<= 64, <= the block PE), a power of two dividing both
     # the embedding and the head width (LayerNorm runs over C and, in the selectors, over DH)
     lanes = _pow2_divisor_le(math.gcd(c, d), max(1, min(VEC_LANES, block.pe)))
+    # attention: QP query rows x attn lanes MACs in the score and in the context phase
+    qp = _pow2_floor_le(max(1, min(ATTN_QP, block.macs_per_cycle // (ATTN_QP_SHARE * attn))))
     return DesignShape(eng, attn, cfg.mlp_hidden // c, kp,
-                       cfg.in_chans * cfg.img_size ** 2, cfg.num_classes + cfg.num_stages, lanes)
+                       cfg.in_chans * cfg.img_size ** 2, cfg.num_classes + cfg.num_stages, lanes, qp,
+                       _pow2_divisor_le(max(1, d // 2), lanes))
 
 
 # --------------------------------------------------------------------------------------------
@@ -629,6 +640,7 @@ class _Builder:
             "IN_WORDS": int(np.prod(ir.input_shape)), "OUT_WORDS": ir.num_classes + self.S,
             "WEIGHT_BYTES": self.image.size if self.image is not None else 0,
             "MAX_ALIGN": self.max_align, "LANES": self.shape.lanes,
+            "HALF_LANES": self.shape.half_lanes,
         }
         typedefs = [("pix_t", fmt_type(ir.input_fmt)), ("wgt_t", block.tw), ("res_t", self.res_t),
                     ("acc_t", block.tacc), ("logit_t", head.tacc), ("exp_t", int_type(max(1, exp_max.bit_length()), False))]

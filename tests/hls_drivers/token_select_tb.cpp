@@ -11,7 +11,7 @@ using namespace spvit;
 using spvit_tb::array_t;
 
 // head_mean: case = x[C] -> u[H]
-template <int C, int H, int UP, typename TX>
+template <int C, int H, int UP, int LANES, typename TX>
 static void run_head_mean(const std::string& dir, const std::string& name) {
   const array_t in = spvit_tb::read_array(dir, name + "_in");
   spvit_tb::Cursor c(in);
@@ -21,7 +21,7 @@ static void run_head_mean(const std::string& dir, const std::string& name) {
   const long long cases = c.next();
   for (long long t = 0; t < cases; t++) {
     c.fill(x, C);
-    head_mean<C, H, UP>(x, u);
+    head_mean<C, H, UP, LANES>(x, u);
     for (int h = 0; h < H; h++) out.push_back((long long)u[h]);
   }
   if (!c.done()) std::exit(5);
@@ -29,7 +29,7 @@ static void run_head_mean(const std::string& dir, const std::string& name) {
 }
 
 // token_mean: case = n, x[n][C] -> g[C]
-template <int C, int MAX_N, int UP, typename TX>
+template <int C, int MAX_N, int UP, int LANES, typename TX>
 static void run_token_mean(const std::string& dir, const std::string& name) {
   const array_t in = spvit_tb::read_array(dir, name + "_in");
   spvit_tb::Cursor c(in);
@@ -40,7 +40,7 @@ static void run_token_mean(const std::string& dir, const std::string& name) {
   for (long long t = 0; t < cases; t++) {
     const int n = (int)c.next();
     for (int j = 0; j < n; j++) c.fill(x[j], C);
-    token_mean<C, MAX_N, UP>(x, n, g);
+    token_mean<C, MAX_N, UP, LANES>(x, n, g);
     for (int i = 0; i < C; i++) out.push_back((long long)g[i]);
   }
   if (!c.done()) std::exit(5);
@@ -169,12 +169,13 @@ static void run_token_select(const std::string& dir, const std::string& name) {
 
 int main(int argc, char** argv) {
   const std::string dir = spvit_tb::io_dir(argc, argv);
-  run_head_mean<192, 3, 0, ap_int<16> >(dir, "hm192");  // d_h = 64: a shift
-  run_head_mean<48, 4, 2, ap_int<16> >(dir, "hm48");    // d_h = 12: divider, numerator << 2
-  run_head_mean<36, 3, -3, ap_int<8> >(dir, "hm36");    // d_h = 12: divider, divisor << 3
-  run_head_mean<16, 4, -2, ap_int<8> >(dir, "hm16");    // d_h = 4: shift by 4
-  run_token_mean<8, 196, 1, ap_int<8> >(dir, "tm");     // up to 196 live tokens
-  run_token_mean<5, 20, -2, ap_int<16> >(dir, "tm_dn");
+  // LANES channels per cycle (1 and wider)
+  run_head_mean<192, 3, 0, 64, ap_int<16> >(dir, "hm192");  // d_h = 64: a shift, 64 lanes
+  run_head_mean<48, 4, 2, 4, ap_int<16> >(dir, "hm48");     // d_h = 12: divider, numerator << 2
+  run_head_mean<36, 3, -3, 1, ap_int<8> >(dir, "hm36");     // d_h = 12: divider, divisor << 3
+  run_head_mean<16, 4, -2, 2, ap_int<8> >(dir, "hm16");     // d_h = 4: shift by 4
+  run_token_mean<8, 196, 1, 8, ap_int<8> >(dir, "tm");      // up to 196 live tokens, 8 lanes
+  run_token_mean<5, 20, -2, 1, ap_int<16> >(dir, "tm_dn");
   run_keep<3, 0, ap_uint<8> >(dir, "kp3");
   run_keep<12, 2, ap_uint<10> >(dir, "kp12");
   run_package<8, 196>(dir, "pk");

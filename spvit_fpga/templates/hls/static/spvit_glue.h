@@ -196,30 +196,39 @@ template <
     int H,        // heads
     int MAX_N,    // compile-time maximum number of live patch tokens
     int MAX_T,    // rows of the frame buffer
-    int FRAC_UP,  // f_u - f_x
-    typename TX,  // residual stream type
-    typename TU>  // head-mean type
+    int FRAC_UP,    // f_u - f_x
+    int LANES = 1,  // channels per cycle (divides C/H)
+    typename TX,    // residual stream type
+    typename TU>    // head-mean type
 void head_means(const TX x[MAX_T][C], TU u[MAX_N][H], int n) {
   for (int j = 0; j < n; j++) {
 #pragma HLS loop_tripcount min = 0 max = MAX_N
-    spvit::head_mean<C, H, FRAC_UP>(x[1 + j], u[j]);
+    spvit::head_mean<C, H, FRAC_UP, LANES>(x[1 + j], u[j]);
   }
 }
 
 // xr[j*H + h][c] = x[1 + j][h*DH + c]: one row per (token, head)
 template <
-    int C,       // channels
-    int H,       // heads
-    int MAX_N,   // compile-time maximum number of live patch tokens
-    int MAX_T,   // rows of the frame buffer
-    typename T>  // element type
+    int C,          // channels
+    int H,          // heads
+    int MAX_N,      // compile-time maximum number of live patch tokens
+    int MAX_T,      // rows of the frame buffer
+    int LANES = 1,  // channels per cycle (divides C/H)
+    typename T>     // element type
 void split_heads(const T x[MAX_T][C], T xr[MAX_N * H][C / H], int n) {
+  static_assert((C / H) % LANES == 0, "LANES must divide the head width");
+#pragma HLS array_partition variable = x cyclic factor = LANES dim = 2
+#pragma HLS array_partition variable = xr cyclic factor = LANES dim = 2
   for (int j = 0; j < n; j++) {
 #pragma HLS loop_tripcount min = 0 max = MAX_N
     for (int h = 0; h < H; h++) {
-      for (int c = 0; c < C / H; c++) {
+      for (int cb = 0; cb < C / H / LANES; cb++) {
 #pragma HLS pipeline II = 1
-        xr[j * H + h][c] = x[1 + j][h * (C / H) + c];
+        for (int l = 0; l < LANES; l++) {
+#pragma HLS unroll
+          const int c = cb * LANES + l;
+          xr[j * H + h][c] = x[1 + j][h * (C / H) + c];
+        }
       }
     }
   }
@@ -227,37 +236,54 @@ void split_heads(const T x[MAX_T][C], T xr[MAX_N * H][C / H], int n) {
 
 // g[h][c] = token_mean over the n live tokens of f[j*H + h][DH/2 + c] (the global feature)
 template <
-    int DH,       // head width
-    int H,        // heads
-    int MAX_N,    // compile-time maximum number of live patch tokens
-    int FRAC_UP,  // f_g - f_f (0: same format)
-    typename T>   // feature type
+    int DH,         // head width
+    int H,          // heads
+    int MAX_N,      // compile-time maximum number of live patch tokens
+    int FRAC_UP,    // f_g - f_f (0: same format)
+    int LANES = 1,  // channels per cycle of the copy (divides DH/2)
+    typename T>     // feature type
 void global_feature(const T f[MAX_N * H][DH], T fg[MAX_N][DH / 2], T g[H][DH / 2], int n) {
+  static_assert((DH / 2) % LANES == 0, "LANES must divide half the head width");
+#pragma HLS array_partition variable = f cyclic factor = LANES dim = 2
+#pragma HLS array_partition variable = fg cyclic factor = LANES dim = 2
   for (int h = 0; h < H; h++) {
     for (int j = 0; j < n; j++) {
 #pragma HLS loop_tripcount min = 0 max = MAX_N
-      for (int c = 0; c < DH / 2; c++) {
+      for (int cb = 0; cb < DH / 2 / LANES; cb++) {
 #pragma HLS pipeline II = 1
-        fg[j][c] = f[j * H + h][DH / 2 + c];
+        for (int l = 0; l < LANES; l++) {
+#pragma HLS unroll
+          const int c = cb * LANES + l;
+          fg[j][c] = f[j * H + h][DH / 2 + c];
+        }
       }
     }
-    spvit::token_mean<DH / 2, MAX_N, FRAC_UP>(fg, n, g[h]);
+    spvit::token_mean<DH / 2, MAX_N, FRAC_UP, LANES>(fg, n, g[h]);
   }
 }
 
 // z[j*H + h] = [f[j*H + h][0 .. DH/2), g[h]]
 template <
-    int DH,      // head width
-    int H,       // heads
-    int MAX_N,   // compile-time maximum number of live patch tokens
-    typename T>  // feature type
+    int DH,         // head width
+    int H,          // heads
+    int MAX_N,      // compile-time maximum number of live patch tokens
+    int LANES = 1,  // channels per cycle (divides DH/2)
+    typename T>     // feature type
 void concat_global(const T f[MAX_N * H][DH], const T g[H][DH / 2], T z[MAX_N * H][DH], int n) {
+  static_assert((DH / 2) % LANES == 0, "LANES must divide half the head width");
+#pragma HLS array_partition variable = f cyclic factor = LANES dim = 2
+#pragma HLS array_partition variable = g cyclic factor = LANES dim = 2
+#pragma HLS array_partition variable = z cyclic factor = LANES dim = 2
   for (int r = 0; r < n * H; r++) {
 #pragma HLS loop_tripcount min = 0 max = MAX_N * H
     const int h = r % H;
-    for (int c = 0; c < DH; c++) {
+    for (int cb = 0; cb < DH / LANES; cb++) {
 #pragma HLS pipeline II = 1
-      z[r][c] = c < DH / 2 ? f[r][c] : g[h][c - DH / 2];
+      for (int l = 0; l < LANES; l++) {
+#pragma HLS unroll
+        const int c = cb * LANES + l;  // a lane group lies in one half (LANES divides DH/2)
+        z[r][c] = c < DH / 2 ? f[r][c] : g[h][c - DH / 2];
+      }
     }
   }
 }
