@@ -6,7 +6,7 @@ checkpoint so a model can be rebuilt from the file alone.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from .errors import UserError

@@ -15,13 +15,12 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
 from .defaults import default_checkpoint
-from .errors import UserError, run_cli
+from .outdir import check_output_dir, write_dir_atomically
+from .errors import run_cli
 from .ir import IR, ir_from_quant_model, save_ir
 from .quant import load_quant_checkpoint
 
@@ -59,36 +58,14 @@ def export_ir(checkpoint: str | os.PathLike, decision: str | None = None) -> IR:
 def write_ir_dir(ir: IR, out: str | os.PathLike, force: bool = False) -> Path:
     """Write ``ir`` to ``out`` atomically: into a temporary sibling directory, then rename.
     A non-empty ``out`` is only replaced with ``force``."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"{out} exists and is not a directory; choose another --out")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise UserError(f"{out} is not empty; pass --force to replace it or choose another --out")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
-        save_ir(ir, tmp)
-        os.chmod(tmp, 0o755)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
-            os.rmdir(old)
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return out
+    return write_dir_atomically(out, lambda tmp: save_ir(ir, tmp), force)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     ckpt = args.checkpoint or str(default_checkpoint())
     out = Path(args.out)
-    if out.is_dir() and any(out.iterdir()) and not args.force:
-        raise UserError(f"{out} is not empty; pass --force to replace it or choose another --out")
+    check_output_dir(out, args.force)  # fail before the export work
     ir = export_ir(ckpt, args.decision)
     write_ir_dir(ir, out, force=args.force)
     n_ops = sum(1 for _ in ir.ops())

@@ -1,9 +1,6 @@
 """The SPViT token selector: shapes, masks, decision rules and the package token."""
-import math
 
-import pytest
 import torch
-import torch.nn.functional as F
 
 from spvit_fpga.token_select import (
     TokenSelector,

@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from spvit_fpga.checkpoint import load_checkpoint
-from spvit_fpga.errors import UserError
 from spvit_fpga.train import main as train_main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,7 +133,6 @@ def test_evaluate_visualize_and_accuracy_plot(baseline, tmp_path):
 
 
 def test_qat_cli_and_backends_agree(baseline, tmp_path):
-    from spvit_fpga.evaluate import main as eval_main
 
     spvit, qat = tmp_path / "spvit", tmp_path / "qat"
     train_main(["--init", str(baseline), "--epochs", "2", "--out", str(spvit), "--quiet", *FAST])

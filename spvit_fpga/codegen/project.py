@@ -11,8 +11,6 @@ import dataclasses
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -23,6 +21,7 @@ from .. import __version__, cost_model
 from ..boards import Board
 from ..config import ModelConfig
 from ..errors import UserError
+from ..outdir import check_output_dir, write_dir_atomically
 from . import estimate, render
 from .models import ModelSource
 from .plan import DesignPlan, build_plan
@@ -203,34 +202,13 @@ def build_project(d: Design, vectors: TestVectors, command: str, kept: Optional[
     return files
 
 
-def check_output_dir(out: Path, force: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise UserError(f"{out} exists and is not a directory; choose another --out")
-    if out.is_dir() and any(out.iterdir()) and not force:
-        raise UserError(f"{out} is not empty; pass --force to replace it or choose another --out")
-
-
 def write_project(files: dict[str, bytes], out: str | os.PathLike, force: bool = False) -> Path:
     """Write ``files`` to ``out`` atomically (temporary sibling directory, then rename)."""
-    out = Path(out)
-    check_output_dir(out, force)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
+
+    def fill(tmp: Path) -> None:
         for rel, data in sorted(files.items()):
             p = tmp / rel
             p.parent.mkdir(parents=True, exist_ok=True)
             p.write_bytes(data)
-        os.chmod(tmp, 0o755)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
-            os.rmdir(old)
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
-    return out
+
+    return write_dir_atomically(out, fill, force)
