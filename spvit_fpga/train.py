@@ -46,7 +46,7 @@ from .quant import QuantConfig, QuantSPViT, is_quant_checkpoint, load_quant_chec
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m spvit_fpga.train", description=__doc__.splitlines()[0])
     p.add_argument("--model", default="micro", help=f"architecture: {', '.join(MODELS)} (default micro)")
-    p.add_argument("--dataset", default="digits", help="digits | cifar10:PATH | imagefolder:PATH (default digits)")
+    p.add_argument("--dataset", default=None, help="digits | cifar10:PATH | imagefolder:PATH (default: the --init checkpoint's, else digits)")
     p.add_argument("--out", required=True, help="output directory (checkpoint.pt, last.pt, train_log.json)")
     p.add_argument("--epochs", type=int, default=60)
     p.add_argument("--batch-size", type=int, default=32)
@@ -180,7 +180,8 @@ class Trainer:
         self.out = Path(args.out)
         init = load_checkpoint(args.init) if args.init else None
         image_size = init.config.img_size if init else model_config(args.model).img_size
-        self.splits = load_dataset(init.dataset.get("spec", args.dataset) if (init and args.dataset == "digits" and init.dataset) else args.dataset, image_size=image_size)
+        spec = args.dataset or (init.dataset.get("spec") if init else None) or "digits"
+        self.splits = load_dataset(spec, image_size=image_size)
         if args.train_subset is not None:
             self.splits.train = _subset(self.splits.train, args.train_subset)
         seed_everything(args.seed)
