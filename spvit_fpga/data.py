@@ -490,6 +490,18 @@ def random_shift(x: torch.Tensor, max_shift: int, generator: torch.Generator | N
     return translate(x, shifts)
 
 
+def head_subset(dataset: Dataset, n: int) -> Dataset:
+    """The first ``n`` items of ``dataset``, keeping the in-memory ``images``/``labels``
+    tensors (the fast batching path of training and evaluation) when the data set has them."""
+    if n >= len(dataset):
+        return dataset
+    sub = torch.utils.data.Subset(dataset, range(n))
+    for attr in ("images", "labels"):
+        if isinstance(getattr(dataset, attr, None), torch.Tensor):
+            setattr(sub, attr, getattr(dataset, attr)[:n])
+    return sub
+
+
 def dataset_fingerprint(splits: DatasetSplits) -> dict[str, Any]:
     """A small JSON-able description of a loaded data set (for run records / checkpoints)."""
     return {

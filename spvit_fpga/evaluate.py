@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from .checkpoint import Checkpoint, load_checkpoint, load_pretrained_deit
 from .config import MODELS, ModelConfig, model_config
-from .data import load_dataset
+from .data import head_subset, load_dataset
 from .defaults import default_checkpoint
 from .errors import UserError, run_cli
 from .evaluation import EvalResult, evaluate_physical
@@ -50,18 +50,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="directory for plots")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
-
-
-def _subset(dataset, limit: int | None):
-    if limit is None or limit >= len(dataset):
-        return dataset
-    from torch.utils.data import Subset
-
-    sub = Subset(dataset, range(limit))
-    for attr in ("images", "labels"):
-        if hasattr(dataset, attr):
-            setattr(sub, attr, getattr(dataset, attr)[:limit])
-    return sub
 
 
 BACKENDS = ("float", "fakequant", "integer")
@@ -178,7 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{sub.label} expects {sub.cfg.in_chans} channels / {sub.cfg.num_classes} classes but {spec} has "
                 f"{splits.in_chans} / {splits.num_classes}; pick the data set the model was trained on"
             )
-        data = _subset(getattr(splits, args.split), args.max_images)
+        split = getattr(splits, args.split)
+        data = split if args.max_images is None else head_subset(split, args.max_images)
         bar = tqdm(total=len(data), desc=f"{Path(sub.label).name} [{sub.backend}]", disable=args.quiet or args.json, unit="img", leave=False)
         res = sub.run(data, args.decision, bar)
         bar.close()

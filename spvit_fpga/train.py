@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 
 from .checkpoint import load_checkpoint, load_pretrained_deit, save_checkpoint
 from .config import MODELS, ModelConfig, model_config
-from .data import dataset_fingerprint, load_dataset, random_shift
+from .data import dataset_fingerprint, head_subset, load_dataset, random_shift
 from .distributed import DistInfo, barrier, broadcast_, init_distributed, shutdown
 from .errors import UserError, run_cli
 from .evaluation import calibrate_thresholds, evaluate_masked
@@ -88,19 +88,6 @@ def _float_list(text: str) -> tuple[float, ...]:
         return tuple(float(t) for t in text.split(",") if t.strip())
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a comma list of numbers, got {text!r}") from None
-
-
-def _subset(dataset, n: int):
-    """The first ``n`` items, keeping the fast in-memory ``images``/``labels`` attributes."""
-    if n < 1:
-        raise UserError("--train-subset must be at least 1")
-    from torch.utils.data import Subset
-
-    sub = Subset(dataset, range(min(n, len(dataset))))
-    for attr in ("images", "labels"):
-        if isinstance(getattr(dataset, attr, None), torch.Tensor):
-            setattr(sub, attr, getattr(dataset, attr)[:n])
-    return sub
 
 
 def seed_everything(seed: int) -> None:
@@ -183,7 +170,7 @@ class Trainer:
         spec = args.dataset or (init.dataset.get("spec") if init else None) or "digits"
         self.splits = load_dataset(spec, image_size=image_size)
         if args.train_subset is not None:
-            self.splits.train = _subset(self.splits.train, args.train_subset)
+            self.splits.train = head_subset(self.splits.train, args.train_subset)
         seed_everything(args.seed)
         self.cfg = resolve_config(args, self.splits, init.config if init else None)
         if args.qat:
@@ -477,6 +464,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UserError("--target-gmacs must be positive")
     if args.epochs < 1:
         raise UserError("--epochs must be at least 1")
+    if args.train_subset is not None and args.train_subset < 1:
+        raise UserError("--train-subset must be at least 1")
     info = init_distributed()
     try:
         summary = Trainer(args, info).run()
