@@ -22,6 +22,12 @@ Backward passes use a float surrogate of the same op, differentiated with autogr
   output range.
 
 So the forward pass is exactly what the hardware computes and the gradient is the usual STE.
+
+:class:`spvit_fpga.quant.QuantSPViT` uses these for the integer nonlinearities (LayerNorm,
+softmax, GELU / sigmoid tables, the selector's means, keep probability and package token) and the
+position embedding's quantiser; its linear layers, attention products and plain requantisations
+run through the Brevitas layers of :mod:`spvit_fpga.brevitas_layers`, which give the same
+integers as :func:`q_linear` / :func:`q_matmul` (tests/test_brevitas_qat.py).
 """
 from __future__ import annotations
 

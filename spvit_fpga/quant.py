@@ -4,28 +4,40 @@
 it: same parameter names, ``cfg``, ``tau``, ``decision``, ``forward``, ``forward_physical``,
 ``embed``, ``backbone_parameters``, ``selector_parameters``) so float checkpoints load into it
 and the trainer, the evaluator and :func:`spvit_fpga.evaluation.calibrate_thresholds` work
-unchanged.  Its forward passes run every operator through :mod:`spvit_fpga.qat_ops`, i.e. the
-integer definitions of :mod:`spvit_fpga.intops` with straight-through gradients, so every
-activation it produces is exactly ``integer_reference * 2**-frac`` (float32 holds these values
-exactly; the classifier logits are exact while ``|logit_int| < 2**24``).
+unchanged.  Its forward passes are the integer definitions of :mod:`spvit_fpga.intops` with
+straight-through gradients, so every activation it produces is exactly
+``integer_reference * 2**-frac`` (float32 holds these values exactly; the classifier logits are
+exact while ``|logit_int| < 2**24``):
+
+* the linear layers are Brevitas modules (:mod:`spvit_fpga.brevitas_layers`): ``QuantLinear``
+  (patch embedding ``QuantConv2d``) with fixed-point weight / bias quantizers and an exact
+  float64 accumulator, holding the model's own Parameters (the state_dict is the float
+  model's); Q / K / V are parameter-free ``QuantLinear`` views of the fused ``qkv``;
+* every activation point has a Brevitas ``QuantIdentity`` (``act_quant``; constant power-of-two
+  scale, the frozen format) that requantises the linear layers' and the attention products'
+  accumulators and feeds layer inputs to Brevitas as ``QuantTensor``;
+* the integer nonlinearities (LayerNorm, softmax, GELU / sigmoid tables, the selector's means,
+  keep probability and package token) and the position embedding's quantiser run through
+  :mod:`spvit_fpga.qat_ops` (Brevitas has no bit-exact counterpart).
 
 Formats (all power-of-two scales, see ``docs/integer_arithmetic.md`` §8):
 
 * weights, LayerNorm gamma, the position embedding: per tensor, ``QuantConfig.weight_bits``
   (position embedding: ``residual_bits``), derived from the tensor's current max-abs at every
-  forward (:func:`fit_format`; like Brevitas' ``Int8WeightPerTensorFixedPoint``, but never
-  saturating the largest weight);  biases and LayerNorm beta: ``acc_bits`` at accumulator frac;
+  forward (:func:`fit_format`: Brevitas' ``Int8WeightPerTensorFixedPoint`` with a radix-point
+  rule that never saturates the largest weight);  biases and LayerNorm beta: ``acc_bits`` at
+  accumulator frac;
 * activations: one frozen format per tensor (the names of :func:`activation_points`),
   ``act_bits`` wide (``residual_bits`` for the residual stream), calibrated once from the float
   model's statistics by :meth:`QuantSPViT.calibrate` and then frozen;
 * fixed formats: attention probabilities ``prob_format(prob_bits)``, head weights ``w``, their
   sigmoid ``sigma`` and the keep probability ``p``: ``prob_format(selector_prob_bits)``.
 
-Why not Brevitas ``QuantLinear`` for the forward: Brevitas computes the accumulator of a
-quantised layer in floating point (inexact beyond 2**24), quantises biases itself and has no
-bit-exact softmax / LayerNorm / token selector; the contract here is bit-exactness with the
-integer reference.  Brevitas is used where it fits: to export the quantised backbone to QONNX
-(:mod:`spvit_fpga.export`), with constant power-of-two scales equal to these formats.
+Bit-exactness with Brevitas: a stock ``QuantLinear`` multiplies in the input's float dtype
+(inexact beyond 2**24 in float32) and its fixed-point weight quantizer rounds the radix point
+up (clipping a maximum of 1.0 to 127/128); :mod:`spvit_fpga.brevitas_layers` computes the product
+in float64 and plugs the project's radix-point rule into the Brevitas quantizer.  The traced
+integers of the IR (:meth:`QuantSPViT.trace_ops`) are read from the Brevitas quantizers.
 
 Inference threshold: ``tau`` holds, per selector stage, a real threshold on the keep score
 ``sum_h w_h (s_keep,h - s_prune,h)`` -- the same unit as the float model's ``tau``.  The integer
@@ -35,7 +47,6 @@ is exactly ``z * 2**-(f_w + f_delta) >= tau``; the stage traces report that real
 """
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -43,9 +54,20 @@ from typing import Any, Callable, NamedTuple, Optional
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from . import intops
 from . import qat_ops as Q
+from .brevitas_layers import (
+    DerivedFixedPointLinear,
+    FixedPointConv2d,
+    FixedPointIdentity,
+    FixedPointLinear,
+    fit_format,
+    quant_format,
+    quant_ints,
+    value_of,
+)
 from .config import ModelConfig
 from .errors import UserError
 from .intops import FixedFormat, prob_format
@@ -127,23 +149,6 @@ class QuantConfig:
         return cls(**d)
 
 
-def fit_format(max_abs: float, bits: int, signed: bool = True) -> FixedFormat:
-    """The ``bits``-wide format with the largest frac in which ``max_abs`` rounds without
-    saturating: ``round_half_even(max_abs * 2**frac) <= max_int``.
-
-    This is :meth:`FixedFormat.covering` except when ``max_abs`` lies within half an LSB of the
-    next power of two (e.g. a LayerNorm gamma of exactly 1.0), where it takes one frac less.
-    A zero (or non-finite) ``max_abs`` gives ``frac = bits - 1`` (signed) / ``bits``.
-    """
-    if not (max_abs > 0 and math.isfinite(max_abs)):
-        return FixedFormat(bits, bits - 1 if signed else bits, signed)
-    fmt = FixedFormat.covering(max_abs, bits, signed)
-    frac = fmt.frac
-    while round(max_abs * 2.0**frac) > fmt.max_int:
-        frac -= 1
-    return FixedFormat(bits, frac, signed)
-
-
 def param_format(t: torch.Tensor, bits: int) -> FixedFormat:
     """Per-tensor format of a parameter (weights, gamma, position embedding) from its max-abs."""
     with torch.no_grad():
@@ -181,6 +186,15 @@ _SELECTOR_POINTS = (
 )
 
 
+# The selector's linear layers (all Brevitas FixedPointLinear in QuantSPViT).
+_SELECTOR_LINEARS = ("head_fc1", "head_fc2", "in_fc", "out_fc1", "out_fc2", "out_fc3")
+
+
+def _act_key(point: str) -> str:
+    """ModuleDict key of an activation point's QuantIdentity (dots are not allowed)."""
+    return point.replace(".", "_")
+
+
 def activation_points(cfg: ModelConfig) -> dict[str, str]:
     """Names of the calibrated activation tensors, in execution order -> ``"act"`` (int
     ``act_bits``) or ``"residual"`` (``residual_bits``).  The name is that of the op producing
@@ -204,11 +218,13 @@ def activation_points(cfg: ModelConfig) -> dict[str, str]:
 
 
 class _A(NamedTuple):
-    """An activation: its float value (on the grid of ``fmt`` in quant mode) and format
-    (None in float mode)."""
+    """An activation: its float value (on the grid of ``fmt`` in quant mode), format (None in
+    float mode) and the activation point that produced it (whose QuantIdentity turns it into a
+    Brevitas QuantTensor when it feeds a linear layer)."""
 
     v: torch.Tensor
     fmt: Optional[FixedFormat]
+    point: Optional[str] = None
 
 
 class QuantSPViT(SPViT):
@@ -225,6 +241,9 @@ class QuantSPViT(SPViT):
         super().__init__(cfg)
         self.qcfg = qcfg
         self.input_fmt = qcfg.input_fmt
+        self._install_brevitas_layers()
+        # one Brevitas QuantIdentity per activation point (and the input), built by set_formats
+        self.act_quant = nn.ModuleDict()
         self.formats: dict[str, FixedFormat] = {}
         if formats is not None:
             self.set_formats(formats)
@@ -254,6 +273,33 @@ class QuantSPViT(SPViT):
             if f.bits != bits or not f.signed:
                 raise UserError(f"activation format of {name} is {f}, expected signed {bits} bits")
         self.formats = {k: formats[k] for k in expected}
+        quantizers = {"input": FixedPointIdentity(self.input_fmt)}
+        quantizers.update({_act_key(k): FixedPointIdentity(f) for k, f in self.formats.items()})
+        self.act_quant = nn.ModuleDict(quantizers).to(self.pos_embed.device).train(self.training)
+
+    def _install_brevitas_layers(self) -> None:
+        """Swap the float linear layers for Brevitas ones holding the same Parameter objects
+        (so the state_dict is unchanged) and add the derived Q / K / V projections."""
+        wb, bb = self.qcfg.weight_bits, self.qcfg.acc_bits
+
+        def wrap(lin: nn.Linear) -> FixedPointLinear:
+            return FixedPointLinear.wrap(lin, weight_bits=wb, bias_bits=bb)
+
+        self.patch_embed.proj = FixedPointConv2d.wrap(self.patch_embed.proj, weight_bits=wb, bias_bits=bb)
+        c = self.cfg.embed_dim
+        for blk in self.blocks:
+            attn = blk.attn
+            attn.proj = wrap(attn.proj)
+            # DeiT's fused qkv stays the parameter; Q (with 1/sqrt(d_head) folded in), K and V
+            # are Brevitas layers over its rows, each with its own weight format
+            attn.q = DerivedFixedPointLinear(attn.qkv, (0, c), attn.scale, weight_bits=wb, bias_bits=bb)
+            attn.k = DerivedFixedPointLinear(attn.qkv, (c, 2 * c), None, weight_bits=wb, bias_bits=bb)
+            attn.v = DerivedFixedPointLinear(attn.qkv, (2 * c, 3 * c), None, weight_bits=wb, bias_bits=bb)
+            blk.mlp.fc1, blk.mlp.fc2 = wrap(blk.mlp.fc1), wrap(blk.mlp.fc2)
+        for sel in self.selectors:
+            for n in _SELECTOR_LINEARS:
+                setattr(sel, n, wrap(getattr(sel, n)))
+        self.head = wrap(self.head)
 
     @property
     def prob_fmt(self) -> FixedFormat:
@@ -286,36 +332,34 @@ class QuantSPViT(SPViT):
         return cls(cfg, qcfg, formats)
 
     # --- effective float parameters (shared by the forward and the IR) -----------------------
+    def linear_module(self, name: str) -> nn.Module:
+        """The Brevitas layer of a linear op (``patch_embed``: a ``QuantConv2d``)."""
+        if name == "patch_embed":
+            return self.patch_embed.proj
+        if name == "head":
+            return self.head
+        parts = name.split(".")
+        if parts[0] == "blocks" and len(parts) == 4 and parts[2] in ("attn", "mlp"):
+            blk = self.blocks[int(parts[1])]
+            if parts[2:] in (["attn", "q"], ["attn", "k"], ["attn", "v"], ["attn", "proj"]):
+                return getattr(blk.attn, parts[3])
+            if parts[3] in ("fc1", "fc2"):
+                return getattr(blk.mlp, parts[3])
+        if parts[0] == "selectors" and len(parts) == 3 and parts[2] in _SELECTOR_LINEARS:
+            return getattr(self.selectors[int(parts[1])], parts[2])
+        raise KeyError(name)
+
     def linear_params(self, name: str) -> tuple[torch.Tensor, torch.Tensor]:
         """(weight [out, in], bias [out]) of a linear op, as the integer model uses them.
 
         ``patch_embed``: the conv kernel flattened in (channel, row, column) order; ``attn.q``:
         the Q rows of ``qkv`` with the softmax scale ``1/sqrt(d_head)`` folded in (float32),
-        ``attn.k`` / ``attn.v``: the K / V rows.
+        ``attn.k`` / ``attn.v``: the K / V rows (the weights of the derived Brevitas layers).
         """
+        mod = self.linear_module(name)
         if name == "patch_embed":
-            conv = self.patch_embed.proj
-            return conv.weight.reshape(conv.weight.shape[0], -1), conv.bias
-        if name == "head":
-            return self.head.weight, self.head.bias
-        parts = name.split(".")
-        if parts[0] == "blocks":
-            blk = self.blocks[int(parts[1])]
-            sub = ".".join(parts[2:])
-            c = self.cfg.embed_dim
-            if sub in ("attn.q", "attn.k", "attn.v"):
-                j = "qkv".index(sub[-1])
-                w = blk.attn.qkv.weight[j * c : (j + 1) * c]
-                b = blk.attn.qkv.bias[j * c : (j + 1) * c]
-                if j == 0:
-                    w, b = w * blk.attn.scale, b * blk.attn.scale
-                return w, b
-            mod = {"attn.proj": blk.attn.proj, "mlp.fc1": blk.mlp.fc1, "mlp.fc2": blk.mlp.fc2}[sub]
-            return mod.weight, mod.bias
-        if parts[0] == "selectors":
-            mod = getattr(self.selectors[int(parts[1])], parts[2])
-            return mod.weight, mod.bias
-        raise KeyError(name)
+            return mod.weight.reshape(mod.weight.shape[0], -1), mod.bias
+        return mod.weight, mod.bias
 
     # --- op helpers: float mode (calibration) or fake-quant mode ------------------------------
     def _fmt(self, name: str) -> FixedFormat:
@@ -327,44 +371,66 @@ class QuantSPViT(SPViT):
     def _out(self, name: str, y: torch.Tensor, fmt: Optional[FixedFormat]) -> _A:
         if self._hook is not None:
             self._hook(name, y, fmt)
-        return _A(y, fmt)
+        return _A(y, fmt, name)
 
     def _trace(self, name: str, **rec: Any) -> None:
         if self._tracer is not None:
             self._tracer[name] = rec
 
-    def _linear(self, name: str, x: _A, residual: Optional[_A] = None, out_fmt: Optional[FixedFormat] = None) -> _A:
-        w, b = self.linear_params(name)
+    def _quant_in(self, x: _A):
+        """``x`` as a Brevitas ``QuantTensor``, through the QuantIdentity of the activation
+        point that produced it (an exact identity on the values, already on that grid)."""
+        q = self.act_quant[_act_key(x.point)] if x.point is not None and _act_key(x.point) in self.act_quant else None
+        if q is None or q.fmt != x.fmt:
+            raise RuntimeError(f"linear input {x.point!r} ({x.fmt}) has no activation quantizer")
+        return q(x.v)
+
+    def _requant(self, point: str, acc: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+        """Requantise an exact (float64) accumulator with the QuantIdentity of ``point``:
+        round half to even and saturate, i.e. :func:`intops.requantize`."""
+        return value_of(self.act_quant[_act_key(point)](acc)).to(dtype)
+
+    def _brevitas_linear(self, lin: nn.Module, x: _A) -> tuple[torch.Tensor, Any]:
+        """(float64 accumulator, input QuantTensor) of a Brevitas layer on ``x``."""
+        xq = self._quant_in(x)
+        return lin(xq), xq
+
+    def _trace_params(self, lin: nn.Module, xq: Any) -> tuple[FixedFormat, torch.Tensor, FixedFormat, torch.Tensor]:
+        """(w_fmt, w_int [out, in], b_fmt, b_int) exactly as the Brevitas quantizers produce them."""
+        qw = lin.quant_weight()
+        qb = lin.bias_quant(lin.bias, xq, qw)
+        wi = quant_ints(qw)
+        return quant_format(qw), wi.reshape(wi.shape[0], -1), quant_format(qb), quant_ints(qb)
+
+    def _linear(self, name: str, x: _A, residual: Optional[_A] = None) -> _A:
         if self._float_mode:
+            w, b = self.linear_params(name)
             y = F.linear(x.v, w, b)
             return self._out(name, y if residual is None else y + residual.v, None)
-        out = self._fmt(name) if out_fmt is None else out_fmt
-        w_fmt = self.weight_format(w)
-        b_fmt = self.bias_format(x.fmt.frac + w_fmt.frac)
-        y = Q.q_linear(
-            x.v, w, b, in_fmt=x.fmt, w_fmt=w_fmt, out_fmt=out, bias_bits=b_fmt.bits,
-            residual=None if residual is None else residual.v,
-            residual_fmt=None if residual is None else residual.fmt,
-        )
-        self._trace(
-            name, in_fmt=x.fmt, w_fmt=w_fmt, b_fmt=b_fmt, out_fmt=out,
-            residual_fmt=None if residual is None else residual.fmt,
-            weight=w_fmt.to_int(w.detach()), bias=b_fmt.to_int(b.detach()),
-        )
+        out = self._fmt(name)
+        lin = self.linear_module(name)
+        acc, xq = self._brevitas_linear(lin, x)
+        if residual is not None:  # fused epilogue: added in the accumulator, rounded once
+            acc = acc + residual.v.to(torch.float64)
+        y = self._requant(name, acc, x.v.dtype)
+        if self._tracer is not None:
+            w_fmt, wi, b_fmt, bi = self._trace_params(lin, xq)
+            self._trace(name, in_fmt=x.fmt, w_fmt=w_fmt, b_fmt=b_fmt, out_fmt=out,
+                        residual_fmt=None if residual is None else residual.fmt, weight=wi, bias=bi)
         return self._out(name, y, out)
 
     def _head_linear(self, x: _A) -> torch.Tensor:
         """Classifier: raw accumulator (computed in float64, returned as float32)."""
-        w, b = self.linear_params("head")
         if self._float_mode:
+            w, b = self.linear_params("head")
             y = F.linear(x.v, w, b)
             self._out("head", y, None)
             return y
-        w_fmt = self.weight_format(w)
-        b_fmt = self.bias_format(x.fmt.frac + w_fmt.frac)
-        y = Q.q_linear(x.v.double(), w.double(), b.double(), in_fmt=x.fmt, w_fmt=w_fmt, out_fmt=None, bias_bits=b_fmt.bits)
-        self._trace("head", in_fmt=x.fmt, w_fmt=w_fmt, b_fmt=b_fmt, out_fmt=None, residual_fmt=None,
-                    weight=w_fmt.to_int(w.detach()), bias=b_fmt.to_int(b.detach()))
+        y, xq = self._brevitas_linear(self.head, x)
+        if self._tracer is not None:
+            w_fmt, wi, b_fmt, bi = self._trace_params(self.head, xq)
+            self._trace("head", in_fmt=x.fmt, w_fmt=w_fmt, b_fmt=b_fmt, out_fmt=None, residual_fmt=None,
+                        weight=wi, bias=bi)
         self._out("head", y, None)
         return y.to(x.v.dtype)
 
@@ -401,20 +467,28 @@ class QuantSPViT(SPViT):
     def _embed(self, images: torch.Tensor) -> _A:
         pos = self.pos_embed[0]
         cls = self.cls_token[0, 0] + pos[0]
-        x = self.patches(images)
-        b = x.shape[0]
+        b = images.shape[0]
         if self._float_mode:
-            e = self._linear("patch_embed", _A(x, None), residual=_A(pos[1:], None))
+            e = self._linear("patch_embed", _A(self.patches(images), None), residual=_A(pos[1:], None))
             y = torch.cat([cls.expand(b, 1, -1), e.v], dim=1)
             return self._out("embed", y, None)
         out = self._fmt("embed")
-        xin = Q.fake_quant(x, self.input_fmt)
+        # patch embedding: Brevitas QuantConv2d on the quantised image (exact float64
+        # accumulator) + the quantised position embedding (fused epilogue), one rounding
+        conv = self.patch_embed.proj
+        img_q = self.act_quant["input"](images)
+        acc = conv(img_q).flatten(2).transpose(1, 2)  # [B, N, C], row-major grid
         pos_fmt = param_format(pos[1:], self.qcfg.residual_bits)
         pos_q = Q.fake_quant(pos[1:], pos_fmt)
-        e = self._linear("patch_embed", _A(xin, self.input_fmt), residual=_A(pos_q, pos_fmt), out_fmt=out)
-        cls_q = Q.fake_quant(cls, out)
+        e = self._requant("embed", acc + pos_q.to(torch.float64), images.dtype)
+        cls_q = self._requant("embed", cls, cls.dtype)
+        if self._tracer is not None:
+            w_fmt, wi, b_fmt, bi = self._trace_params(conv, img_q)
+            self._trace("patch_embed", in_fmt=self.input_fmt, w_fmt=w_fmt, b_fmt=b_fmt, out_fmt=out,
+                        residual_fmt=pos_fmt, weight=wi, bias=bi)
         self._trace("embed", pos_fmt=pos_fmt, pos=pos_fmt.to_int(pos[1:].detach()), cls=out.to_int(cls.detach()), out_fmt=out)
-        return self._out("embed", torch.cat([cls_q.expand(b, 1, -1), e.v], dim=1), out)
+        self._out("patch_embed", e, out)
+        return self._out("embed", torch.cat([cls_q.expand(b, 1, -1), e], dim=1), out)
 
     def embed(self, images: torch.Tensor) -> torch.Tensor:
         """Token sequence [B, 1+N, C] after patch embedding, class token and position embedding
@@ -448,12 +522,17 @@ class QuantSPViT(SPViT):
             o = self._out(pre + "attn.context", p.v @ v.v, None)
         else:
             s_fmt, c_fmt, p_fmt = self._fmt(pre + "attn.scores"), self._fmt(pre + "attn.context"), self.prob_fmt
-            s = self._out(pre + "attn.scores", Q.q_attention_scores(q.v, k.v, q_fmt=q.fmt, k_fmt=k.fmt, out_fmt=s_fmt), s_fmt)
+            # Q @ K^T and P @ V: exact float64 products of on-grid values, requantised by the
+            # points' QuantIdentity (= intops.int_attention_scores / int_attention_context)
+            dt = x.v.dtype
+            s_acc = torch.matmul(q.v.to(torch.float64), k.v.to(torch.float64).transpose(-1, -2))
+            s = self._out(pre + "attn.scores", self._requant(pre + "attn.scores", s_acc, dt), s_fmt)
             pv = Q.q_softmax(s.v, in_fmt=s_fmt, prob_fmt=p_fmt, exp_frac=self.qcfg.exp_frac, mask=mask)
             p = self._out(pre + "attn.softmax", pv, p_fmt)
-            o = self._out(pre + "attn.context", Q.q_attention_context(p.v, v.v, p_fmt=p_fmt, v_fmt=v.fmt, out_fmt=c_fmt), c_fmt)
+            o_acc = torch.matmul(p.v.to(torch.float64), v.v.to(torch.float64))
+            o = self._out(pre + "attn.context", self._requant(pre + "attn.context", o_acc, dt), c_fmt)
             self._trace(pre + "attn", q_fmt=q.fmt, k_fmt=k.fmt, v_fmt=v.fmt, score_fmt=s_fmt, prob_fmt=p_fmt, context_fmt=c_fmt)
-        o = _A(o.v.transpose(1, 2).reshape(b, t, c), o.fmt)
+        o = _A(o.v.transpose(1, 2).reshape(b, t, c), o.fmt, o.point)
         x = self._linear(pre + "attn.proj", o, residual=x)
         h = self._ln(pre + "norm2", x, blk.norm2)
         a = self._table(pre + "mlp.gelu", "gelu", self._linear(pre + "mlp.fc1", h))
@@ -492,7 +571,7 @@ class QuantSPViT(SPViT):
         else:
             g = Q.q_token_mean(glob, in_fmt=f.fmt, out_fmt=f.fmt, live=live)
         g = self._out(pre + "global", g, f.fmt)  # [B,H,d/2]
-        z_in = _A(torch.cat([local, g.v[:, None].expand(b, n, nh, half)], dim=-1), f.fmt)
+        z_in = _A(torch.cat([local, g.v[:, None].expand(b, n, nh, half)], dim=-1), f.fmt, f.point)
         a = self._table(pre + "out_gelu1", "gelu", self._linear(pre + "out_fc1", z_in))
         a = self._table(pre + "out_gelu2", "gelu", self._linear(pre + "out_fc2", a))
         delta = self._delta(st, a)
@@ -518,17 +597,17 @@ class QuantSPViT(SPViT):
             s = F.linear(a.v, lin.weight, lin.bias)
             return self._out(name, s[..., 0] - s[..., 1], None)
         out = self._fmt(name)
-        w_fmt = self.weight_format(lin.weight)
-        b_fmt = self.bias_format(a.fmt.frac + w_fmt.frac)
-        wq = Q.fake_quant(lin.weight, w_fmt)
-        bq = Q.fake_quant(lin.bias, b_fmt)
-        wd, bd = (wq[0] - wq[1])[None], (bq[0] - bq[1])[None]
-        wd_fmt = FixedFormat(w_fmt.bits + 1, w_fmt.frac)
-        y = Q.q_linear(a.v, wd, bd, in_fmt=a.fmt, w_fmt=wd_fmt, out_fmt=out, bias_bits=b_fmt.bits + 1)
-        wi, bi = w_fmt.to_int(lin.weight.detach()), b_fmt.to_int(lin.bias.detach())
-        self._trace(name, in_fmt=a.fmt, w_fmt=wd_fmt, b_fmt=FixedFormat(b_fmt.bits + 1, b_fmt.frac), out_fmt=out,
-                    residual_fmt=None, weight=(wi[0] - wi[1])[None], bias=(bi[0] - bi[1])[None])
-        return self._out(name, y[..., 0], out)
+        # the Brevitas layer quantises both rows (int8, one format); the difference of the two
+        # exact float64 accumulators is the accumulator of the int9 row w_keep - w_prune with
+        # bias b_keep - b_prune (acc_bits + 1), rounded once
+        acc, aq = self._brevitas_linear(lin, a)
+        y = self._requant(name, acc[..., 0] - acc[..., 1], a.v.dtype)
+        if self._tracer is not None:
+            w_fmt, wi, b_fmt, bi = self._trace_params(lin, aq)
+            self._trace(name, in_fmt=a.fmt, w_fmt=FixedFormat(w_fmt.bits + 1, w_fmt.frac),
+                        b_fmt=FixedFormat(b_fmt.bits + 1, b_fmt.frac), out_fmt=out,
+                        residual_fmt=None, weight=(wi[0] - wi[1])[None], bias=(bi[0] - bi[1])[None])
+        return self._out(name, y, out)
 
     def _package(self, st: int, x: _A, pruned: torch.Tensor, p: torch.Tensor) -> _A:
         """Package token [B,1,C] of the tokens ``pruned`` (float [B,N]) weighted by ``p``."""
@@ -596,7 +675,7 @@ class QuantSPViT(SPViT):
                 key_policy = torch.cat([alive.new_ones(b, 1), alive, alive.new_ones(b, len(stages))], dim=1)
             x = self._block(i, x, key_policy)
         x = self._ln("norm", x, self.norm)
-        return SPViTOutput(self._head_linear(_A(x.v[:, 0], x.fmt)), x.v, alive, stages)
+        return SPViTOutput(self._head_linear(_A(x.v[:, 0], x.fmt, x.point)), x.v, alive, stages)
 
     @torch.no_grad()
     def forward_physical(self, image: torch.Tensor, decision: str | None = None) -> PhysicalOutput:
@@ -624,7 +703,7 @@ class QuantSPViT(SPViT):
             counts.append(int(x.v.shape[1]))
             x = self._block(i, x, None)
         cls = self._ln("norm", _A(x.v[:, :1], x.fmt), self.norm)
-        return PhysicalOutput(self._head_linear(_A(cls.v[0, 0], cls.fmt)), kept_indices, counts)
+        return PhysicalOutput(self._head_linear(_A(cls.v[0, 0], cls.fmt, cls.point)), kept_indices, counts)
 
     # --- integer view ---------------------------------------------------------------------------
     def logits_frac(self) -> int:
