@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="project directory to create (default: ./hls_<model>_<board>)")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
     p.add_argument("--csim", action="store_true", help="compile the project with g++ and C-simulate the test vectors")
+    p.add_argument("--rtl", action="store_true", help="also emit the dataflow RTL design (rtl/, manifest key rtl); "
+                                                      "simulate it with python -m spvit_fpga.simulate --design DIR --rtl")
     p.add_argument("--images", type=int, default=None, metavar="N",
                    help=f"test vectors in the project (default {DEFAULT_IMAGES_ONCHIP}; {DEFAULT_IMAGES_DDR} when weights are in DDR)")
     p.add_argument("--dataset", default=None, help="digits | cifar10:PATH | imagefolder:PATH (default: the model's; "
@@ -289,7 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     images, labels, img_src = test_images(src, cfg, args.dataset, n_images)
     with tqdm(total=len(images), desc="reference", unit="img", disable=args.quiet, file=sys.stderr) as bar:
         vectors = make_vectors(src.ir, images, labels, img_src, progress=bar)
-    files = build_project(design, vectors, _recorded_command(argv), kept)
+    files = build_project(design, vectors, _recorded_command(argv), kept, rtl=args.rtl)
     out = write_project(files, out_dir, force=args.force)
     print(f"wrote {out} ({len(files)} files, {time.monotonic() - t0:.1f} s)")
     csim = simulate(out, design, cfg, board, len(vectors), args.quiet) if args.csim else None

@@ -173,8 +173,10 @@ def _sources_hash(files: dict[str, bytes], names: Sequence[str]) -> str:
     return h.hexdigest()
 
 
-def build_project(d: Design, vectors: TestVectors, command: str, kept: Optional[Sequence[int]] = None) -> dict[str, bytes]:
-    """All files of the project (relative path -> content)."""
+def build_project(d: Design, vectors: TestVectors, command: str, kept: Optional[Sequence[int]] = None,
+                  rtl: bool = False) -> dict[str, bytes]:
+    """All files of the project (relative path -> content); with ``rtl`` also the dataflow RTL
+    design under ``rtl/`` (:mod:`spvit_fpga.codegen.rtl`), named in the manifest's ``rtl`` key."""
     ir = d.source.ir
     est = estimates(d, kept)
     ctx = dict(plan=d.plan, board=d.board, model_name=d.cfg.name, version=__version__, cfg=d.cfg, source=d.source,
@@ -198,7 +200,21 @@ def build_project(d: Design, vectors: TestVectors, command: str, kept: Optional[
         files[f"tb/vectors/{name}.i64"] = np.ascontiguousarray(arr.astype("<i8").reshape(-1)).tobytes()
     if d.plan.weights_in_ddr and d.plan.weight_image is not None:
         files["weights.bin"] = d.plan.weight_image.to_bytes()
-    files[MANIFEST] = (json.dumps(manifest(d, vectors, files, command, kept), indent=2) + "\n").encode()
+    rtl_entry = None
+    if rtl:
+        from . import rtl as rtl_gen
+
+        rtl_files, rtl_entry, net = rtl_gen.build_rtl(ir, d.board, version=__version__, render_fn=render.render_rtl)
+        files.update(rtl_files)
+        k = list(kept) if kept is not None else estimate.target_kept(d.cfg)
+        units = rtl_gen.unit_cycles(net, ir, k)
+        rtl_entry["estimate"] = {"kept_tokens": k, "gemm_unit_cycles": units,
+                                 "busiest_unit_cycles": max((u["cycles"] for u in units), default=0),
+                                 "sum_unit_cycles": sum(u["cycles"] for u in units)}
+    m = manifest(d, vectors, files, command, kept)
+    if rtl_entry is not None:
+        m["rtl"] = rtl_entry
+    files[MANIFEST] = (json.dumps(m, indent=2) + "\n").encode()
     return files
 
 

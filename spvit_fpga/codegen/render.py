@@ -14,15 +14,17 @@ import jinja2
 
 from ..hls_sim import hls_include_dir
 
-__all__ = ["TEMPLATE_DIR", "environment", "render", "static_files", "kernel_library_files"]
+__all__ = ["TEMPLATE_DIR", "RTL_TEMPLATE_DIR", "environment", "render", "render_rtl", "static_files",
+           "kernel_library_files"]
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "hls"
+RTL_TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "rtl"
 
 
 @functools.lru_cache(maxsize=None)
-def environment() -> jinja2.Environment:
+def environment(directory: str = str(TEMPLATE_DIR)) -> jinja2.Environment:
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+        loader=jinja2.FileSystemLoader(directory),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -34,6 +36,11 @@ def environment() -> jinja2.Environment:
 def render(template: str, **context: Any) -> str:
     """Render ``templates/hls/<template>`` with ``context``."""
     return environment().get_template(template).render(**context)
+
+
+def render_rtl(template: str, **context: Any) -> str:
+    """Render ``templates/rtl/<template>`` with ``context``."""
+    return environment(str(RTL_TEMPLATE_DIR)).get_template(template).render(**context)
 
 
 def static_files() -> dict[str, bytes]:
