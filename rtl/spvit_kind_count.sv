@@ -4,8 +4,9 @@
 // s_axis -> m_axis is a wire (same tdata/tuser/tlast, tready back); the count of the frame
 // leaves on m_axis_cnt (one beat, CNT_W bits, saturating at 2^CNT_W - 1) after the frame's tlast
 // token has passed.  While a count waits for m_axis_cnt_tready the next frame's first token is held
-// (tready low), so counts and frames stay in step.  Zero latency, full throughput when the count is
-// taken at once (e.g. by a FIFO).
+// (tready low), so counts and frames stay in step: tvalid never depends on any tready.  Zero latency;
+// one token a cycle except one bubble after each frame (the count's cycle), i.e. a stream of
+// frames with T tokens in total takes T + frames cycles when nothing stalls.
 module spvit_kind_count #(
     parameter int W      = 64,             // tdata width
     parameter int USER_W = 2,              // tuser width (token kind)

@@ -287,3 +287,19 @@ def const_stream_vectors(*, seed: int = 0, lanes: int = 3, width: int = 8, depth
         full_rate_cycles=count,
     )
     return params, vec
+
+
+def kind_count_vectors(*, seed: int = 0, lanes: int = 3, width: int = 8, kind: int = 1,
+                       cnt_w: int = 3) -> Tuple[Params, Vectors]:
+    """Frames through spvit_kind_count: the frame unchanged on m_axis, one count a frame on
+    m_axis_cnt (tokens of ``kind``, saturating at 2^cnt_w - 1: some frames hold more)."""
+    rng = random.Random(seed)
+    lengths = list(_LENGTHS) + [12, 1]
+    frames = random_frames(rng, lengths, lanes, width)
+    frames.append([(_lanes(rng, lanes, width), kind) for _ in range(10)])  # saturates a 3-bit count
+    beats = frame_beats(frames, width)
+    counts = [[min(sum(1 for _, k in fr if k == kind), (1 << cnt_w) - 1), 0, 0] for fr in frames]
+    params: Params = dict(W=lanes * width, USER_W=2, KIND=kind, CNT_W=cnt_w)
+    vec = dict(params=params, inputs={"s_axis": beats}, outputs={"m_axis": beats, "m_axis_cnt": counts},
+               lanes={"m_axis": [width, lanes, 1]})
+    return params, vec

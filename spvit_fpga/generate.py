@@ -47,6 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--model", choices=sorted(MODELS), help="architecture for --random-weights / --estimate")
     p.add_argument("--random-weights", action="store_true", help="with --model: architecture-only design, random weights")
     p.add_argument("--depth", type=int, default=None, metavar="N", help="with --random-weights: only the first N blocks")
+    p.add_argument("--selector-blocks", default=None, metavar="I,J,..",
+                   help="with --random-weights: put the token selectors before these blocks (default: the model's)")
     p.add_argument("--seed", type=int, default=0, help="seed of --random-weights (default 0)")
     p.add_argument("--decision", choices=("threshold", "topk"), default=None, help="keep rule of the selectors (default: the model's)")
     p.add_argument("--weights", choices=("auto", "onchip", "ddr"), default="auto",
@@ -126,11 +128,19 @@ def load_source(args: argparse.Namespace):
         raise UserError("--random-weights needs --model (deit-tiny, deit-small, deit-base or micro)")
     if args.depth is not None and not args.random_weights:
         raise UserError("--depth is only for --random-weights designs")
+    sel = None
+    if args.selector_blocks is not None:
+        if not args.random_weights:
+            raise UserError("--selector-blocks is only for --random-weights designs")
+        try:
+            sel = tuple(int(v) for v in args.selector_blocks.split(",") if v.strip())
+        except ValueError:
+            raise UserError(f"--selector-blocks takes comma-separated block indices, got {args.selector_blocks!r}") from None
     if args.model:
         if not args.random_weights:
             raise UserError(f"--model {args.model} has no trained weights here: add --random-weights for an "
                             "architecture-only design, or pass --checkpoint")
-        src = models.random_weights_ir(args.model, depth=args.depth, seed=args.seed)
+        src = models.random_weights_ir(args.model, depth=args.depth, seed=args.seed, selector_blocks=sel)
     elif args.checkpoint:
         src = models.checkpoint_ir(args.checkpoint)
     elif args.ir:

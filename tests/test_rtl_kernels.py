@@ -41,6 +41,26 @@ EXPECTED_MODULES = {
     "spvit_head_mean",
     "spvit_token_mean",
     "spvit_keep_prob",
+    # dataflow units (rtl/DATAFLOW.md; their testbenches: tests/test_rtl_{mvau,attention,plumbing,tokwrap,edge}.py)
+    "spvit_mvau",
+    "spvit_attention",
+    "spvit_fork",
+    "spvit_fifo",
+    "spvit_join2",
+    "spvit_kind_filter",
+    "spvit_kind_count",
+    "spvit_split",
+    "spvit_merge",
+    "spvit_prepend",
+    "spvit_const_stream",
+    "spvit_layernorm_tok",
+    "spvit_head_mean_tok",
+    "spvit_keep_prob_tok",
+    "spvit_token_select_tok",
+    "spvit_global_concat",
+    "spvit_patchify",
+    "spvit_weight_loader",
+    "spvit_result_out",
 }
 
 

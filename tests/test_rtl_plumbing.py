@@ -42,6 +42,7 @@ PLUMBING_CASES = [
     ("prepend-c6-w16-kind3", "spvit_prepend", "rtl_sim.tb_prepend", vp.prepend_vectors,
      dict(lanes=6, width=16, kind=3, seed=2)),
     ("const-stream-c3-d5", "spvit_const_stream", "rtl_sim.tb_const_stream", vp.const_stream_vectors, {}),
+    ("kind-count-w24-sat3", "spvit_kind_count", "rtl_sim.tb_kind_count", vp.kind_count_vectors, {}),
 ]
 
 

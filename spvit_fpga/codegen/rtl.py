@@ -206,7 +206,7 @@ def gemm(net: Netlist, op: LinearOp, x: Stream, pe: int, simd: int, res: Optiona
         K=k, M=m, PE=pe, SIMD=simd, X_W=op.in_fmt.bits, X_SIGNED=op.in_fmt.signed, W_W=op.w_fmt.bits,
         W_SIGNED=op.w_fmt.signed, ACC_W=max(op.acc_bits, 2), HAS_BIAS=True, BIAS_W=bias_w,
         BIAS_FILE=MemFile(net.memfile(op.name + ".bias", rtlpack.bias_memh(bias, pe, bias_w))),
-        HAS_RES=res is not None, RES_W=op.residual_fmt.bits if res is not None and op.residual_fmt else 16,
+        HAS_RES=res is not None, RES_W=op.residual_fmt.bits if res is not None and op.residual_fmt else 1,
         RES_ALIGN=op.residual_align if res is not None else 0, SHIFT=shift, OUT_W=out_w, OUT_SIGNED=out_signed,
     )
     y_w = out_w
@@ -623,10 +623,58 @@ def unit_cycles(net: Netlist, ir: IR, kept: list[int]) -> list[dict[str, Any]]:
     return rows
 
 
+def _ram18(width: int, depth: int) -> int:
+    """BRAM18 tiles of a ``width`` x ``depth`` memory (36-bit x 512 tiles; small ones go to LUT RAM)."""
+    if width * depth <= 2048:
+        return 0
+    return math.ceil(width / 36) * math.ceil(depth / 512)
+
+
+def bram18_estimate(net: Netlist) -> dict[str, int]:
+    """Block RAM of the netlist's memories, in BRAM18 tiles (an estimate: Yosys/Vivado decide)."""
+    def p(inst: Inst, key: str) -> int:
+        return int(inst.params[key])
+
+    use = {"weights": 0, "fifos": 0, "attention": 0, "selector": 0}
+    for i in net.insts:
+        if i.module == "spvit_mvau":
+            rows = (p(i, "M") // p(i, "PE")) * (p(i, "K") // p(i, "SIMD"))
+            bits = p(i, "PE") * p(i, "SIMD") * p(i, "W_W")
+            banks = math.ceil(bits / WB_W)
+            use["weights"] += sum(_ram18(min(WB_W, bits - b * WB_W), rows) for b in range(banks))
+        elif i.module == "spvit_fifo":
+            use["fifos"] += _ram18(p(i, "W") + 3, p(i, "DEPTH"))
+        elif i.module == "spvit_attention":
+            rows = p(i, "T_MAX") * p(i, "C") // p(i, "SIMD")
+            use["attention"] += sum(_ram18(p(i, "SIMD") * p(i, w), rows) for w in ("Q_W", "K_W", "V_W"))
+        elif i.module == "spvit_token_select_tok":
+            t = 1 + p(i, "N_MAX") + p(i, "PKG_MAX")
+            use["selector"] += _ram18(p(i, "LANES") * p(i, "X_W"), t * p(i, "C") // p(i, "LANES"))
+        elif i.module == "spvit_global_concat":
+            use["selector"] += _ram18(p(i, "DH") // 2 * p(i, "F_W"), p(i, "N_MAX") * p(i, "H"))
+    use["total"] = sum(use.values())
+    return use
+
+
+def check_rtl_fit(ir: IR, board, net: Netlist) -> dict[str, int]:
+    """UserError with the numbers when the design's block RAM exceeds the board's."""
+    use = bram18_estimate(net)
+    avail = board.resources["bram18"] + 16 * board.resources.get("uram", 0)  # URAM288 = 16 x 18 Kb
+    if use["total"] > avail:
+        raise UserError(
+            f"the dataflow RTL of {ir.model['name']} ({len(ir.blocks)} blocks) keeps every matrix on chip: it needs "
+            f"about {use['total']} BRAM18 (weights {use['weights']}, FIFOs {use['fifos']}, attention "
+            f"{use['attention']}, selector {use['selector']}); {board.name} has {avail} (BRAM18 + 16 x URAM). "
+            "Generate fewer blocks (--depth N with --random-weights), pick a board with more on-chip RAM, or use "
+            "the HLS design, which streams weights from DDR")
+    return use
+
+
 def build_rtl(ir: IR, board, opt: Optional[RtlOptions] = None, *, version: str = "", render_fn=None) -> tuple[dict[str, bytes], dict[str, Any]]:
     """All files of the RTL design under ``rtl/`` (path -> bytes) and the manifest's ``rtl`` entry."""
     opt = opt or choose_options(ir, board)
     net = build_netlist(ir, opt)
+    bram = check_rtl_fit(ir, board, net)
     modules = library_order([i.module for i in net.insts] + ["spvit_weight_loader"])
     lib = rtl_library_dir()
     files: dict[str, bytes] = {}
@@ -660,6 +708,7 @@ def build_rtl(ir: IR, board, opt: Optional[RtlOptions] = None, *, version: str =
         "units": len(net.insts),
         "gemm_units": net.gemm_units,
         "dsp_estimate": dsp,
+        "bram18_estimate": bram,
         "interfaces": {
             "control": "load_start (pulse), weights_base, weights_loaded, load_error",
             "weights": "m_axi_gmem (AXI4 read, %d-bit)" % WB_W,
