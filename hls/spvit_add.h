@@ -50,6 +50,48 @@ void add_frame(const TA a[MAX_N][C], const TB b[MAX_N][C], TO y[MAX_N][C], int n
   }
 }
 
+// Frame with a class token in front: x[0] = cls, x[1 + t][c] = add(a[t][c], b[t][c]) for t < N
+// (the patch embedding: raw GEMM accumulators + position embedding, one rounding; the same integers
+// as intops.int_linear's fused residual, see spvit_linear.h).  LANES channels per cycle.
+template <
+    int C,          // channels per token
+    int N,          // tokens added (rows of b; frame rows 1 .. N)
+    int MAX_A,      // rows of a (>= N)
+    int MAX_T,      // rows of the frame x (>= N + 1)
+    int MAX_ALIGN,  // largest |a_frac - b_frac|
+    int LANES = 1,  // channels per cycle (divides C)
+    typename TO,    // frame / class token type (output)
+    typename TA,    // first operand type (accumulator)
+    typename TB>    // second operand type (position embedding)
+void embed_add(const TO cls[C], const TA a[MAX_A][C], const TB b[N][C], TO x[MAX_T][C], int a_frac,
+               int b_frac, int out_frac) {
+  static_assert(C % LANES == 0, "LANES must divide the channels");
+  static_assert(MAX_A >= N && MAX_T >= N + 1, "buffers too small");
+#pragma HLS array_partition variable = cls cyclic factor = LANES
+#pragma HLS array_partition variable = a cyclic factor = LANES dim = 2
+#pragma HLS array_partition variable = b cyclic factor = LANES dim = 2
+#pragma HLS array_partition variable = x cyclic factor = LANES dim = 2
+class_token:
+  for (int cb = 0; cb < C / LANES; cb++) {
+#pragma HLS pipeline II = 1
+    for (int l = 0; l < LANES; l++) {
+#pragma HLS unroll
+      x[0][cb * LANES + l] = cls[cb * LANES + l];
+    }
+  }
+tokens:
+  for (int t = 0; t < N; t++) {
+    for (int cb = 0; cb < C / LANES; cb++) {
+#pragma HLS pipeline II = 1
+      for (int l = 0; l < LANES; l++) {
+#pragma HLS unroll
+        const int c = cb * LANES + l;
+        x[1 + t][c] = add<MAX_ALIGN, TO>(a[t][c], b[t][c], a_frac, b_frac, out_frac);
+      }
+    }
+  }
+}
+
 }  // namespace spvit
 
 #endif  // SPVIT_ADD_H

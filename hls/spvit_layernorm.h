@@ -59,15 +59,18 @@ template <
     int NORM_FRAC,  // frac of the normalised value n (10 for intops.DEFAULT_NORM_FMT)
     typename TN,    // normalised-value type (ap_int<16> for DEFAULT_NORM_FMT)
     int LANES = 1,  // channels per cycle in both passes (divides C)
+    int LD = C,     // elements of the x / y rows; the token is columns col0 .. col0+C-1 of them
     typename TX,    // input type (residual stream, ap_int<16>)
     typename TG,    // gamma type (ap_int<8>, frac f_g)
     typename TB,    // beta type (ap_int<32>, frac f_g + f_n)
     typename TT,    // rsqrt table entry type (ap_uint<16>)
     typename TY>    // output type (ap_int<8>)
-void layernorm(const TX x[C], const TG gamma[C], const TB beta[C], TY y[C], const TT rsqrt_table[],
-               const layernorm_cfg& cfg) {
+void layernorm(const TX x[LD], const TG gamma[C], const TB beta[C], TY y[LD], const TT rsqrt_table[],
+               const layernorm_cfg& cfg, int col0 = 0) {
   typedef layernorm_widths<C, TX> wd;
   static_assert(C % LANES == 0, "LANES must divide the channels");
+  static_assert(LD >= C && LD % LANES == 0, "LD must be >= C and a multiple of LANES");
+  assert(col0 >= 0 && col0 + C <= LD && col0 % LANES == 0);
   static_assert(3 * bit_length(C) + 2 * int_traits<TX>::width <= 64,
                 "C^3 * range^2 must fit 64 bits for the width proofs");
   static_assert(VAR_W >= wd::VAR_DATA_W, "VAR_W too narrow for sum d^2 (intops.layernorm_params)");
@@ -100,8 +103,8 @@ stats:
     for (int l = 0; l < LANES; l++) {
 #pragma HLS unroll
       const int i = ib * LANES + l;
-      s_part += x[i];
-      q_part += sq_t(x[i] * x[i]);
+      s_part += x[col0 + i];
+      q_part += sq_t(x[col0 + i] * x[col0 + i]);
     }
     s += s_part;
     q += q_part;
@@ -133,11 +136,11 @@ normalise:
     for (int l = 0; l < LANES; l++) {
 #pragma HLS unroll
       const int i = ib * LANES + l;
-      dev_t d = dev_t(C * x[i] - s);
+      dev_t d = dev_t(C * x[col0 + i] - s);
       ap_int<wd::DEV_W + TT_W + 1> prod = d * t;
       TN n = requantize<TN>(prod, norm_shift);
       ap_int<AFF_W> aff = ap_int<AFF_W>(gamma[i] * n) + beta[i];
-      y[i] = requantize<TY>(aff, cfg.out_shift);
+      y[col0 + i] = requantize<TY>(aff, cfg.out_shift);
     }
   }
 }
@@ -163,6 +166,39 @@ tokens:
   for (int n = 0; n < n_tokens; n++) {
 #pragma HLS loop_tripcount min = 0 max = MAX_N
     layernorm<C, M_BITS, VAR_W, NORM_FRAC, TN, LANES>(x[n], gamma, beta, y[n], rsqrt_table, cfg);
+  }
+}
+
+// LayerNorm over each of the H head slices (DH channels) of the live tokens of a frame:
+// y[j][h*DH ..] = layernorm(x[ROW0 + j][h*DH ..]) for j < n_tokens, h < H (the token selector's
+// per-head LayerNorm, without splitting the frame into per-head rows).
+template <
+    int DH,         // channels per head (normalised dimension)
+    int H,          // heads (rows have H * DH channels)
+    int MAX_T,      // rows of x
+    int MAX_N,      // rows of y
+    int ROW0,       // first row of x (1: the patch tokens behind the class token)
+    int M_BITS,     // rsqrt mantissa bits
+    int VAR_W,      // width of V
+    int NORM_FRAC,  // frac of the normalised value
+    typename TN,    // normalised-value type
+    int LANES = 1,  // channels per cycle (divides DH)
+    typename TX,    // input type
+    typename TG,    // gamma type
+    typename TB,    // beta type
+    typename TT,    // rsqrt table entry type
+    typename TY>    // output type
+void layernorm_heads(const TX x[MAX_T][H * DH], const TG gamma[DH], const TB beta[DH],
+                     TY y[MAX_N][H * DH], int n_tokens, const TT rsqrt_table[], const layernorm_cfg& cfg) {
+  assert(n_tokens >= 0 && n_tokens <= MAX_N && ROW0 + n_tokens <= MAX_T);
+tokens:
+  for (int n = 0; n < n_tokens; n++) {
+#pragma HLS loop_tripcount min = 0 max = MAX_N
+  heads:
+    for (int h = 0; h < H; h++) {
+      layernorm<DH, M_BITS, VAR_W, NORM_FRAC, TN, LANES, H * DH>(x[ROW0 + n], gamma, beta, y[n], rsqrt_table,
+                                                                 cfg, h * DH);
+    }
   }
 }
 

@@ -15,6 +15,7 @@
 //                  in : [class, patch_0 .. patch_{n-1}, package_0 .. package_{k-1}]
 //                  out: class, kept patches in order, package_0 .. package_{k-1}, new package
 //                  (the new package token is always emitted; zeros when nothing is pruned).
+//   token_select_frame  the same unit in place on the frame, LANES channels per cycle.
 #ifndef SPVIT_TOKEN_SELECT_H
 #define SPVIT_TOKEN_SELECT_H
 
@@ -108,6 +109,72 @@ divide:
   for (int c = 0; c < C; c++) {
 #pragma HLS pipeline II = 1
     g[c] = (n == 0) ? TO(0) : saturate<TO>(scaled_div<FRAC_UP>(acc[c], ap_uint<N_W>(n)));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// selector MLP on whole-token rows (the heads side by side, the layout of the block GEMM engine)
+// ---------------------------------------------------------------------------------------------
+// z[r][c] = f[r][c] in the first half of every head slice, g[c] in the second half:
+// [local, global] of every (token, head), g holding the global feature of head h in columns
+// h*DH + DH/2 .. h*DH + DH - 1 (token_mean of f over the live tokens).  LANES divides DH/2.
+template <
+    int C,          // channels (H heads of DH)
+    int DH,         // head width
+    int MAX_N,      // compile-time maximum number of rows
+    int LANES = 1,  // channels per cycle (divides DH / 2)
+    typename T>     // feature type
+void concat_global_rows(const T f[MAX_N][C], const T g[C], T z[MAX_N][C], int n) {
+  static_assert(C % DH == 0 && DH % 2 == 0 && (DH / 2) % LANES == 0, "LANES must divide DH / 2");
+#pragma HLS array_partition variable = f cyclic factor = LANES dim = 2
+#pragma HLS array_partition variable = g cyclic factor = LANES
+#pragma HLS array_partition variable = z cyclic factor = LANES dim = 2
+  assert(n >= 0 && n <= MAX_N);
+rows:
+  for (int r = 0; r < n; r++) {
+#pragma HLS loop_tripcount min = 0 max = MAX_N
+  channels:
+    for (int cb = 0; cb < C / LANES; cb++) {
+#pragma HLS pipeline II = 1
+      for (int l = 0; l < LANES; l++) {
+#pragma HLS unroll
+        const int c = cb * LANES + l;  // a lane group lies in one half of one head
+        z[r][c] = (c % DH) < DH / 2 ? f[r][c] : g[c];
+      }
+    }
+  }
+}
+
+// y[j*H + h][m] = a[j][h*W + m] for m < W: one row per (token, head) from whole-token rows
+// (W = the per-head width of a layer's output; one (token, head) row per cycle).
+template <
+    int C,        // channels of a's rows (>= H * W)
+    int H,        // heads
+    int W,        // per-head width
+    int MAX_N,    // rows of a
+    int MAX_R,    // rows of y (>= MAX_N * H when full)
+    typename T>   // element type
+void head_rows(const T a[MAX_N][C], T y[MAX_R][W], int n) {
+  static_assert(H * W <= C, "H * W channels must fit a row");
+#pragma HLS array_partition variable = a cyclic factor = W dim = 2
+#pragma HLS array_partition variable = y complete dim = 2
+  assert(n >= 0 && n <= MAX_N && n * H <= MAX_R);
+  int j = 0;
+  int h = 0;
+rows:
+  for (int r = 0; r < n * H; r++) {
+#pragma HLS loop_tripcount min = 0 max = MAX_N * H
+#pragma HLS pipeline II = 1
+    for (int m = 0; m < W; m++) {
+#pragma HLS unroll
+      y[r][m] = a[j][h * W + m];
+    }
+    if (h == H - 1) {
+      h = 0;
+      j++;
+    } else {
+      h++;
+    }
   }
 }
 
@@ -404,6 +471,121 @@ new_package:
   for (int c = 0; c < C; c++) {
 #pragma HLS pipeline II = 1
     out.write(package_finish<TX>(acc[c], psum, n_pruned));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// token_select_frame: the token-select / package-merge unit in place, LANES channels per cycle
+// ---------------------------------------------------------------------------------------------
+// Same decisions, keep probabilities and package token as token_select, but the output tokens
+// [class, kept patches in order, package_0 .. package_{k-1}, new package] are written back into
+// the frame rows 0 .. 1 + n_kept + n_pkg (no stream, no copy).  In place is safe: output row
+// t_out <= input row t, so a row is always read before it is overwritten.  Cost: n_patch cycles
+// (scores, + topk_decision) + n_patch (tally) + C/LANES (init) + (1 + n_patch + n_pkg) * C/LANES
+// (compaction, one flattened pipelined loop) + C/LANES (new package); LANES multipliers p_j * x.
+template <
+    int C,          // channels per token
+    int H,          // heads
+    int MAX_N,      // compile-time maximum number of live patch tokens
+    int MAX_PKG,    // compile-time maximum number of package tokens in the frame (after this one)
+    int KP_UP,      // keep probability: f_p - f_sigma
+    bool TOPK,      // decision rule: false = threshold z >= tau, true = keep the top_k largest z
+    typename TP,    // keep probability type (ap_uint<8>)
+    int LANES = 1,  // channels per cycle of the compaction and package accumulation (divides C)
+    typename TX,    // token type (residual stream)
+    typename TW,    // head weight type (ap_uint<8>)
+    typename TD,    // logit difference type (ap_int<8>)
+    typename TT,    // threshold type
+    typename TSIG>  // sigmoid table entry type
+void token_select_frame(TX frame[1 + MAX_N + MAX_PKG][C], int n_patch, int n_pkg,
+                        const TW w[MAX_N][H], const TD delta[MAX_N][H], TT tau, int top_k,
+                        const TSIG sigmoid_table[], bool keep[MAX_N], int& n_kept) {
+  typedef package_widths<MAX_N, TX, TP> pw;
+  typedef typename keep_score<H, TW, TD>::type score_t;
+  static_assert(C % LANES == 0, "LANES must divide the channels");
+  static const int CB = C / LANES;
+  assert(n_patch >= 0 && n_patch <= MAX_N);
+  assert(n_pkg >= 0 && n_pkg < MAX_PKG);  // room for the new package token
+  TP prob[MAX_N];
+  score_t z[MAX_N];
+  typename pw::psum_t psum = 0;
+  ap_uint<pw::N_W> n_pruned = 0;
+  int kept = 0;
+#pragma HLS array_partition variable = w complete dim = 2
+#pragma HLS array_partition variable = delta complete dim = 2
+#pragma HLS array_partition variable = frame cyclic factor = LANES dim = 2
+
+score:
+  for (int j = 0; j < n_patch; j++) {
+#pragma HLS loop_tripcount min = 0 max = MAX_N
+#pragma HLS pipeline II = 1
+    z[j] = keep_score_of<H>(w[j], delta[j]);
+    prob[j] = keep_prob<H, KP_UP, TP>(w[j], delta[j], sigmoid_table);
+    if (!TOPK) keep[j] = z[j] >= tau;
+  }
+  if (TOPK) topk_decision<MAX_N>(z, n_patch, top_k, keep);
+tally:
+  for (int j = 0; j < n_patch; j++) {
+#pragma HLS loop_tripcount min = 0 max = MAX_N
+#pragma HLS pipeline II = 1
+    if (keep[j]) {
+      kept++;
+    } else {
+      psum += prob[j];
+      n_pruned++;
+    }
+  }
+  n_kept = kept;
+
+  typename pw::acc_t acc[C];
+#pragma HLS array_partition variable = acc cyclic factor = LANES
+init:
+  for (int cb = 0; cb < CB; cb++) {
+#pragma HLS pipeline II = 1
+    for (int l = 0; l < LANES; l++) {
+#pragma HLS unroll
+      acc[cb * LANES + l] = 0;
+    }
+  }
+  const bool weighted = psum != 0;
+  const int n_in = 1 + n_patch + n_pkg;
+  int t = 0;      // input row
+  int cb = 0;     // lane group within the row
+  int t_out = 0;  // output row (<= t)
+compact:
+  for (int it = 0; it < n_in * CB; it++) {
+#pragma HLS loop_tripcount min = CB max = (1 + MAX_N + MAX_PKG) * CB
+#pragma HLS pipeline II = 1
+#pragma HLS dependence variable = frame inter false
+    const bool is_patch = t >= 1 && t <= n_patch;
+    const bool pass = !is_patch || keep[t - 1];
+    const TP wt = (is_patch && weighted) ? prob[t - 1] : TP(1);
+    for (int l = 0; l < LANES; l++) {
+#pragma HLS unroll
+      const int c = cb * LANES + l;
+      const TX v = frame[t][c];
+      if (pass) {
+        frame[t_out][c] = v;
+      } else {
+        acc[c] += wt * v;
+      }
+    }
+    if (cb == CB - 1) {
+      cb = 0;
+      t++;
+      if (pass) t_out++;
+    } else {
+      cb++;
+    }
+  }
+new_package:
+  for (int cb2 = 0; cb2 < CB; cb2++) {
+#pragma HLS pipeline II = 1
+    for (int l = 0; l < LANES; l++) {
+#pragma HLS unroll
+      const int c = cb2 * LANES + l;
+      frame[t_out][c] = package_finish<TX>(acc[c], psum, n_pruned);
+    }
   }
 }
 

@@ -130,7 +130,13 @@ def test_project_layout_manifest_and_interfaces(micro_project):
     par = cost_model.choose_parallelism(cfg, board)
     assert (eng["engine_block"]["pe"], eng["engine_block"]["simd"]) == (par.pe, par.simd)
     r = cfg.mlp_hidden // cfg.embed_dim
-    assert eng["engine_block"]["call_sites"] == cfg.depth * (4 + 2 * r)  # q k v proj + r fc1 + r fc2 tiles
+    # q k v proj + r fc1 + r fc2 tiles per block, the patch embedding's ceil(KP / C) fan-in tiles and
+    # the selectors' in_fc, out_fc1, out_fc2 (block-diagonal); no separate patch / selector-MLP engines
+    ntp = -(-cfg.in_chans * cfg.patch_size ** 2 // cfg.embed_dim)
+    assert eng["engine_block"]["call_sites"] == cfg.depth * (4 + 2 * r) + ntp + 3 * cfg.num_stages
+    assert not {"engine_patch", "engine_sel_in", "engine_sel_out1", "engine_sel_out2"} & set(eng)
+    dsp = m["resources"]["dsp"]
+    assert dsp["total"] <= dsp["board"]
     est = m["estimate"]
     assert est["target_kept"] == target_kept(cfg)
     for view in ("cost_model", "kernels"):
@@ -211,7 +217,32 @@ def test_selector_edge_cases_bit_exact(case, tmp_path):
     else:
         m = json.loads((out / "manifest.json").read_text())
         eng = {e["name"]: e for e in m["parallelism"]["engines"]}
-        assert int(eng["engine_block"]["accumulator"][7:-1]) >= 26 and int(eng["engine_sel_in"]["accumulator"][7:-1]) >= 22
+        # the selector's in_fc runs on the block engine (block-diagonal), whose types cover every call
+        assert int(eng["engine_block"]["accumulator"][7:-1]) >= 26 and "engine_sel_in" not in eng
+
+
+def test_small_engine_fallback_bit_exact(tmp_path, monkeypatch):
+    """IRs whose patch embedding or selector MLP formats do not fit the block engine keep the
+    separate engine_patch / engine_sel_in/out1/out2 path: bit-exact, and the manifest's kernel
+    estimate describes that path."""
+    import dataclasses
+
+    from spvit_fpga.codegen import plan as plan_mod
+    from spvit_fpga.config import ModelConfig
+
+    monkeypatch.setattr(plan_mod._Builder, "_patch_on_block", lambda self, op: None)
+    monkeypatch.setattr(plan_mod._Builder, "_selector_fits_block", lambda self, s: False)
+    out = generate_api(tmp_path / "fallback", default_source())
+    res = run_csim(out)
+    assert res.images == 3 and res.all_bit_exact, res.per_image
+    m = json.loads((out / "manifest.json").read_text())
+    eng = {e["name"] for e in m["parallelism"]["engines"]}
+    assert {"engine_patch", "engine_sel_in", "engine_sel_out1", "engine_sel_out2"} <= eng
+    cfg = ModelConfig.from_dict(m["model"]["config"])
+    b = m["parallelism"]["block_engine"]
+    shape = dataclasses.replace(design_shape(cfg, b["pe"], b["simd"]), patch_tiles=0, sel_on_block=False)
+    kept = m["estimate"]["kept_tokens"]
+    assert m["estimate"]["kernels"]["total_cycles"] == sum(x.cycles for x in kernel_costs(cfg, shape, kept))
 
 
 # --------------------------------------------------------------------------------------------
@@ -471,6 +502,27 @@ def test_zcu102_estimates_for_deit(name, capsys):
     assert f"= {k_ms:.3f} ms per image" in text
     dense = sum(x.cycles for x in kernel_costs(cfg, shape, [cfg.num_patches] * 3)) / 300e3
     assert k_ms < dense  # pruning shortens every later layer
+
+
+def test_kernel_estimate_attention_and_merge_formulas():
+    """The attention part is spvit::attention_cycles (hls/spvit_attention.h, checked by a
+    static_assert in tests/hls_drivers/attention_tb.cpp) plus loop entry; the merge is
+    token_select_frame's loops at MERGE_LANES channels per cycle."""
+    from spvit_fpga.codegen import estimate
+
+    lo = estimate.LOOP_OVERHEAD
+    # DeiT head: 197 tokens, DH 64, 32 lanes, 8 query rows, 8 exps per cycle: 25 blocks,
+    # 26 fused scores/context loops of 197 * 2 cycles, 25 exps loops of 25 cycles
+    assert estimate._attention(197, 64, 32, 8, 8) == 26 * (197 * 2 + lo) + 25 * (25 + lo)
+    assert estimate._attention(0, 64, 32, 8, 8) == lo
+    cfg = model_config("deit-small")
+    shape = design_shape(cfg, 64, 64)
+    assert (shape.attn_qp, shape.attn_simd, shape.attn_el, shape.merge_lanes) == (8, 32, 8, 16)
+    assert shape.patch_tiles == 2 and shape.sel_on_block
+    costs = {c.name: c.cycles for c in kernel_costs(cfg, shape, [121, 72, 27])}
+    assert costs["block0.attn"] == 6 * estimate._attention(197, 64, 32, 8, 8)
+    cb = 384 // 16  # 16 channels per cycle
+    assert costs["select1.merge"] == 2 * 121 + cb + (1 + 121 + 1) * cb + cb + 4 * lo
 
 
 def test_kernel_estimate_uses_the_library_linear_formula():

@@ -521,6 +521,8 @@ ATTENTION_VARIANTS = {
     "small": (24, 16, prob_format(8), [0, 1, 2, 24, 7, 13]),
     "deit": (197, 64, prob_format(8), [197, 50, 1]),
     "p10": (24, 8, prob_format(10), [1, 3, 24, 11]),
+    "deit_frame": (197, 64, prob_format(8), [197, 123, 31, 2]),
+    "el3": (24, 16, prob_format(8), [0, 1, 2, 3, 4, 24, 17]),
 }
 QKV = FixedFormat(8, 4)
 
@@ -738,6 +740,10 @@ def test_token_select_kernels(binaries):
         i, r = part(rng)
         inputs.update(i)
         refs.update({k if k.startswith(("kp", "ts")) else f"{k}_out": v for k, v in r.items()})
+    # token_select_frame (in place, LANES wide) runs the ts / tsk cases: same outputs
+    for src, dst in (("ts", "tsf"), ("tsk", "tskf"), ("ts", "tsf1")):
+        for part in ("out", "keep", "nkept"):
+            refs[f"{dst}_{part}"] = refs[f"{src}_{part}"]
     out = hls_sim.run_binary(binaries["token_select"], inputs)
     for name, ref in refs.items():
         assert_array_equal(out[name], ref, err_msg=name)

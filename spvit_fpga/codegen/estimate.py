@@ -10,9 +10,11 @@ Two views, both in the manifest:
   between calls).  ``spvit::linear`` double-buffers its weight tiles and loads one PE x SIMD
   slice per cycle while computing (``linear_cycles``: a tile costs max(n, 1) * K/SIMD cycles;
   the DDR rate is not modelled here, see docs/hls_backend.md); the element-wise loops
-  (LayerNorm, requantise, residual, copies) handle ``shape.lanes`` channels per cycle.  Where
-  the kernels still fall short of the target: the attention unit has its own
-  ``attn_qp`` query rows x ``ATTN_SIMD`` lanes (not the big PE x SIMD array of the cost model).
+  (LayerNorm, requantise, residual, copies) handle ``shape.lanes`` channels per cycle, the
+  token-merge unit ``shape.merge_lanes``; the patch embedding and the selectors' per-head MLP run
+  on the block engine (``shape.patch_tiles``, ``shape.sel_on_block``).  Where the kernels still
+  fall short of the target: the attention unit has its own two arrays of ``attn_qp`` query rows
+  x ``ATTN_SIMD`` lanes (not the big PE x SIMD array of the cost model).
 
 Both are first-order models (no Vivado numbers on this machine); both take ``kept[s]`` = patch
 tokens alive after selector stage ``s``.
@@ -62,11 +64,13 @@ def _vec(c: int, n: int, lanes: int) -> int:
     return n * (c // lanes + LOOP_OVERHEAD)
 
 
-def _attention(t: int, dh: int, simd: int, qp: int = 1) -> int:
-    """One head, spvit::attention_cycles: per block of qp query rows t*(DH/SIMD) scores (max fused)
-    + t exps + (DH/SIMD)*t context (division fused), plus loop entry of the three loops."""
-    f = dh // simd
-    return -(-t // qp) * (t * (2 * f + 1) + 3 * LOOP_OVERHEAD)
+def _attention(t: int, dh: int, simd: int, qp: int = 1, el: int = 1) -> int:
+    """One head, spvit::attention_cycles: nb = ceil(t/qp) query blocks; nb + 1 loops of t*(DH/SIMD)
+    cycles each run the scores (max fused) of block b and the context (division fused) of block
+    b-1 on their two multiplier arrays at once, nb exps loops of ceil(t/el) cycles; plus loop
+    entry.  The head is read from and written to the frames in place (no slice/merge copies)."""
+    f, nb = dh // simd, -(-t // qp)
+    return (nb + 1) * (t * f + LOOP_OVERHEAD) + nb * (-(-t // el) + LOOP_OVERHEAD)
 
 
 def kernel_costs(cfg: ModelConfig, shape: DesignShape, kept: Optional[Sequence[int]] = None) -> list[KernelCost]:
@@ -81,9 +85,14 @@ def kernel_costs(cfg: ModelConfig, shape: DesignShape, kept: Optional[Sequence[i
     eh = shape.engines["engine_head"]
     kp = shape.kp
     ln = shape.lanes
+    if shape.patch_tiles:  # on the block engine: C-wide fan-in tiles, their sum, + position embedding
+        ntp = shape.patch_tiles
+        patch = ntp * _linear(c, c, eb.simd, eb.pe, n_patch) + (ntp - 1) * _vec(c, n_patch, ln) + _vec(c, 1 + n_patch, ln)
+    else:
+        patch = _linear(kp, c, ep.simd, ep.pe, n_patch) + _vec(c, 1 + n_patch, ln)
     out: list[KernelCost] = [
         KernelCost("read_image", "io", n_patch, shape.in_words),
-        KernelCost("patch_embed", "gemm", n_patch, _linear(kp, c, ep.simd, ep.pe, n_patch) + _vec(c, 1 + n_patch, ln)),
+        KernelCost("patch_embed", "gemm", n_patch, patch),
     ]
     alive, stage = n_patch, 0
     for i in range(cfg.depth):
@@ -98,7 +107,7 @@ def kernel_costs(cfg: ModelConfig, shape: DesignShape, kept: Optional[Sequence[i
         out += [
             KernelCost(p + "norm1", "vector", t, _layernorm(c, t, ln)),
             KernelCost(p + "qkv", "gemm", t, 3 * (gemm + epi)),
-            KernelCost(p + "attn", "attention", t, h * (_attention(t, dh, shape.attn_simd, shape.attn_qp) + 4 * _vec(dh, t, ln))),
+            KernelCost(p + "attn", "attention", t, h * _attention(t, dh, shape.attn_simd, shape.attn_qp, shape.attn_el)),
             KernelCost(p + "proj", "gemm", t, gemm + epi),
             KernelCost(p + "norm2", "vector", t, _layernorm(c, t, ln)),
             KernelCost(p + "fc1", "gemm", t, nt * (gemm + epi)),
@@ -120,15 +129,32 @@ def _selector_costs(name: str, cfg: ModelConfig, shape: DesignShape, n: int, sta
     rows = n * h
     ln, hl = shape.lanes, shape.half_lanes
     half = dh // 2
+    if shape.sel_on_block:
+        # head weights as below; LayerNorm per head slice (layernorm_heads); in_fc, out_fc1, out_fc2 on
+        # the block engine (block-diagonal C x C) + requantise/GELU on the frame; token_mean over C
+        # (init C, accumulate, divide C) and [local, global] (concat_global_rows); one row per
+        # (token, head) for delta (head_rows) on its own engine; gather
+        eb = e["engine_block"]
+        mlp = (n * (h * (dh // ln) + LOOP_OVERHEAD) + lin("engine_sel_head1", n) + lin("engine_sel_head2", n) + n * h
+               + _layernorm(dh, rows, ln) + 3 * (_linear(c, c, eb.simd, eb.pe, n) + _vec(c, n, ln))
+               + 2 * c + _vec(c, n, ln) + _vec(c, n, hl) + rows + LOOP_OVERHEAD
+               + lin("engine_sel_delta", rows) + rows)
+        return [KernelCost(name + ".mlp", "selector", n, mlp), KernelCost(name + ".merge", "selector", n, _merge(c, shape, n, stage))]
     # head_means (per token H sums of DH/ln cycles), split_heads, global_feature (copy, then
     # token_mean: init, accumulate at hl lanes, divide), concat_global
     mlp = (n * (h * (dh // ln) + LOOP_OVERHEAD) + lin("engine_sel_head1", n) + lin("engine_sel_head2", n) + n * h
            + _vec(c, n, ln) + _layernorm(dh, rows, ln) + lin("engine_sel_in", rows)
            + h * (2 * n * (half // hl) + 2 * half) + _vec(dh, rows, hl)
            + lin("engine_sel_out1", rows) + lin("engine_sel_out2", rows) + lin("engine_sel_delta", rows) + rows)
-    k = stage
-    merge = 2 * n + c + (1 + n + k) * c + c + (2 + n_kept + k) * c
-    return [KernelCost(name + ".mlp", "selector", n, mlp), KernelCost(name + ".merge", "selector", n, merge)]
+    return [KernelCost(name + ".mlp", "selector", n, mlp), KernelCost(name + ".merge", "selector", n, _merge(c, shape, n, stage))]
+
+
+def _merge(c: int, shape: DesignShape, n: int, k: int) -> int:
+    """spvit::token_select_frame: score + tally passes (n each), init, in-place compaction of the
+    1 + n + k input rows (k earlier package tokens) and the new package row, merge_lanes channels
+    per cycle."""
+    cb = c // shape.merge_lanes
+    return 2 * n + cb + (1 + n + k) * cb + cb + 4 * LOOP_OVERHEAD
 
 
 def cost_model_summary(cfg: ModelConfig, board: Board, par: cost_model.Parallelism, kept: Sequence[int]) -> dict:

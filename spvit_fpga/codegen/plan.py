@@ -10,15 +10,20 @@ non-inlined wrapper each, so every call site shares one hardware instance):
                    r output tiles, fc2 (r*C -> C) r fan-in tiles summed exactly; the requantising
                    epilogue (shift, round, saturate, GELU table, residual add) runs on the frame
                    (``spvit_glue.h``), which gives the same integers as the fused ``int_linear``.
-``engine_patch``   patch embedding (pixels are unsigned; position embedding fused as residual).
+                   It also runs the patch embedding (ceil(KP/C) fan-in tiles, 8-bit pixels fed as
+                   u - 128 with 128 * rowsum(w) in the bias) and the selectors' in_fc, out_fc1,
+                   out_fc2 (block-diagonal C x C matrices on whole-token rows).
 ``engine_head``    the classifier (raw accumulator = logits).
-``engine_sel_*``   the token selector's small MLPs (shared by all selector stages).
+``engine_sel_*``   the token selector's head-weight MLP and delta (int9 weights), shared by all
+                   stages; ``engine_patch`` and ``engine_sel_in/out1/out2`` only for IRs whose
+                   formats do not fit the block engine.
 
 Everything here is plain data (dataclasses, numpy arrays, C++ type strings); the C++ lives in the
 templates.  :func:`build_plan` is deterministic: the same IR and parallelism give the same plan.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -43,6 +48,8 @@ AUX_SHARE, AUX_SIMD, AUX_PE = 128, 16, 8  # classifier and selector MLPs: <= blo
 ATTN_SHARE, ATTN_SIMD = 64, 32  # attention lanes <= block/64, <= 32
 VEC_LANES = 64  # element-wise lanes <= 64 (cost_model.choose_parallelism)
 ATTN_QP_SHARE, ATTN_QP = 16, 8  # attention query rows: QP x ATTN lanes <= block/16, QP <= 8
+MERGE_LANES = 16  # channels per cycle of the token-select / package-merge unit (16 p_j x token multipliers)
+ATTN_EL = 8  # keys per cycle of the attention unit's exps loop (QP x EL exp-table reads, no multipliers)
 
 
 # --------------------------------------------------------------------------------------------
@@ -139,6 +146,10 @@ class DesignShape:
     lanes: int = 1  # channels per cycle of the element-wise loops (LayerNorm, requantise, copies)
     attn_qp: int = 1  # query rows the attention unit processes in parallel
     half_lanes: int = 1  # lanes of the selector's half-head-width copies (divides DH/2)
+    attn_el: int = 1  # keys per cycle of the attention unit's exps loop
+    merge_lanes: int = 1  # channels per cycle of the in-place token-select / package-merge unit
+    patch_tiles: int = 0  # patch embedding on the block engine: ceil(KP / C) fan-in tiles (0: engine_patch)
+    sel_on_block: bool = False  # selector in_fc / out_fc1 / out_fc2 on the block engine (block-diagonal)
 
 
 def design_shape(cfg: ModelConfig, block_pe: int, block_simd: int) -> DesignShape:
@@ -176,7 +187,8 @@ def design_shape(cfg: ModelConfig, block_pe: int, block_simd: int) -> DesignShap
     qp = _pow2_floor_le(max(1, min(ATTN_QP, block.macs_per_cycle // (ATTN_QP_SHARE * attn))))
     return DesignShape(eng, attn, cfg.mlp_hidden // c, kp,
                        cfg.in_chans * cfg.img_size ** 2, cfg.num_classes + cfg.num_stages, lanes, qp,
-                       _pow2_divisor_le(max(1, d // 2), lanes))
+                       _pow2_divisor_le(max(1, d // 2), lanes), ATTN_EL, _pow2_divisor_le(c, MERGE_LANES),
+                       -(-kp // c), cfg.num_stages > 0 and d % 4 == 0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -461,11 +473,36 @@ class _Builder:
         )
 
     # --- patch embedding --------------------------------------------------------------------------
+    def _patch_on_block(self, op: LinearOp) -> Optional[tuple[LinearOp, int]]:
+        """The patch embedding as fan-in tiles of the block engine: (op with the engine's input
+        format, pixel offset), or None if its formats do not fit the engine (own engine then).
+        8-bit unsigned pixels u are fed as u - 128 (int8); the bias absorbs 128 * rowsum(w), so
+        bias + sum w (u - 128) + 128 sum w is the same integer accumulator."""
+        if self.shape.patch_tiles <= 0:
+            return None
+        q = self.ir.blocks[0].attn.q
+        fin = op.in_fmt
+        if fin.bits == 8 and not fin.signed:
+            offset, sfmt = 128, FixedFormat(8, fin.frac, True)
+        elif fin.signed and fin.bits <= 8:
+            offset, sfmt = 0, FixedFormat(8, fin.frac, True)
+        else:
+            return None
+        if fmt_type(sfmt) != fmt_type(q.in_fmt) or fmt_type(op.w_fmt) != fmt_type(q.w_fmt):
+            return None
+        return dataclasses.replace(op, in_fmt=sfmt), offset
+
     def patch_embed(self) -> None:
         pe = self.ir.patch_embed
         op = pe.linear
         assert op.out_fmt is not None and op.residual_fmt is not None
         self.res_t = fmt_type(op.out_fmt)
+        on_block = self._patch_on_block(op)
+        if on_block is None:
+            self.shape = dataclasses.replace(self.shape, patch_tiles=0)
+        else:
+            self.patch_embed_on_block(*on_block)
+            return
         e = self.engine("engine_patch", "patch", op, self.N, False, self.res_t, residual_type=fmt_type(pe.pos_fmt))
         self.buf("patches", fmt_type(op.in_fmt), "N", "KP")
         self.buf("emb", self.res_t, "N", "C")
@@ -478,6 +515,40 @@ class _Builder:
         self.gemm(e, "patches", w, b, "emb", "N", op.shift, "patch embedding + position embedding (fused residual)",
                   residual=pos, align=op.residual_align)
         self.step("embed", "frame = [class token, patch tokens]", cls=self.const("patch_embed_cls", self.res_t, pe.cls))
+
+    def patch_embed_on_block(self, op: LinearOp, offset: int) -> None:
+        """Patch embedding on the block engine: KP inputs as ceil(KP/C) C-wide fan-in tiles (zero
+        padded), raw accumulators summed exactly, then + position embedding (spvit::add, the fused
+        residual's identity) into frame rows 1..N behind the class token."""
+        pe = self.ir.patch_embed
+        C, KP, ntp = self.C, op.in_features, self.shape.patch_tiles
+        w = np.zeros((C, ntp * C), dtype=np.int64)
+        w[:, :KP] = op.weight
+        bias = np.asarray(op.bias, dtype=np.int64) + offset * np.asarray(op.weight, dtype=np.int64).sum(axis=1)
+        e = self.engine("engine_block", "block", op, self.MAX_T, False, None, k=C, m=C,
+                        fan_in=max(ntp * C, C, self.HID), bias=bias)
+        self.buf("patches", e.tx, ntp, "MAX_T", "C")
+        self.buf("x", self.res_t, "MAX_T", "C")
+        self.step("read_image", f"image pixels (AXI-Stream, C x H x W raster) -> patches [KP/C tile][N][C]"
+                  + (f", pixel - {offset} (int8; the bias holds {offset} * rowsum(w))" if offset else ""),
+                  pix_t=fmt_type(pe.linear.in_fmt), x_t=e.tx, offset=offset, tiled=True)
+        for j in range(ntp):
+            wn = self.weights(f"patch_embed_w_t{j}", e.tw, w[:, j * C:(j + 1) * C])
+            if j == 0:
+                bn = self.bias("patch_embed_b", e, bias)
+            else:
+                bn = self.bias(f"zero_bias_{C}", e, np.zeros(C, dtype=np.int64), dedupe=True)
+            self.buffers.setdefault("acc" if j == 0 else "acc2", Buffer("acc" if j == 0 else "acc2", "", ("MAX_T", "C")))
+            self.gemm(e, f"patches[{j}]", wn, bn, "acc" if j == 0 else "acc2", "N", 0,
+                      f"patch embedding fan-in tile {j} (inputs {j * C}..{(j + 1) * C - 1}, raw accumulators)")
+            if j > 0:
+                self.step("accumulate", "patch embedding: sum of fan-in tiles (exact)", dst="acc", src="acc2", n="N")
+        assert op.residual_fmt is not None and op.out_fmt is not None
+        pos = self.const("patch_embed_pos", fmt_type(pe.pos_fmt), pe.pos, shape=(self.N, self.C))
+        self.max_align = max(self.max_align, abs(op.acc_frac - op.residual_fmt.frac))
+        self.step("embed_residual", "frame = [class token, patch accumulators + position embedding, requantised]",
+                  cls=self.const("patch_embed_cls", self.res_t, pe.cls), pos=pos, a_frac=op.acc_frac,
+                  pos_frac=op.residual_fmt.frac, out_frac=op.out_fmt.frac)
 
     # --- encoder block ----------------------------------------------------------------------------
     def block_linear(self, op: LinearOp, x: str, y: str, w: np.ndarray, b: np.ndarray, suffix: str, comment: str) -> None:
@@ -517,9 +588,6 @@ class _Builder:
             self.block_linear(op, "h", "acc", op.weight, op.bias, "", f"{op.name} (raw accumulators)")
             self.requant(op, "acc", name, None, f"{op.name}: requantise to {fmt_str(op.out_fmt)}")
         self.buf("ctx", fmt_type(at.context_fmt), "MAX_T", "C")
-        for nm, op in (("qh", at.q), ("kh", at.k), ("vh", at.v)):
-            self.buf(nm, fmt_type(op.out_fmt), "MAX_T", "DH")
-        self.buf("oh", fmt_type(at.context_fmt), "MAX_T", "DH")
         self.step("attention", f"{at.name}: per head QK^T, softmax, AV", score_t=fmt_type(at.score_fmt),
                   prob_t=fmt_type(at.prob_fmt), p_frac=at.prob_fmt.frac, exp_n=int(at.exp_table.size),
                   score_shift=at.score_shift, context_shift=at.context_shift,
@@ -564,6 +632,91 @@ class _Builder:
         self.step("table_frame", f"{s.name}.head_w = sigmoid table", src="sel_hs", dst="sel_w", cols="H", rows="N",
                   n="n_live", table=self.table(f2.activation))
         # per-head path: LayerNorm(d) -> in_fc (+GELU) -> global mean -> out_fc1/2 (+GELU) -> delta
+        if self.shape.sel_on_block:
+            self.selector_mlp_on_block(s)
+        else:
+            self.selector_mlp_small(s)
+        self.buf("sel_delta", fmt_type(s.delta.out_fmt), "N", "H")
+        self.step("gather_delta", f"{s.name}.delta [n][H]")
+        # decision + package token
+        lo, hi = _score_range(s)
+        tau = min(max(int(s.tau), lo), hi + 1)  # outside the score range: keep all / none, same decisions
+        self.step("token_select", f"{s.name}: {s.decision} rule, package token", stage=s.stage,
+                  topk_rule="true" if s.decision == "topk" else "false", tau=tau, tau_bits=s.score_bits + 1,
+                  topk=int(s.topk), kp_up=s.keep_prob_fmt.frac - s.sigma.out_fmt.frac, kp_t=fmt_type(s.keep_prob_fmt),
+                  sigma=self.table(s.sigma))
+
+    def _selector_fits_block(self, s: TokenSelectOp) -> bool:
+        """in_fc, out_fc1 and out_fc2 run on the block engine if their input and weight types are
+        the engine's (int8 activations and weights, like every block GEMM)."""
+        q = self.ir.blocks[0].attn.q
+        ops = (s.in_fc, s.out_fc1, s.out_fc2)
+        return (all(fmt_type(op.in_fmt) == fmt_type(q.in_fmt) and fmt_type(op.w_fmt) == fmt_type(q.w_fmt)
+                    and op.out_fmt is not None and op.activation is not None
+                    and fmt_type(op.activation.out_fmt) == fmt_type(op.out_fmt) for op in ops)
+                and fmt_type(s.norm.out_fmt) == fmt_type(s.in_fc.in_fmt))
+
+    def _scratch(self, prefer: str, name: str, ctype: str) -> str:
+        """A [MAX_T][C] frame buffer: ``prefer`` (a block buffer, dead between blocks) if it has the
+        type, else ``name``."""
+        b = self.buffers.get(prefer)
+        if b is not None and b.ctype == ctype and b.dims == ("MAX_T", "C"):
+            return prefer
+        return self.buf(name, ctype, "MAX_T", "C")
+
+    def selector_mlp_on_block(self, s: TokenSelectOp) -> None:
+        """The selector's per-head MLP on whole-token rows (H heads side by side, C channels) so
+        that in_fc, out_fc1 and out_fc2 run on the block engine as block-diagonal C x C matrices
+        (H copies of the layer's weights; unused output rows zero): the per-(token, head) rows
+        of the reference are the head slices of these rows, the integers are the same."""
+        H, DH, C = self.H, self.DH, self.C
+        p = _cname(s.name)
+        t = self._scratch("h", "sel_tc", fmt_type(s.norm.out_fmt))
+        self.step("layernorm_heads", f"{s.name}.norm (per head slice of the live tokens)", src="x", dst=t,
+                  **self.layernorm_args(s.norm, "N", "n_live"))
+        widths = {"in_fc": (DH, DH), "out_fc1": (DH, DH // 2), "out_fc2": (DH // 2, DH // 4)}
+        src = t
+        for op, prefer in ((s.in_fc, "q"), (s.out_fc1, "v"), (s.out_fc2, "ctx")):
+            short = op.name.split(".")[-1]
+            k_h, m_h = widths[short]
+            assert (op.in_features, op.out_features) == (k_h, m_h), op.name
+            w = np.zeros((C, C), dtype=np.int64)
+            b = np.zeros(C, dtype=np.int64)
+            for h in range(H):
+                w[h * m_h:(h + 1) * m_h, h * k_h:(h + 1) * k_h] = op.weight
+                b[h * m_h:(h + 1) * m_h] = op.bias
+            e = self.engine("engine_block", "block", op, self.MAX_T, False, None, k=C, m=C,
+                            fan_in=max(C, self.HID), bias=b)
+            wn = self.weights(f"{p}_{short}_w_bd", e.tw, w)
+            bn = self.bias(f"{p}_{short}_b_bd", e, b)
+            self.buffers.setdefault("acc", Buffer("acc", "", ("MAX_T", "C")))
+            self.gemm(e, src, wn, bn, "acc", "n_live", 0,
+                      f"{op.name} on the block engine: {H} heads x ({k_h} -> {m_h}), block-diagonal (raw accumulators)")
+            dst = self._scratch(prefer, f"sel_{short}_c", fmt_type(op.out_fmt))
+            self.step("requant", f"{op.name}: requantise + GELU table", src="acc", dst=dst, dst_t=fmt_type(op.out_fmt),
+                      shift=op.shift, table=self.table(op.activation), n="n_live")
+            if op is s.in_fc:
+                f_t = fmt_type(op.out_fmt)
+                g = self.buf("sel_gc", f_t, "C")
+                z = self._scratch("k", "sel_zc", f_t)
+                self.step("global_rows", f"{s.name}.global: mean of the last d/2 features of every head over the live tokens, "
+                          "then [local, global]", f=dst, g=g, z=z)
+                dst = z
+            src = dst
+        # delta (int9 weights: its own small engine) on one row per (token, head)
+        d = s.delta
+        assert d.out_fmt is not None
+        self.buf("sel_a2", fmt_type(s.out_fc2.out_fmt), "N * H", "DH / 4")
+        self.step("head_rows", f"{s.out_fc2.name}: one row per (token, head)", src=src, dst="sel_a2")
+        ed = self.engine("engine_sel_delta", "selector", d, self.N * H, False, fmt_type(d.out_fmt))
+        self.buf("sel_dl", fmt_type(d.out_fmt), "N * H", 1)
+        self.gemm(ed, "sel_a2", self.const(p + "_delta_w", ed.tw, d.weight), self.bias(p + "_delta_b", ed, d.bias),
+                  "sel_dl", "n_live * H", d.shift, f"{d.name}: s_keep - s_prune")
+
+    def selector_mlp_small(self, s: TokenSelectOp) -> None:
+        """The selector's per-head MLP on one row per (token, head), on the small engines."""
+        H = self.H
+        p = _cname(s.name)
         self.buf("sel_xr", self.res_t, "N * H", "DH")
         self.step("split_heads", f"{s.name}: one row per (token, head)")
         self.buf("sel_t", fmt_type(s.norm.out_fmt), "N * H", "DH")
@@ -590,15 +743,6 @@ class _Builder:
         self.buf("sel_dl", fmt_type(d.out_fmt), "N * H", 1)
         self.gemm(ed, "sel_a2", self.const(p + "_delta_w", ed.tw, d.weight), self.bias(p + "_delta_b", ed, d.bias),
                   "sel_dl", "n_live * H", d.shift, f"{d.name}: s_keep - s_prune")
-        self.buf("sel_delta", fmt_type(d.out_fmt), "N", "H")
-        self.step("gather_delta", f"{s.name}.delta [n][H]")
-        # decision + package token
-        lo, hi = _score_range(s)
-        tau = min(max(int(s.tau), lo), hi + 1)  # outside the score range: keep all / none, same decisions
-        self.step("token_select", f"{s.name}: {s.decision} rule, package token", stage=s.stage,
-                  topk_rule="true" if s.decision == "topk" else "false", tau=tau, tau_bits=s.score_bits + 1,
-                  topk=int(s.topk), kp_up=s.keep_prob_fmt.frac - s.sigma.out_fmt.frac, kp_t=fmt_type(s.keep_prob_fmt),
-                  sigma=self.table(s.sigma))
 
     # --- final norm + classifier ------------------------------------------------------------------
     def head(self) -> Engine:
@@ -616,6 +760,8 @@ class _Builder:
 
     def build(self) -> DesignPlan:
         ir = self.ir
+        if self.shape.sel_on_block and not all(self._selector_fits_block(s) for s in ir.selectors):
+            self.shape = dataclasses.replace(self.shape, sel_on_block=False)  # the small engines then
         self.patch_embed()
         for b in ir.blocks:
             if b.selector is not None:
@@ -640,7 +786,7 @@ class _Builder:
             "IN_WORDS": int(np.prod(ir.input_shape)), "OUT_WORDS": ir.num_classes + self.S,
             "WEIGHT_BYTES": self.image.size if self.image is not None else 0,
             "MAX_ALIGN": self.max_align, "LANES": self.shape.lanes,
-            "HALF_LANES": self.shape.half_lanes,
+            "HALF_LANES": self.shape.half_lanes, "MERGE_LANES": self.shape.merge_lanes,
         }
         typedefs = [("pix_t", fmt_type(ir.input_fmt)), ("wgt_t", block.tw), ("res_t", self.res_t),
                     ("acc_t", block.tacc), ("logit_t", head.tacc), ("exp_t", int_type(max(1, exp_max.bit_length()), False))]

@@ -69,13 +69,15 @@ def design_for(source: ModelSource, board: Board, weights: str = "auto") -> Desi
 
 def _dsp_estimate(d: Design) -> dict[str, Any]:
     """DSP slices of the generated engines: MACs / (int8 MACs per DSP), the attention unit
-    (QP query rows x lanes, score and context phases) and one multiplier per LayerNorm lane."""
+    (QP query rows x lanes, score and context phases), one multiplier per LayerNorm lane and
+    one per lane of the package-token merge."""
     per = d.board.int8_macs_per_dsp
     engines = {e.name: -(-e.macs_per_cycle // per) for e in d.plan.engines}
     attention = -(-2 * d.plan.shape.attn_qp * d.plan.attn_simd // per)
     layernorm = d.plan.shape.lanes
-    total = sum(engines.values()) + attention + layernorm
-    return {"engines": engines, "attention": attention, "layernorm": layernorm, "total": total,
+    merge = getattr(d.plan.shape, "merge_lanes", 0)  # p x token products of the package-token merge
+    total = sum(engines.values()) + attention + layernorm + merge
+    return {"engines": engines, "attention": attention, "layernorm": layernorm, "merge": merge, "total": total,
             "board": d.board.resources["dsp"],
             "fraction": round(total / max(1, d.board.resources["dsp"]), 4), "int8_macs_per_dsp": per}
 

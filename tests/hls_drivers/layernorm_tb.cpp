@@ -1,4 +1,6 @@
-// C-simulation driver: spvit_layernorm.h (layernorm_frame) in five instantiations.
+// C-simulation driver: spvit_layernorm.h (layernorm_frame) in six instantiations; every case is
+// also run through layernorm_heads (3 heads of C channels side by side, frame rows from 1) and
+// must give the same integers per head slice.
 // Input <variant>_table: the rsqrt table (3 * 2^(M-2) entries).
 // Input <variant>_in: [num_cases, then per case: n, eps_int, R, out_shift, gamma[C], beta[C], x[n][C]].
 // Output <variant>_out: y[n][C] of every case, concatenated.
@@ -49,6 +51,22 @@ static void run_variant(const std::string& dir, const std::string& name) {
           std::fprintf(stderr, "%s: LANES=%d differs from LANES=1\n", name.c_str(), LANES);
           std::exit(6);
         }
+    // layernorm_heads: row 1 + j, head h holds token (j * HN + h) % n; rows from 1 (class token)
+    static const int HN = 3;
+    static TX xh[1 + MAX_N][HN * C];
+    static ap_int<8> yh[MAX_N][HN * C];
+    for (int j = 0; j < n; j++)
+      for (int h = 0; h < HN; h++)
+        for (int i = 0; i < C; i++) xh[1 + j][h * C + i] = x[(j * HN + h) % n][i];
+    layernorm_heads<C, HN, 1 + MAX_N, MAX_N, 1, M_BITS, VAR_W, 10, ap_int<16>, LANES>(xh, gamma, beta, yh, n,
+                                                                                     table, cfg);
+    for (int j = 0; j < n; j++)
+      for (int h = 0; h < HN; h++)
+        for (int i = 0; i < C; i++)
+          if (yh[j][h * C + i] != y1[(j * HN + h) % n][i]) {
+            std::fprintf(stderr, "%s: layernorm_heads differs from layernorm_frame\n", name.c_str());
+            std::exit(8);
+          }
     for (int i = 0; i < n; i++)
       for (int j = 0; j < C; j++) out.push_back((long long)y[i][j]);
   }

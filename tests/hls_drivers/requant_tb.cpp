@@ -100,6 +100,28 @@ int main(int argc, char** argv) {
     }
     spvit_tb::write_array(dir, "add_y16", y16);
     spvit_tb::write_array(dir, "add_y8", y8);
+    // embed_add (class token + frame-wide add, 4 lanes) on the same operands and fractions: every
+    // element must equal add<>; rows past N + 1 untouched
+    static const int C = 12, NT = 5;
+    static ap_int<24> fa_acc[NT + 2][C];
+    static ap_int<16> fb_pos[NT][C], cls[C], frame[NT + 3][C];
+    for (size_t base = 0; base + NT * C <= a.size(); base += NT * C) {
+      const int fa = (int)fr[3 * base], fb = (int)fr[3 * base + 1], fo = (int)fr[3 * base + 2];
+      for (int t = 0; t < NT; t++)
+        for (int c = 0; c < C; c++) {
+          fa_acc[t][c] = ap_int<24>(a[base + t * C + c] * 37);
+          fb_pos[t][c] = ap_int<16>(b[base + t * C + c] * 129);
+        }
+      for (int c = 0; c < C; c++) cls[c] = c - 6;
+      for (int t = 0; t < NT + 3; t++)
+        for (int c = 0; c < C; c++) frame[t][c] = 999;
+      embed_add<C, NT, NT + 2, NT + 3, 20, 4>(cls, fa_acc, fb_pos, frame, fa, fb, fo);
+      for (int c = 0; c < C; c++) {
+        if (frame[0][c] != cls[c] || frame[NT + 1][c] != 999 || frame[NT + 2][c] != 999) std::exit(9);
+        for (int t = 0; t < NT; t++)
+          if (frame[1 + t][c] != add<20, ap_int<16> >(fa_acc[t][c], fb_pos[t][c], fa, fb, fo)) std::exit(9);
+      }
+    }
   }
   // width helpers (constexpr functions evaluated at run time here)
   {

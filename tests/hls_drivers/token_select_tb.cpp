@@ -167,8 +167,81 @@ static void run_token_select(const std::string& dir, const std::string& name) {
   spvit_tb::write_array(dir, name + "_nkept", nkept_out);
 }
 
+// token_select_frame (in place, LANES channels per cycle): the same cases and reference as
+// run_token_select; <name>_out holds the frame rows 0 .. 1 + n_kept + n_pkg after the call (the
+// rows after them must be untouched).
+template <int C, int H, int MAX_N, int MAX_PKG, bool TOPK, int LANES>
+static void run_token_select_frame(const std::string& dir, const std::string& name, const std::string& src) {
+  static ap_uint<8> sig[256];
+  {
+    const array_t s = spvit_tb::read_array(dir, src + "_sig");
+    spvit_tb::Cursor c(s);
+    c.fill(sig, 256);
+  }
+  typedef typename keep_score<H, ap_uint<8>, ap_int<8> >::type tau_t;
+  const array_t in = spvit_tb::read_array(dir, src + "_in");
+  spvit_tb::Cursor c(in);
+  array_t out, keep_out, nkept_out;
+  static ap_int<16> frame[1 + MAX_N + MAX_PKG][C];
+  static ap_uint<8> w[MAX_N][H];
+  static ap_int<8> d[MAX_N][H];
+  static bool keep[MAX_N];
+  const long long cases = c.next();
+  for (long long t = 0; t < cases; t++) {
+    const int n_patch = (int)c.next();
+    const int n_pkg = (int)c.next();
+    const tau_t tau = c.next_as<tau_t>();
+    const int top_k = (int)c.next();
+    for (int j = 0; j < 1 + MAX_N + MAX_PKG; j++)
+      for (int k = 0; k < C; k++) frame[j][k] = -(j + 1);  // sentinel rows
+    for (int j = 0; j < 1 + n_patch + n_pkg; j++) c.fill(frame[j], C);
+    for (int j = 0; j < n_patch; j++) c.fill(w[j], H);
+    for (int j = 0; j < n_patch; j++) c.fill(d[j], H);
+    int n_kept = -1;
+    token_select_frame<C, H, MAX_N, MAX_PKG, 0, TOPK, ap_uint<8>, LANES>(frame, n_patch, n_pkg, w, d, tau,
+                                                                          top_k, sig, keep, n_kept);
+    const int rows = 2 + n_kept + n_pkg;
+    for (int j = 0; j < rows; j++)
+      for (int k = 0; k < C; k++) out.push_back((long long)frame[j][k]);
+    for (int j = 1 + n_patch + n_pkg; j < 1 + MAX_N + MAX_PKG; j++)
+      for (int k = 0; k < C; k++)
+        if (j >= rows && frame[j][k] != -(j + 1)) std::exit(7);
+    for (int j = 0; j < n_patch; j++) keep_out.push_back(keep[j] ? 1 : 0);
+    nkept_out.push_back(n_kept);
+  }
+  if (!c.done()) std::exit(5);
+  spvit_tb::write_array(dir, name + "_out", out);
+  spvit_tb::write_array(dir, name + "_keep", keep_out);
+  spvit_tb::write_array(dir, name + "_nkept", nkept_out);
+}
+
+// concat_global_rows and head_rows (selector MLP on whole-token rows): self-checked layouts
+static void check_row_layouts() {
+  static const int C = 24, DH = 8, H = 3, MAX_N = 7;
+  static ap_int<8> f[MAX_N][C], z[MAX_N][C], g[C], y[MAX_N * H][DH / 4];
+  for (int r = 0; r < MAX_N; r++)
+    for (int c = 0; c < C; c++) f[r][c] = (r * 31 + c * 7) % 251 - 125;
+  for (int c = 0; c < C; c++) g[c] = 100 - c;
+  for (int n = 0; n <= MAX_N; n++) {
+    for (int r = 0; r < MAX_N; r++)
+      for (int c = 0; c < C; c++) z[r][c] = 55;
+    concat_global_rows<C, DH, MAX_N, 2>(f, g, z, n);
+    for (int r = 0; r < MAX_N; r++)
+      for (int c = 0; c < C; c++) {
+        const ap_int<8> want = r >= n ? ap_int<8>(55) : ((c % DH) < DH / 2 ? f[r][c] : g[c]);
+        if (z[r][c] != want) std::exit(10);
+      }
+    head_rows<C, H, DH / 4, MAX_N, MAX_N * H>(f, y, n);
+    for (int j = 0; j < n; j++)
+      for (int h = 0; h < H; h++)
+        for (int m = 0; m < DH / 4; m++)
+          if (y[j * H + h][m] != f[j][h * (DH / 4) + m]) std::exit(10);
+  }
+}
+
 int main(int argc, char** argv) {
   const std::string dir = spvit_tb::io_dir(argc, argv);
+  check_row_layouts();
   // LANES channels per cycle (1 and wider)
   run_head_mean<192, 3, 0, 64, ap_int<16> >(dir, "hm192");  // d_h = 64: a shift, 64 lanes
   run_head_mean<48, 4, 2, 4, ap_int<16> >(dir, "hm48");     // d_h = 12: divider, numerator << 2
@@ -182,5 +255,9 @@ int main(int argc, char** argv) {
   run_topk<196>(dir, "tk");
   run_token_select<16, 4, 196, 3, false>(dir, "ts");   // threshold rule
   run_token_select<16, 4, 196, 3, true>(dir, "tsk");   // top-k rule
+  // in place, the same cases (room for the new package token: MAX_PKG one more)
+  run_token_select_frame<16, 4, 196, 4, false, 8>(dir, "tsf", "ts");    // threshold, 8 lanes
+  run_token_select_frame<16, 4, 196, 4, true, 16>(dir, "tskf", "tsk");  // top-k, 16 lanes (one row)
+  run_token_select_frame<16, 4, 196, 4, false, 1>(dir, "tsf1", "ts");   // threshold, 1 lane
   return 0;
 }
