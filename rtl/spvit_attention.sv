@@ -18,41 +18,56 @@
 //   m_axis: context token i (C lanes of CTX_W bits) with the tuser of q token i, tlast on the
 //     frame's last token.
 // Preconditions: the q, k and v frames have the same length T (the length is taken from q),
-// 1 <= T <= T_MAX; C == H*DH; SIMD divides DH; SCORE_ACC_W >= intops.accumulator_bits(Q_W, K_W,
-// DH) and CTX_ACC_W >= intops.accumulator_bits(P_W, V_W, T_MAX, in_signed=False) (no saturation
-// inside the exact sums); EXP_* as for spvit_softmax (intops.exp_table of the score format);
+// 1 <= T <= T_MAX; C == H*DH; SIMD divides DH; QP >= 1 (any, also > T_MAX);
+// SCORE_ACC_W >= intops.accumulator_bits(Q_W, K_W, DH) and CTX_ACC_W >= intops.accumulator_bits(
+// P_W, V_W, T_MAX, in_signed=False) (no saturation inside the exact sums); EXP_* as for
+// spvit_softmax (intops.exp_table of the score format);
 // AXI-Stream sources (a raised tvalid stays, with tdata stable, until the transfer: a token beat
 // is read over NS = C/SIMD cycles before tready rises).
 //
-// Hardware: three frame buffers of T_MAX*NS rows x SIMD*W bits (NS = C/SIMD; row t*NS + g =
-// SIMD slice g of token t; synchronous read with enable: block or distributed RAM), each written
-// one slice a cycle from the held token beat (tready on its last slice), and a kind buffer
-// (T_MAX x 2).  Two engines run concurrently once a frame is loaded, connected through a score
-// FIFO and the softmax kernel:
-//   score engine: for i, for h, for j: SIMD-lane MAC of q[i] . k[j] over the head slice, NB =
-//     DH/SIMD beats a score (one beat a cycle), spvit_requant, into a T_MAX-deep score FIFO
-//     (distributed RAM, {tlast = (j == T-1), score}) that feeds the spvit_softmax rows; the FIFO
-//     lets the next row's scores be computed while the softmax sums and divides;
-//   context engine: takes each probability p[h][i][j] of the softmax output, reads v[j] and does
-//     NB SIMD-lane MAC beats into DH rotating accumulators (NB groups of SIMD, CTX_ACC_W bits);
-//     the beats of j = T-1 go on through SIMD spvit_requant units and are shifted into the
-//     output register, head by head (token-major: all heads of token i, then the token is
-//     emitted; the shift waits while the previous token has not been taken).
+// Hardware: three frame buffers of T_MAX*NS rows x SIMD*W bits (NS = C/SIMD; synchronous read
+// with enable: block or distributed RAM), each written one slice a cycle from the held token beat
+// (tready on its last slice): k and v at row t*NS + g = SIMD slice g of token t; q in QP banks of
+// G_MAX*NS rows (G_MAX = ceil(T_MAX/QP)), token t in bank t % QP at row (t / QP)*NS + g, so the
+// QP query rows of a row group are read in one cycle; a kind buffer (QP banks of G_MAX x 2).
+// The query rows are processed in row groups of QP consecutive tokens (G = ceil(T/QP) groups;
+// the last one has L = T - (G-1)*QP valid rows; its other lanes compute on stale q rows and their
+// results are dropped).  Two engines run concurrently once a frame is loaded, connected through
+// a score FIFO and QP softmax kernels that run in lock-step (joint valid/ready):
+//   score engine: for group, for h, for j: QP x SIMD-lane MAC of q[i] . k[j] over the head slice
+//     for the QP rows i of the group (one k read serves all of them), NB = DH/SIMD beats a score
+//     (one beat a cycle), QP spvit_requant, into a T_MAX-deep score FIFO (distributed RAM,
+//     {tlast = (j == T-1), QP scores}) that feeds the QP spvit_softmax rows; the FIFO lets the
+//     next rows' scores be computed while the softmax sums and divides;
+//   context engine: takes the QP probabilities p[h][i][j] of the softmax outputs, reads v[j]
+//     (shared) and does NB beats of QP x SIMD-lane MACs into QP x DH rotating accumulators (per
+//     row NB groups of SIMD, CTX_ACC_W bits); the beats of j = T-1 go on through QP x SIMD
+//     spvit_requant units and are shifted into QP output registers, head by head; after the last
+//     head the group's L tokens are emitted one a beat (token order; a shift waits while the
+//     previous group has not been taken completely).
 // A frame is accepted only in the LOAD state: from the moment the previous frame's last context
 // token has been computed (it may still wait in the output register) until the new frame's q, k
 // and v tlast have all arrived; then RUN until its last context token is computed.
 //
 // Cycles per frame of T tokens without stalls, from its first input beat offered to its last
-// output beat taken (checked exactly by rtl_sim/tb_attention.py), with NB = DH/SIMD and
-// D = ceil((P_W+1)/DIV_STEPS) + 1 (the softmax divider's interval), when NB <= D:
-//   (NS + NB - 1)*T + H*T*((2+D)*T + 5) + NB + 5
-// i.e. load (NS*T + 2), the first score row at one score per NB cycles, then H*T softmax rows of
-// (2+D)*T + 5 cycles each (spvit_softmax back to back: receive, sum, divide; the next row's scores
-// and each probability's NB context beats are hidden under it), and the last token's output.
-// Frames back to back take one cycle less each (the next load starts as the last token leaves).
-// When NB > D the context MACs pace the divisions instead: about H*T*((2+NB)*T) cycles.
-// E.g. C=64, H=2, DH=32, SIMD=8, P_W=8, DIV_STEPS=3 (NS = 8, NB = D = 4): T=66: 53 667,
-// T=20: 5 229 (the load is 1 % of it).
+// output beat taken (checked exactly by rtl_sim/tb_attention.py), with NB = DH/SIMD,
+// D = ceil((P_W+1)/DIV_STEPS) + 1 (the softmax divider's interval), G = ceil(T/QP),
+// L = T - (G-1)*QP and R = max(D*T + max(0, 3-D), T + 3) (the spvit_softmax row interval of
+// rows of T back to back), when NB <= D:
+//   (NS + NB - 1)*T + (2+D)*T + 7 + (H*G - 1)*R + NB + 5 + (L - 1)
+// i.e. load (NS*T + 2), the first score row at one score per NB cycles, its softmax latency
+// ((2+D)*T + 7), then the other H*G - 1 softmax rows one every R cycles (QP spvit_softmax in
+// lock-step; each pipelines receive / sum / divide over consecutive rows, so the divide pass
+// paces: the next rows' scores and each probability's NB context beats are hidden under it),
+// and the last group's L tokens.  Frames back to back take L cycles less each (the next load
+// starts as the last group's first token leaves).  QP = 1 works on one query row at a time.
+// When NB > D the context MACs pace the divisions instead: about NS*T + H*G*NB*T cycles.
+// E.g. C=64, H=2, DH=32, SIMD=8, P_W=8, DIV_STEPS=3 (NS = 8, NB = D = 4), T=66: 35 722 (QP=1),
+// 18 299 (QP=2), 9 851 (QP=4); SIMD=32, DIV_STEPS=9 (NS = 2, NB = 1, D = 2), T=66: 17 832
+// (QP=1), 9 055 (QP=2), 4 799 (QP=4).
+// Resources grow with QP: QP*SIMD q.k multipliers and QP*SIMD p.v multipliers (2*QP*SIMD MACs),
+// QP spvit_softmax (each: three row buffers, two exp ROMs, one divider), QP*(1+DH) accumulators,
+// QP score FIFO columns and QP output registers (C*CTX_W bits each); the frame buffers do not.
 module spvit_attention #(
     parameter int C           = 64,                 // channels (= H * DH)
     parameter int H           = 2,                  // heads
@@ -72,7 +87,8 @@ module spvit_attention #(
     parameter int DIV_STEPS   = 3,                  // softmax divider quotient bits per cycle
     parameter int CTX_ACC_W   = 23,                 // p.v accumulator (>= accumulator_bits)
     parameter int CTX_SHIFT   = 8,                  // P_W + f_v - f_ctx
-    parameter int CTX_W       = 8                   // context width (signed)
+    parameter int CTX_W       = 8,                  // context width (signed)
+    parameter int QP          = 1                   // query rows in parallel (row group size, >= 1)
 ) (
     input  logic               clk,
     input  logic               rst_n,
@@ -103,11 +119,15 @@ module spvit_attention #(
 );
   localparam int NB = DH / SIMD;                          // MAC beats per head slice
   localparam int NS = C / SIMD;                           // SIMD slices per token
+  localparam int G_MAX = (T_MAX + QP - 1) / QP;           // row groups of the longest frame
   localparam int TI_W = (T_MAX > 1) ? $clog2(T_MAX) : 1;  // token index
   localparam int TN_W = $clog2(T_MAX + 1);               // token count
+  localparam int GI_W = (G_MAX > 1) ? $clog2(G_MAX) : 1;  // row group index
+  localparam int L_W = (QP > 1) ? $clog2(QP) : 1;         // lane (row in the group) index
   localparam int H_W = (H > 1) ? $clog2(H) : 1;           // head index
   localparam int SL_W = (NS > 1) ? $clog2(NS) : 1;        // slice index
-  localparam int AW = (T_MAX * NS > 1) ? $clog2(T_MAX * NS) : 1;  // buffer address (token, slice)
+  localparam int AW = (T_MAX * NS > 1) ? $clog2(T_MAX * NS) : 1;  // k/v address (token, slice)
+  localparam int QAW = (G_MAX * NS > 1) ? $clog2(G_MAX * NS) : 1;  // q bank address (group, slice)
   localparam int B_W = (NB > 1) ? $clog2(NB) : 1;         // beat index
   localparam int QK_W = Q_W + K_W;                        // q*k product (signed)
   localparam int PV_W = P_W + 1 + V_W;                    // p*v product (signed)
@@ -116,9 +136,11 @@ module spvit_attention #(
   localparam int CA_W = (CTX_ACC_W > PV_W) ? CTX_ACC_W : PV_W;
   localparam logic [B_W-1:0] B_LAST = B_W'(NB - 1);
   localparam logic [H_W-1:0] H_LAST = H_W'(H - 1);
+  localparam logic [L_W-1:0] L_LAST = L_W'(QP - 1);
   localparam logic [SL_W-1:0] SL_NB = SL_W'(NB);
   localparam logic [SL_W-1:0] SL_LAST = SL_W'(NS - 1);
   localparam logic [AW-1:0] A_NS = AW'(NS);
+  localparam logic [QAW-1:0] QA_NS = QAW'(NS);
 
   typedef enum logic {
     LOAD,
@@ -126,20 +148,25 @@ module spvit_attention #(
   } state_t;
   state_t state;
 
-  // ---- frame buffers: row t*NS + g holds SIMD slice g of token t ----------------------------------
+  // ---- frame buffers ----------------------------------------------------------------------------
+  // k / v: row t*NS + g holds SIMD slice g of token t.  q: QP banks, token t in bank
+  // t % QP at row (t / QP)*NS + g, so the QP rows of a group are read in the same cycle.
   // A token beat is written one slice a cycle (its tdata is stable while tvalid is high and
   // tready low), tready on the last slice.
-  logic [SIMD*Q_W-1:0] q_mem[T_MAX*NS];
   logic [SIMD*K_W-1:0] k_mem[T_MAX*NS];
   logic [SIMD*V_W-1:0] v_mem[T_MAX*NS];
-  logic [1:0] u_mem[T_MAX];
-  logic [AW-1:0] q_wa, k_wa, v_wa;                        // write addresses
+  logic [AW-1:0] k_wa, v_wa;                              // k / v write addresses
+  logic [QAW-1:0] q_gwa;                                  // q bank row of slice 0 of the token
   logic [SL_W-1:0] q_ws, k_ws, v_ws;                      // slice of the current token
   logic [TI_W-1:0] q_tok;                                 // q token index
+  logic [GI_W-1:0] q_grp;                                 // its row group
+  logic [L_W-1:0] q_lane;                                 // its lane (bank)
   logic q_in_done, k_in_done, v_in_done;
   logic q_wr, k_wr, v_wr;                                 // a slice is written this cycle
   logic q_fire, k_fire, v_fire;
   logic [TI_W-1:0] last_tok;                              // T - 1 of the loaded frame
+  logic [GI_W-1:0] last_grp;                              // (T - 1) / QP
+  logic [L_W-1:0] last_lane;                              // (T - 1) % QP
 
   logic [SIMD*Q_W-1:0] q_in[NS];
   logic [SIMD*K_W-1:0] k_in[NS];
@@ -161,42 +188,38 @@ module spvit_attention #(
   assign v_fire = s_axis_v_tvalid && s_axis_v_tready;
 
   always_ff @(posedge clk) begin
-    if (q_wr) begin
-      q_mem[q_wa] <= q_in[q_ws];
-    end
     if (k_wr) begin
       k_mem[k_wa] <= k_in[k_ws];
     end
     if (v_wr) begin
       v_mem[v_wa] <= v_in[v_ws];
     end
-    if (q_fire) begin
-      u_mem[q_tok] <= s_axis_q_tuser;
-    end
     if (q_fire && s_axis_q_tlast) begin
       last_tok <= q_tok;
+      last_grp <= q_grp;
+      last_lane <= q_lane;
     end
   end
 
   logic unused_tuser;
   assign unused_tuser = &{1'b0, s_axis_k_tuser, s_axis_v_tuser};
 
-  // ---- score engine: q[i] . k[j] per head -> softmax ----------------------------------------------
+  // ---- score engine: q[i] . k[j] per head for the QP rows i of a group -> QP softmax rows -------
   logic s_busy;                                           // beats left to issue in this frame
-  logic [TI_W-1:0] si, sj;
+  logic [GI_W-1:0] sg;
+  logic [TI_W-1:0] sj;
   logic [H_W-1:0] sh;
   logic [SL_W-1:0] sbase;                                 // sh * NB
   logic [B_W-1:0] sb;
-  logic [AW-1:0] si_row, sj_row;                          // si * NS, sj * NS
+  logic [QAW-1:0] sg_row;                                 // sg * NS
+  logic [AW-1:0] sj_row;                                  // sj * NS
   logic s_issue, s_adv, s_consume;
 
   logic rd_valid, rd_first, rd_last, rd_tlast;
-  logic [SIMD*Q_W-1:0] q_x;
   logic [SIMD*K_W-1:0] k_x;
   logic [SL_W-1:0] s_off;
   assign s_off = sbase + SL_W'(sb);
 
-  logic [SCORE_W-1:0] sc_req;
   logic sf_full, sf_push;
 
   assign s_consume = rd_valid && (!rd_last || !sf_full);
@@ -205,7 +228,6 @@ module spvit_attention #(
 
   always_ff @(posedge clk) begin
     if (s_adv) begin
-      q_x <= q_mem[si_row + AW'(s_off)];
       k_x <= k_mem[sj_row + AW'(s_off)];
       rd_first <= (sb == '0);
       rd_last <= (sb == B_LAST);
@@ -213,85 +235,119 @@ module spvit_attention #(
     end
   end
 
-  logic signed [QK_W-1:0] qk_prod[SIMD];
-  for (genvar s = 0; s < SIMD; s++) begin : g_qk_mul
-    assign qk_prod[s] = QK_W'($signed(q_x[s*Q_W+:Q_W])) * QK_W'($signed(k_x[s*K_W+:K_W]));
-  end
-
-  logic signed [SA_W-1:0] s_acc, s_sum;
-  always_comb begin
-    s_sum = rd_first ? '0 : s_acc;
-    for (int s = 0; s < SIMD; s++) begin
-      s_sum = s_sum + SA_W'(qk_prod[s]);
-    end
-  end
-
-  spvit_requant #(
-      .IN_W(SA_W),
-      .IN_SIGNED(1'b1),
-      .SHIFT(SCORE_SHIFT),
-      .OUT_W(SCORE_W),
-      .OUT_SIGNED(1'b1)
-  ) u_score_rq (
-      .x(s_sum),
-      .y(sc_req)
-  );
-
-  always_ff @(posedge clk) begin
-    if (s_consume) begin
-      s_acc <= s_sum;
-    end
-  end
-
-  // ---- score FIFO (T_MAX deep): the next row is computed while the softmax divides -------------
-  logic [SCORE_W:0] sf_mem[T_MAX];                        // {tlast, score}
+  // ---- score FIFO (T_MAX deep, QP lanes): the next rows are computed while the softmax divides --
+  logic sf_last_mem[T_MAX];                               // tlast (j == T-1)
   logic [TI_W-1:0] sf_wr, sf_rd;
   logic [TN_W-1:0] sf_cnt;
-  logic sf_valid, sf_pop, sm_in_ready;
+  logic sf_valid, sf_pop, sm_in_all;
 
   assign sf_push = s_consume && rd_last;
   assign sf_full = (sf_cnt == TN_W'(T_MAX));
   assign sf_valid = (sf_cnt != '0);
-  assign sf_pop = sf_valid && sm_in_ready;
+  assign sf_pop = sf_valid && sm_in_all;
 
   always_ff @(posedge clk) begin
     if (sf_push) begin
-      sf_mem[sf_wr] <= {rd_tlast, sc_req};
+      sf_last_mem[sf_wr] <= rd_tlast;
     end
   end
 
-  // ---- softmax per score row ------------------------------------------------------------------------
-  logic [P_W-1:0] p_data;
-  logic p_valid, p_ready, p_last;
+  // ---- per lane: q bank, q.k MAC, requant, score FIFO, softmax ----------------------------------
+  // The QP softmax instances get their scores in the same cycles and give their probabilities in
+  // the same cycles (joint valid/ready), so they run in lock-step.
+  logic [QP-1:0] sm_in_ready, p_valid_l;
+  logic [P_W-1:0] p_data[QP];
+  logic [1:0] u_rd[QP];                                   // kinds of the context engine's group
+  logic p_valid, p_ready, p_take;
+  logic [GI_W-1:0] pg;                                    // context engine's row group
 
-  spvit_softmax #(
-      .IN_W(SCORE_W),
-      .N_MAX(T_MAX),
-      .P_W(P_W),
-      .EXP_W(EXP_W),
-      .EXP_DEPTH(EXP_DEPTH),
-      .EXP_FILE(EXP_FILE),
-      .DIV_STEPS(DIV_STEPS)
-  ) u_softmax (
-      .clk(clk),
-      .rst_n(rst_n),
-      .s_axis_tdata(sf_mem[sf_rd][SCORE_W-1:0]),
-      .s_axis_tvalid(sf_valid),
-      .s_axis_tready(sm_in_ready),
-      .s_axis_tlast(sf_mem[sf_rd][SCORE_W]),
-      .m_axis_tdata(p_data),
-      .m_axis_tvalid(p_valid),
-      .m_axis_tready(p_ready),
-      .m_axis_tlast(p_last)
-  );
+  assign sm_in_all = &sm_in_ready;
+  assign p_valid = &p_valid_l;
+  assign p_take = p_valid && p_ready;
 
-  logic unused_p_last;
-  assign unused_p_last = p_last;                          // rows are counted, not marked
+  for (genvar r = 0; r < QP; r++) begin : g_lane
+    logic [SIMD*Q_W-1:0] q_bank[G_MAX*NS];
+    logic [1:0] u_bank[G_MAX];
+    logic [SIMD*Q_W-1:0] q_x;
+    logic signed [QK_W-1:0] qk_prod[SIMD];
+    logic signed [SA_W-1:0] s_acc, s_sum;
+    logic [SCORE_W-1:0] sc_req;
+    logic [SCORE_W-1:0] sf_mem[T_MAX];
+    logic p_last;
 
-  // ---- context engine: p[j] * v[j] per head -> output token ---------------------------------------
-  logic pv_active;                                        // p_reg holds a probability to use
-  logic [P_W-1:0] p_reg;
-  logic [TI_W-1:0] pi, pj;
+    always_ff @(posedge clk) begin
+      if (q_wr && q_lane == L_W'(r)) begin
+        q_bank[q_gwa+QAW'(q_ws)] <= q_in[q_ws];
+      end
+      if (q_fire && q_lane == L_W'(r)) begin
+        u_bank[q_grp] <= s_axis_q_tuser;
+      end
+      if (s_adv) begin
+        q_x <= q_bank[sg_row+QAW'(s_off)];
+      end
+    end
+    assign u_rd[r] = u_bank[pg];
+
+    for (genvar s = 0; s < SIMD; s++) begin : g_qk_mul
+      assign qk_prod[s] = QK_W'($signed(q_x[s*Q_W+:Q_W])) * QK_W'($signed(k_x[s*K_W+:K_W]));
+    end
+
+    always_comb begin
+      s_sum = rd_first ? '0 : s_acc;
+      for (int s = 0; s < SIMD; s++) begin
+        s_sum = s_sum + SA_W'(qk_prod[s]);
+      end
+    end
+
+    spvit_requant #(
+        .IN_W(SA_W),
+        .IN_SIGNED(1'b1),
+        .SHIFT(SCORE_SHIFT),
+        .OUT_W(SCORE_W),
+        .OUT_SIGNED(1'b1)
+    ) u_score_rq (
+        .x(s_sum),
+        .y(sc_req)
+    );
+
+    always_ff @(posedge clk) begin
+      if (s_consume) begin
+        s_acc <= s_sum;
+      end
+      if (sf_push) begin
+        sf_mem[sf_wr] <= sc_req;
+      end
+    end
+
+    spvit_softmax #(
+        .IN_W(SCORE_W),
+        .N_MAX(T_MAX),
+        .P_W(P_W),
+        .EXP_W(EXP_W),
+        .EXP_DEPTH(EXP_DEPTH),
+        .EXP_FILE(EXP_FILE),
+        .DIV_STEPS(DIV_STEPS)
+    ) u_softmax (
+        .clk(clk),
+        .rst_n(rst_n),
+        .s_axis_tdata(sf_mem[sf_rd]),
+        .s_axis_tvalid(sf_valid && sm_in_all),
+        .s_axis_tready(sm_in_ready[r]),
+        .s_axis_tlast(sf_last_mem[sf_rd]),
+        .m_axis_tdata(p_data[r]),
+        .m_axis_tvalid(p_valid_l[r]),
+        .m_axis_tready(p_take),
+        .m_axis_tlast(p_last)
+    );
+
+    logic unused_p_last;
+    assign unused_p_last = p_last;                        // rows are counted, not marked
+  end
+
+  // ---- context engine: p[i][j] * v[j] per head for the QP rows of a group -> output tokens ------
+  logic pv_active;                                        // p_reg holds probabilities to use
+  logic [P_W-1:0] p_reg[QP];
+  logic [TI_W-1:0] pj;
   logic [H_W-1:0] ph;
   logic [SL_W-1:0] pbase;                                 // ph * NB
   logic [B_W-1:0] pb;
@@ -299,11 +355,19 @@ module spvit_attention #(
   logic pv_issue, pv_issue_last, v_adv, v_consume, out_free;
 
   logic vr_valid, vr_first, vr_final, vr_tok_end, vr_frame_end;
-  logic [P_W-1:0] vr_p;
-  logic [1:0] vr_user;
+  logic [P_W-1:0] vr_p[QP];
+  logic [1:0] vr_user[QP];
+  logic [L_W-1:0] vr_n_last;                              // last valid lane of the group
   logic [SIMD*V_W-1:0] v_x;
 
-  assign out_free = !m_axis_tvalid || m_axis_tready;
+  // output: the QP tokens of a group, emitted one a beat (lanes 0..o_last)
+  logic [C*CTX_W-1:0] out_tok[QP];
+  logic [1:0] o_user[QP];
+  logic [L_W-1:0] o_idx, o_last;
+  logic o_frame_end, o_done;
+
+  assign o_done = (o_idx == o_last);
+  assign out_free = !m_axis_tvalid || (m_axis_tready && o_done);
   assign v_consume = vr_valid && (!vr_final || out_free);
   assign v_adv = !vr_valid || v_consume;
   assign pv_issue = pv_active && v_adv;
@@ -311,7 +375,7 @@ module spvit_attention #(
   assign p_ready = !pv_active || pv_issue_last;
 
   always_ff @(posedge clk) begin
-    if (p_valid && p_ready) begin
+    if (p_take) begin
       p_reg <= p_data;
     end
     if (v_adv) begin
@@ -320,89 +384,98 @@ module spvit_attention #(
       vr_first <= (pj == '0);
       vr_final <= (pj == last_tok);
       vr_tok_end <= (pj == last_tok) && (ph == H_LAST) && (pb == B_LAST);
-      vr_frame_end <= (pj == last_tok) && (ph == H_LAST) && (pb == B_LAST) && (pi == last_tok);
-      vr_user <= u_mem[pi];
+      vr_frame_end <= (pj == last_tok) && (ph == H_LAST) && (pb == B_LAST) && (pg == last_grp);
+      vr_user <= u_rd;
+      vr_n_last <= (pg == last_grp) ? last_lane : L_LAST;
     end
   end
 
-  // DH accumulators as NB rotating groups of SIMD: beat b of every j uses group 0 and puts the
-  // new sum at the tail, so after NB beats group b is back at position b.
-  logic signed [CA_W-1:0] acc[NB][SIMD];
-  logic signed [CA_W-1:0] c_sum[SIMD];
-  logic [SIMD*CTX_W-1:0] c_req;
-  for (genvar s = 0; s < SIMD; s++) begin : g_pv
-    logic signed [PV_W-1:0] prod;
-    assign prod = PV_W'($signed({1'b0, vr_p})) * PV_W'($signed(v_x[s*V_W+:V_W]));
-    assign c_sum[s] = (vr_first ? '0 : acc[0][s]) + CA_W'(prod);
-    spvit_requant #(
-        .IN_W(CA_W),
-        .IN_SIGNED(1'b1),
-        .SHIFT(CTX_SHIFT),
-        .OUT_W(CTX_W),
-        .OUT_SIGNED(1'b1)
-    ) u_ctx_rq (
-        .x(c_sum[s]),
-        .y(c_req[s*CTX_W+:CTX_W])
-    );
-  end
+  // per lane, DH accumulators as NB rotating groups of SIMD: beat b of every j uses group 0 and
+  // puts the new sum at the tail, so after NB beats group b is back at position b.
+  for (genvar r = 0; r < QP; r++) begin : g_ctx
+    logic signed [CA_W-1:0] acc[NB][SIMD];
+    logic signed [CA_W-1:0] c_sum[SIMD];
+    logic [SIMD*CTX_W-1:0] c_req;
+    logic [SIMD*CTX_W-1:0] out_sl[NS];
+    for (genvar s = 0; s < SIMD; s++) begin : g_pv
+      logic signed [PV_W-1:0] prod;
+      assign prod = PV_W'($signed({1'b0, vr_p[r]})) * PV_W'($signed(v_x[s*V_W+:V_W]));
+      assign c_sum[s] = (vr_first ? '0 : acc[0][s]) + CA_W'(prod);
+      spvit_requant #(
+          .IN_W(CA_W),
+          .IN_SIGNED(1'b1),
+          .SHIFT(CTX_SHIFT),
+          .OUT_W(CTX_W),
+          .OUT_SIGNED(1'b1)
+      ) u_ctx_rq (
+          .x(c_sum[s]),
+          .y(c_req[s*CTX_W+:CTX_W])
+      );
+    end
 
-  always_ff @(posedge clk) begin
-    if (v_consume) begin
-      for (int s = 0; s < SIMD; s++) begin
-        for (int b = 0; b < NB - 1; b++) begin
-          acc[b][s] <= acc[b+1][s];
+    always_ff @(posedge clk) begin
+      if (v_consume) begin
+        for (int s = 0; s < SIMD; s++) begin
+          for (int b = 0; b < NB - 1; b++) begin
+            acc[b][s] <= acc[b+1][s];
+          end
+          acc[NB-1][s] <= c_sum[s];
         end
-        acc[NB-1][s] <= c_sum[s];
       end
+      // output register of row r: NS slices, shifted in channel order as the heads finish
+      if (v_consume && vr_final) begin
+        for (int g = 0; g < NS - 1; g++) begin
+          out_sl[g] <= out_sl[g+1];
+        end
+        out_sl[NS-1] <= c_req;
+      end
+    end
+    for (genvar g = 0; g < NS; g++) begin : g_out
+      assign out_tok[r][g*SIMD*CTX_W+:SIMD*CTX_W] = out_sl[g];
     end
   end
 
-  // output register: NS slices, shifted in channel order as the heads finish
-  logic [SIMD*CTX_W-1:0] out_sl[NS];
   always_ff @(posedge clk) begin
-    if (v_consume && vr_final) begin
-      for (int g = 0; g < NS - 1; g++) begin
-        out_sl[g] <= out_sl[g+1];
-      end
-      out_sl[NS-1] <= c_req;
-    end
     if (v_consume && vr_tok_end) begin
-      m_axis_tlast <= vr_frame_end;
-      m_axis_tuser <= vr_user;
+      o_user <= vr_user;
+      o_last <= vr_n_last;
+      o_frame_end <= vr_frame_end;
     end
   end
-  for (genvar g = 0; g < NS; g++) begin : g_out
-    assign m_axis_tdata[g*SIMD*CTX_W+:SIMD*CTX_W] = out_sl[g];
-  end
+  assign m_axis_tdata = out_tok[o_idx];
+  assign m_axis_tuser = o_user[o_idx];
+  assign m_axis_tlast = o_frame_end && o_done;
 
-  // ---- control -----------------------------------------------------------------------------------
+  // ---- control ----------------------------------------------------------------------------------
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       state <= LOAD;
-      q_wa <= '0;
+      q_gwa <= '0;
       k_wa <= '0;
       v_wa <= '0;
       q_ws <= '0;
       k_ws <= '0;
       v_ws <= '0;
       q_tok <= '0;
+      q_grp <= '0;
+      q_lane <= '0;
       q_in_done <= 1'b0;
       k_in_done <= 1'b0;
       v_in_done <= 1'b0;
       s_busy <= 1'b0;
-      si <= '0;
+      sg <= '0;
       sj <= '0;
       sh <= '0;
       sbase <= '0;
       sb <= '0;
-      si_row <= '0;
+      sg_row <= '0;
       sj_row <= '0;
       rd_valid <= 1'b0;
       sf_wr <= '0;
       sf_rd <= '0;
       sf_cnt <= '0;
       pv_active <= 1'b0;
-      pi <= '0;
+      pg <= '0;
       pj <= '0;
       ph <= '0;
       pbase <= '0;
@@ -410,11 +483,27 @@ module spvit_attention #(
       pj_row <= '0;
       vr_valid <= 1'b0;
       m_axis_tvalid <= 1'b0;
+      o_idx <= '0;
     end else begin
       // load
-      if (q_wr) begin
-        q_wa <= (q_fire && s_axis_q_tlast) ? '0 : q_wa + 1'b1;
-        q_ws <= (q_ws == SL_LAST) ? '0 : q_ws + 1'b1;
+      if (q_ws != SL_LAST && q_wr) begin
+        q_ws <= q_ws + 1'b1;
+      end
+      if (q_fire) begin
+        q_ws <= '0;
+        q_tok <= s_axis_q_tlast ? '0 : q_tok + 1'b1;
+        q_in_done <= s_axis_q_tlast;
+        if (s_axis_q_tlast) begin
+          q_lane <= '0;
+          q_grp <= '0;
+          q_gwa <= '0;
+        end else if (q_lane == L_LAST) begin
+          q_lane <= '0;
+          q_grp <= q_grp + 1'b1;
+          q_gwa <= q_gwa + QA_NS;
+        end else begin
+          q_lane <= q_lane + 1'b1;
+        end
       end
       if (k_wr) begin
         k_wa <= (k_fire && s_axis_k_tlast) ? '0 : k_wa + 1'b1;
@@ -423,10 +512,6 @@ module spvit_attention #(
       if (v_wr) begin
         v_wa <= (v_fire && s_axis_v_tlast) ? '0 : v_wa + 1'b1;
         v_ws <= (v_ws == SL_LAST) ? '0 : v_ws + 1'b1;
-      end
-      if (q_fire) begin
-        q_tok <= s_axis_q_tlast ? '0 : q_tok + 1'b1;
-        q_in_done <= s_axis_q_tlast;
       end
       if (k_fire) begin
         k_in_done <= s_axis_k_tlast;
@@ -445,7 +530,7 @@ module spvit_attention #(
         state <= LOAD;
       end
 
-      // score engine: i, h, j, beat
+      // score engine: group, h, j, beat
       if (s_adv) begin
         rd_valid <= s_issue;
       end
@@ -466,12 +551,12 @@ module spvit_attention #(
             end else begin
               sh <= '0;
               sbase <= '0;
-              if (si != last_tok) begin
-                si <= si + 1'b1;
-                si_row <= si_row + A_NS;
+              if (sg != last_grp) begin
+                sg <= sg + 1'b1;
+                sg_row <= sg_row + QA_NS;
               end else begin
-                si <= '0;
-                si_row <= '0;
+                sg <= '0;
+                sg_row <= '0;
                 s_busy <= 1'b0;
               end
             end
@@ -486,8 +571,8 @@ module spvit_attention #(
       end
       sf_cnt <= sf_cnt + TN_W'(sf_push) - TN_W'(sf_pop);
 
-      // context engine: i, h, j, beat
-      if (p_valid && p_ready) begin
+      // context engine: group, h, j, beat
+      if (p_take) begin
         pv_active <= 1'b1;
       end else if (pv_issue_last) begin
         pv_active <= 1'b0;
@@ -512,15 +597,22 @@ module spvit_attention #(
             end else begin
               ph <= '0;
               pbase <= '0;
-              pi <= (pi != last_tok) ? pi + 1'b1 : '0;
+              pg <= (pg != last_grp) ? pg + 1'b1 : '0;
             end
           end
         end
       end
+
+      // output: the group's tokens one a beat
       if (v_consume && vr_tok_end) begin
         m_axis_tvalid <= 1'b1;
-      end else if (m_axis_tready) begin
-        m_axis_tvalid <= 1'b0;
+        o_idx <= '0;
+      end else if (m_axis_tvalid && m_axis_tready) begin
+        if (o_done) begin
+          m_axis_tvalid <= 1'b0;
+        end else begin
+          o_idx <= o_idx + 1'b1;
+        end
       end
     end
   end

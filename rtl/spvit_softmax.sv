@@ -1,4 +1,4 @@
-// spvit_softmax: integer softmax of one row at a time (intops.int_softmax).
+// spvit_softmax: integer softmax of rows (intops.int_softmax), three rows in flight (pipelined).
 //
 //   m   = max_j x_j                                       (pass 1, while the row arrives)
 //   k_j = min(m - x_j, EXP_DEPTH - 1);  E_j = T_exp[k_j]  (spvit_rom, $readmemh of intops.exp_table)
@@ -7,12 +7,29 @@
 //
 // Input: one score a beat (IN_W bits, signed), tlast on the last score of a row; a row holds
 // 1..N_MAX scores (the length is a run-time quantity).  Output: one probability a beat
-// (P_W bits unsigned, frac P_W), tlast on the last of the row.  The row waits in a buffer
-// (N_MAX x IN_W, synchronous read); E_j is looked up again in pass 3 rather than stored.
-// E_j <= S, so the quotient is at most 2^P_W (P_W + 1 quotient bits); 2^P_W saturates to
-// 2^P_W - 1 (a one-element row gives 255/256 for 8 bits, as intops).
-// Cycles per row of n, without stalls (checked by rtl_sim/tb_softmax.py):
-//   n * (2 + ceil((P_W+1)/DIV_STEPS) + 1) + 5     (receive, sum, one division per element)
+// (P_W bits unsigned, frac P_W), tlast on the last of the row.  E_j <= S, so the quotient is at
+// most 2^P_W (P_W + 1 quotient bits); 2^P_W saturates to 2^P_W - 1 (a one-element row gives
+// 255/256 for 8 bits, as intops).
+//
+// The three passes are a pipeline of three stages, each working on its own row: receive (row
+// into a buffer, running max), sum (buffer read -> exp table -> add, one element a cycle) and
+// divide (buffer read -> second copy of the exp table -> divider, one element per divider
+// interval D = ceil((P_W+1)/DIV_STEPS) + 1).  Three row buffers (N_MAX x IN_W, synchronous
+// read) rotate through the stages; a row moves on when the next stage is free, so row r + 1
+// arrives and is summed while row r divides.  E_j is looked up again in pass 3 rather than
+// stored.  Hardware: three row buffers, two exp-table ROMs (EXP_DEPTH x EXP_W), one divider.
+// Cycles without stalls (checked exactly by rtl_sim/tb_softmax.py, which models the stage
+// hand-overs below): a row of n alone takes (2 + D)*n + 7 cycles from its first beat offered to
+// its last probability taken; rows of equal n back to back follow each other every
+// max(D*n + max(0, 3 - D), n + 3) cycles (the divide pass paces them; the sum pass for very short
+// rows when D <= 3), i.e. R rows of n take
+//   (2 + D)*n + 7 + (R - 1)*max(D*n + max(0, 3 - D), n + 3).
+// Hand-overs, for a row whose last beat is taken in cycle c: it enters the sum stage in cycle
+// e_s = max(c + 1, the cycle the previous row leaves the sum stage) (the next row's first beat
+// is taken from e_s + 1 on); it leaves the sum stage and enters the divide stage in cycle
+// e_d = max(e_s + n + 3, the cycle the previous row's last element enters the divider); its
+// element j enters the divider in cycle A_j = max(e_d + 3, A_(j-1) + D) (A_(-1): the previous
+// row's last element) and is taken as a probability in cycle A_j + D.
 module spvit_softmax #(
     parameter int IN_W      = 8,                              // score width (signed)
     parameter int N_MAX     = 256,                            // longest row
@@ -41,81 +58,108 @@ module spvit_softmax #(
   localparam int Q_W = P_W + 1;                       // quotient <= 2^P_W
   localparam int DIV_OUT_W = Q_W + 1;
 
-  typedef enum logic [1:0] {
-    RECV,
-    SUM,
-    DIV
-  } state_t;
-  state_t state;
-
-  // ---- row buffer -------------------------------------------------------------------------------
-  logic [IN_W-1:0] row[N_MAX];
+  // ---- three row buffers, used in turn by the receive, sum and divide stages ------------------
+  // Row r lives in bank r % 3; a bank is written again (row r + 3) only after the divide stage
+  // has sent the last element of row r into the divider.
+  logic [1:0] r_bank, s_bank, d_bank;                 // the bank each stage works on
+  logic [N_W-1:0] s_issued, d_issued;                 // read addresses of the sum / divide stage
+  logic s_rd_en, d_rd_en;
+  logic [IN_W-1:0] bank_rd[3];
   logic [A_W-1:0] wr_addr;
-  logic [N_W-1:0] n;                                  // length of the buffered row
-  logic signed [IN_W-1:0] row_max;
-
   logic recv_fire;
-  assign s_axis_tready = (state == RECV);
+
+  for (genvar b = 0; b < 3; b++) begin : g_bank
+    logic [IN_W-1:0] mem[N_MAX];
+    logic [IN_W-1:0] rd;
+    always_ff @(posedge clk) begin
+      if (recv_fire && r_bank == 2'(b)) begin
+        mem[wr_addr] <= s_axis_tdata;
+      end
+      // one reader a bank (the sum and divide stages always hold different banks)
+      if ((d_bank == 2'(b)) ? d_rd_en : (s_bank == 2'(b) && s_rd_en)) begin
+        rd <= mem[(d_bank == 2'(b)) ? A_W'(d_issued) : A_W'(s_issued)];
+      end
+    end
+    assign bank_rd[b] = rd;
+  end
+
+  // ---- receive stage: the row into bank r_bank, running max ----------------------------------
+  logic r_full;                                       // a complete row waits for the sum stage
+  logic signed [IN_W-1:0] r_max;
+  logic [N_W-1:0] r_n;
+  logic r_to_s, s_free;
+
+  assign s_axis_tready = !r_full;
   assign recv_fire = s_axis_tvalid && s_axis_tready;
+  assign r_to_s = r_full && s_free;
 
-  always_ff @(posedge clk) begin
-    if (recv_fire) begin
-      row[wr_addr] <= s_axis_tdata;
-    end
-  end
+  // ---- sum stage: S = sum_j T_exp[k_j] (buffer read -> table read -> add, one a cycle) --------
+  logic s_busy, s_full;                               // holds a row / its sum is complete
+  logic signed [IN_W-1:0] s_max;
+  logic [N_W-1:0] s_n, s_done;
+  logic [S_W-1:0] s_sum;
+  logic s_rd_valid, s_e_valid, s_to_d, d_free;
+  logic [EXP_W-1:0] s_e;
 
-  // ---- read pipeline: buffer read -> table read -> consumer (sum, or divider) -----------------
-  logic [N_W-1:0] issued;                             // elements sent into the pipeline
-  logic [N_W-1:0] done;                               // elements the consumer took
-  logic rd_valid, e_valid;
-  logic [IN_W-1:0] x_rd;
-  logic [EXP_W-1:0] e;
-  logic consume;                                      // the consumer takes e this cycle
-  logic adv_e, adv_rd, issue;
-  logic [K_W-1:0] k;
+  assign s_rd_en = s_busy && !s_full && (s_issued != s_n);
+  assign s_to_d = s_full && d_free;
+  assign s_free = !s_busy || s_to_d;
 
-  assign adv_e = !e_valid || consume;
-  assign adv_rd = !rd_valid || adv_e;
-  assign issue = (state != RECV) && adv_rd && (issued != n);
+  // ---- divide stage: p_j = sat(RNE(T_exp[k_j] * 2^P_W / S)) (read -> table -> divider) -------
+  logic d_busy;                                       // holds a row with elements to divide
+  logic signed [IN_W-1:0] d_max;
+  logic [N_W-1:0] d_n, d_done;
+  logic [S_W-1:0] d_sum;
+  logic d_rd_valid, d_e_valid, d_adv_e, d_last_in;
+  logic [EXP_W-1:0] d_e;
+  logic div_in_ready, div_fire;
 
-  always_ff @(posedge clk) begin
-    if (adv_rd) begin
-      x_rd <= row[A_W'(issued)];
-    end
-  end
+  assign div_fire = d_e_valid && div_in_ready;
+  assign d_last_in = div_fire && (d_done == d_n - 1'b1);
+  assign d_free = !d_busy || d_last_in;
+  assign d_adv_e = !d_e_valid || div_fire;
+  assign d_rd_en = !d_rd_valid || d_adv_e;           // the read stage advances
 
   // k = min(max - x, EXP_DEPTH - 1); max >= x, so the difference is an unsigned IN_W-bit value
-  logic [IN_W-1:0] diff;
-  assign diff = row_max - x_rd;
+  logic [IN_W-1:0] s_diff, d_diff;
+  logic [K_W-1:0] s_k, d_k;
+  assign s_diff = s_max - bank_rd[s_bank];
+  assign d_diff = d_max - bank_rd[d_bank];
   if ((1 << IN_W) > EXP_DEPTH) begin : g_clamp
-    assign k = (diff > IN_W'(EXP_DEPTH - 1)) ? K_W'(EXP_DEPTH - 1) : K_W'(diff);
+    assign s_k = (s_diff > IN_W'(EXP_DEPTH - 1)) ? K_W'(EXP_DEPTH - 1) : K_W'(s_diff);
+    assign d_k = (d_diff > IN_W'(EXP_DEPTH - 1)) ? K_W'(EXP_DEPTH - 1) : K_W'(d_diff);
   end else begin : g_no_clamp
-    assign k = K_W'(diff);
+    assign s_k = K_W'(s_diff);
+    assign d_k = K_W'(d_diff);
   end
+
+  // two copies of the exp table: the sum and divide stages look up in the same cycles
+  spvit_rom #(
+      .DEPTH(EXP_DEPTH),
+      .DATA_W(EXP_W),
+      .ADDR_W(K_W),
+      .INIT_FILE(EXP_FILE)
+  ) u_exp_sum (
+      .clk(clk),
+      .en(s_rd_valid),
+      .addr(s_k),
+      .data(s_e)
+  );
 
   spvit_rom #(
       .DEPTH(EXP_DEPTH),
       .DATA_W(EXP_W),
       .ADDR_W(K_W),
       .INIT_FILE(EXP_FILE)
-  ) u_exp (
+  ) u_exp_div (
       .clk(clk),
-      .en(adv_e && rd_valid),
-      .addr(k),
-      .data(e)
+      .en(d_adv_e && d_rd_valid),
+      .addr(d_k),
+      .data(d_e)
   );
 
-  // ---- divider ----------------------------------------------------------------------------------
-  logic [S_W-1:0] sum;
-  logic div_in_ready;
-  logic div_in_valid;
   logic [DIV_OUT_W-1:0] q;
-
-  logic div_in_last;
   logic div_user_unused;
-  assign div_in_valid = (state == DIV) && e_valid;
-  assign div_in_last = (done == n - 1'b1);
-  assign consume = e_valid && ((state == SUM) || div_in_ready);
 
   spvit_divider #(
       .NUM_W(NUM_W),
@@ -127,10 +171,10 @@ module spvit_softmax #(
   ) u_div (
       .clk(clk),
       .rst_n(rst_n),
-      .s_axis_tdata({sum, e, {P_W{1'b0}}}),
-      .s_axis_tvalid(div_in_valid),
+      .s_axis_tdata({d_sum, d_e, {P_W{1'b0}}}),
+      .s_axis_tvalid(d_e_valid),
       .s_axis_tready(div_in_ready),
-      .s_axis_tlast(div_in_last),
+      .s_axis_tlast(d_done == d_n - 1'b1),
       .s_axis_tuser(1'b0),
       .m_axis_tdata(q),
       .m_axis_tvalid(m_axis_tvalid),
@@ -146,72 +190,93 @@ module spvit_softmax #(
   assign unused_ok = &{1'b0, q[DIV_OUT_W-1:P_W+1], div_user_unused};
 
   // ---- control ----------------------------------------------------------------------------------
-  logic [N_W-1:0] sent;                               // probabilities handed downstream
-  logic out_fire;
-  assign out_fire = m_axis_tvalid && m_axis_tready;
-
   always_ff @(posedge clk) begin
     if (!rst_n) begin
-      state <= RECV;
+      r_full <= 1'b0;
+      r_bank <= 2'd0;
       wr_addr <= '0;
-      rd_valid <= 1'b0;
-      e_valid <= 1'b0;
+      s_busy <= 1'b0;
+      s_full <= 1'b0;
+      s_bank <= 2'd1;                                 // idle stages hold banks no row uses
+      s_rd_valid <= 1'b0;
+      s_e_valid <= 1'b0;
+      d_busy <= 1'b0;
+      d_bank <= 2'd2;
+      d_rd_valid <= 1'b0;
+      d_e_valid <= 1'b0;
     end else begin
-      if (adv_rd) begin
-        rd_valid <= issue;
+      // receive
+      if (recv_fire) begin
+        wr_addr <= s_axis_tlast ? '0 : wr_addr + 1'b1;
+        if (s_axis_tlast) begin
+          r_full <= 1'b1;
+        end
       end
-      if (adv_e) begin
-        e_valid <= rd_valid;
+      if (r_to_s) begin
+        r_full <= 1'b0;
+        r_bank <= (r_bank == 2'd2) ? 2'd0 : r_bank + 2'd1;
       end
-      unique case (state)
-        RECV: begin
-          if (recv_fire) begin
-            wr_addr <= s_axis_tlast ? '0 : wr_addr + 1'b1;
-            if (s_axis_tlast) begin
-              state <= SUM;
-            end
-          end
-        end
-        SUM: begin
-          if (consume && done == n - 1'b1) begin
-            state <= DIV;
-          end
-        end
-        DIV: begin
-          if (out_fire && sent == n - 1'b1) begin
-            state <= RECV;
-          end
-        end
-        default: state <= RECV;
-      endcase
+      // sum
+      s_rd_valid <= s_rd_en;
+      s_e_valid <= s_rd_valid;
+      if (r_to_s) begin
+        s_busy <= 1'b1;
+        s_full <= 1'b0;
+        s_bank <= r_bank;
+      end else if (s_to_d) begin
+        s_busy <= 1'b0;
+        s_full <= 1'b0;
+      end else if (s_e_valid && s_done == s_n - 1'b1) begin
+        s_full <= 1'b1;
+      end
+      // divide
+      if (d_rd_en) begin
+        d_rd_valid <= d_busy && (d_issued != d_n);
+      end
+      if (d_adv_e) begin
+        d_e_valid <= d_rd_valid;
+      end
+      if (s_to_d) begin
+        d_busy <= 1'b1;
+        d_bank <= s_bank;
+      end else if (d_last_in) begin
+        d_busy <= 1'b0;
+      end
     end
   end
 
   always_ff @(posedge clk) begin
     if (recv_fire) begin
-      row_max <= (wr_addr == '0 || $signed(s_axis_tdata) > row_max) ? s_axis_tdata : row_max;
-      n <= N_W'(wr_addr) + 1'b1;
+      r_max <= (wr_addr == '0 || $signed(s_axis_tdata) > r_max) ? s_axis_tdata : r_max;
+      r_n <= N_W'(wr_addr) + 1'b1;
     end
-    if (state == RECV) begin
-      issued <= '0;
-      done <= '0;
-      sum <= '0;
-      sent <= '0;
+    if (r_to_s) begin
+      s_max <= r_max;
+      s_n <= r_n;
+      s_issued <= '0;
+      s_done <= '0;
+      s_sum <= '0;
     end else begin
-      if (issue) begin
-        issued <= issued + 1'b1;
+      if (s_rd_en) begin
+        s_issued <= s_issued + 1'b1;
       end
-      if (consume) begin
-        done <= (state == SUM && done == n - 1'b1) ? '0 : done + 1'b1;
-        if (state == SUM) begin
-          sum <= sum + S_W'(e);
-        end
+      if (s_e_valid) begin
+        s_sum <= s_sum + S_W'(s_e);
+        s_done <= s_done + 1'b1;
       end
-      if (state == SUM && consume && done == n - 1'b1) begin
-        issued <= '0;                                 // pass 3 reads the row again
+    end
+    if (s_to_d) begin
+      d_max <= s_max;
+      d_n <= s_n;
+      d_sum <= s_sum;
+      d_issued <= '0;
+      d_done <= '0;
+    end else begin
+      if (d_rd_en && d_busy && (d_issued != d_n)) begin
+        d_issued <= d_issued + 1'b1;
       end
-      if (out_fire) begin
-        sent <= sent + 1'b1;
+      if (div_fire) begin
+        d_done <= d_done + 1'b1;
       end
     end
   end

@@ -7,7 +7,7 @@ one dominant score — and the context tokens of intops.int_attention_scores / i
 int_attention_context per head.  The q, k and v streams each get their own random idle cycles
 (no lock-step), the output random back-pressure; data, tlast and tuser (the q token's kind) are
 compared exactly.  A second test runs at full rate and checks the cycle count of the module
-header (expected_cycles).
+header (expected_cycles; QP query rows in parallel, the pipelined spvit_softmax).
 """
 import cocotb
 
@@ -17,14 +17,23 @@ from rtl_sim.streams import drive_and_check, load_vectors, quiet_loggers, start_
 def expected_cycles(frames, p: dict):
     """Cycles for back-to-back frames without idle cycles or back-pressure (spvit_attention
     header), from the first input beat offered to the last output beat taken; None when the
-    context MACs pace the divisions (NB > D), where the header gives no exact figure."""
+    context MACs pace the divisions (NB > D), where the header gives no exact figure.  With
+    QP rows in parallel a frame of T tokens has G = ceil(T/QP) row groups, the last of
+    L = T - (G-1)*QP rows, whose L tokens leave one a cycle; the next frame's load overlaps them."""
     nb = p["DH"] // p["SIMD"]
     d = -(-(p["P_W"] + 1) // p["DIV_STEPS"]) + 1
     if nb > d:
         return None
-    h, ns = p["H"], p["C"] // p["SIMD"]
-    per_frame = [(ns - 1 + nb) * t + h * t * ((2 + d) * t + 5) + nb + 5 for t in frames]
-    return sum(per_frame) - (len(frames) - 1)
+    h, ns, qp = p["H"], p["C"] // p["SIMD"], p.get("QP", 1)
+    total = 0
+    for k, t in enumerate(frames):
+        g = -(-t // qp)
+        last_rows = t - (g - 1) * qp
+        row = max(d * t + max(0, 3 - d), t + 3)  # softmax row interval (pipelined, rows of t)
+        total += (ns - 1 + nb) * t + (2 + d) * t + 7 + (h * g - 1) * row + nb + 5 + (last_rows - 1)
+        if k < len(frames) - 1:
+            total -= last_rows
+    return total
 
 
 def cycles_per_beat(p: dict) -> int:

@@ -8,7 +8,13 @@ saturating all-min / all-max / split frames; the embedded micro model's first at
 (C=64, H=2, DH=32, SIMD=8, formats and shifts from spvit_fpga/default_model/ir) with 66- and
 20-token frames; and one with three heads, one MAC beat per head (SIMD = DH), unequal q / k / v
 widths, 11-bit scores (the exp table's index clamp), 10-bit probabilities and a 9-bit context;
-and the degenerate one (one head, one SIMD slice per token, T_MAX = 1).
+and the degenerate one (one head, one SIMD slice per token, T_MAX = 1).  The same with QP query
+rows in parallel: the small one with QP=4 (frames of 5 = one full group + one row, 4 = one full
+group, 3, 2 and 1 < QP), the three-head one with QP=3 (7 = 2 groups + 1 row, 3, 2, 1), the
+degenerate one with QP=2 (T_MAX = 1 < QP) and the micro model's with QP=4 (66 = 16 groups + 2
+rows, 20, 1, 3) and the generator's choice SIMD = 16, DIV_STEPS = P_W + 1 (NB = 2 MAC beats a
+score = the softmax divider interval D = 2: the divide pass paces the pipelined softmax rows,
+the sum pass the 1-token rows).  Every case also checks the header's cycle formula at full rate.
 """
 from __future__ import annotations
 
@@ -45,6 +51,30 @@ CASES = [
         "attention-c4h1-t1-one-slice",
         vectors_attention.attention_vectors,
         dict(seed=4, channels=4, heads=1, simd=4, t_max=1, frames=(1, (1, "min"), 1, (1, "max"), (1, "split"))),
+    ),
+    (
+        "attention-c8h2-t5-simd2-qp4",
+        vectors_attention.attention_vectors,
+        dict(seed=5, qp=4, frames=(5, 4, (5, "min"), 1, (5, "split"), 3, (2, "max"), (4, "peak"), 5)),
+    ),
+    (
+        "attention-c12h3-t7-nb1-qp3",
+        vectors_attention.attention_vectors,
+        dict(
+            seed=6, channels=12, heads=3, simd=4, t_max=7, q_fmt=FixedFormat(8, 5), k_fmt=FixedFormat(6, 4),
+            v_fmt=FixedFormat(10, 7), score_fmt=FixedFormat(11, 5), prob_bits=10, ctx_fmt=FixedFormat(9, 7),
+            div_steps=4, qp=3, frames=(7, 1, (7, "split"), 3, 2, (7, "max"), (6, "peak"), 7),
+        ),
+    ),
+    (
+        "attention-c4h1-t1-one-slice-qp2",
+        vectors_attention.attention_vectors,
+        dict(seed=7, channels=4, heads=1, simd=4, t_max=1, qp=2, frames=(1, (1, "min"), 1, (1, "max"))),
+    ),
+    (
+        "attention-micro-c64h2-t66-simd16-d2-qp4",
+        vectors_attention.micro_model_vectors,
+        dict(seed=8, qp=4, simd=16, div_steps=9, frames=(66, 20, (1, "max"), (3, "split"))),
     ),
 ]
 

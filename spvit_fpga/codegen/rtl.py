@@ -72,17 +72,22 @@ class Inst:
 
 @dataclass
 class RtlOptions:
-    """Parallelism of the generated units (chosen per board by :func:`choose_options`)."""
+    """Parallelism of the generated units (chosen per board by :func:`choose_options`).
 
-    block_pe: int = 4
-    block_simd: int = 8
-    mlp_pe: int = 8
-    mlp_simd: int = 8
+    ``folding``: GEMM unit (IR op name) -> (PE, SIMD); ``target_cycles``: the frame interval the
+    folding was balanced for (every GEMM unit finishes a frame of its maximum token count within it).
+    """
+
+    folding: dict[str, tuple[int, int]] = field(default_factory=dict)
+    attn_qp: dict[str, int] = field(default_factory=dict)  # attention op name -> query rows in parallel
+    target_cycles: int = 0
     attn_simd: int = 32
-    aux_pe: int = 2
-    aux_simd: int = 4
     div_steps: int = 2
     fifo_slack: int = 4
+    dsp: dict[str, int] = field(default_factory=dict)
+
+    def fold(self, op: LinearOp) -> tuple[int, int]:
+        return self.folding.get(op.name, (1, 1))
 
 
 @dataclass
@@ -284,38 +289,122 @@ def layernorm(net: Netlist, op: LayerNormOp, x: Stream) -> Stream:
 # --------------------------------------------------------------------------------------------
 
 
-def choose_options(ir: IR, board) -> RtlOptions:
-    """Largest parallelism whose DSP estimate stays within 85 % of the board's DSPs."""
-    budget = int(0.85 * board.resources["dsp"])
-    cands = [RtlOptions(4, 8, 8, 8, 32, 2, 4), RtlOptions(4, 4, 4, 8, 16, 2, 4), RtlOptions(2, 4, 4, 4, 8, 1, 4),
-             RtlOptions(1, 4, 2, 4, 4, 1, 2), RtlOptions(1, 2, 1, 4, 2, 1, 1), RtlOptions(1, 1, 1, 1, 1, 1, 1)]
-    for opt in cands:
-        if dsp_estimate(ir, opt)["total"] <= budget:
-            return opt
-    need = dsp_estimate(ir, cands[-1])["total"]
-    raise UserError(f"the dataflow RTL of {ir.model['name']} needs at least {need} DSP slices "
-                    f"(one MAC per GEMM unit); {board.name} has {board.resources['dsp']} — choose a larger board")
+MAX_LANES = 64  # PE and SIMD of one GEMM unit at most (wider units do not shorten the pipeline here)
+
+
+def _divisors(n: int) -> list[int]:
+    return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def gemm_ops(ir: IR) -> list[LinearOp]:
+    """Every linear layer of the model (one GEMM unit each)."""
+    ops = [ir.patch_embed.linear]
+    for b in ir.blocks:
+        if b.selector is not None:
+            s = b.selector
+            ops += [s.head_fc1, s.head_fc2, s.in_fc, s.out_fc1, s.out_fc2, s.delta]
+        ops += [b.attn.q, b.attn.k, b.attn.v, b.attn.proj, b.fc1, b.fc2]
+    return ops + [ir.head]
+
+
+def fold_unit(op: LinearOp, target: int) -> tuple[int, int]:
+    """Fewest MAC lanes (PE x SIMD, divisors of M and K, each <= MAX_LANES) whose frame of
+    ``op.max_tokens`` rows takes at most ``target`` cycles; the widest allowed when none does."""
+    k, m, rows = op.in_features, op.out_features, max(1, op.max_tokens)
+    best = None
+    for pe in [d for d in _divisors(m) if d <= MAX_LANES]:
+        for simd in [d for d in _divisors(k) if d <= MAX_LANES]:
+            cyc = rows * (m // pe) * (k // simd)
+            key = (cyc > target, pe * simd if cyc <= target else -pe * simd, -simd)
+            if best is None or key < best[0]:
+                best = (key, pe, simd)
+    assert best is not None
+    return best[1], best[2]
+
+
+def layernorm_floor(ir: IR) -> int:
+    """Cycles of the slowest LayerNorm frame (one value a cycle: 2C + 6 per token)."""
+    lns = [(b.norm1, b.max_tokens) for b in ir.blocks] + [(b.norm2, b.max_tokens) for b in ir.blocks]
+    lns += [(b.selector.norm, b.selector.in_fc.max_tokens) for b in ir.blocks if b.selector is not None]
+    return max((t * (2 * op.channels + 6) for op, t in lns), default=0)
+
+
+MAX_QP = 16
+
+
+def attention_cycles(b, simd: int, qp: int) -> int:
+    """Frame cycles of ``spvit_attention`` at the block's maximum token count (its header's
+    formula with the one-cycle divider, D = 2, valid for DH/SIMD <= 2)."""
+    a = b.attn
+    t, d = b.max_tokens, 2
+    ns, nb = a.num_heads * a.head_dim // simd, a.head_dim // simd
+    g = -(-t // qp)
+    last = t - (g - 1) * qp
+    row = max(d * t + max(0, 3 - d), t + 3)
+    return (ns + nb - 1) * t + (2 + d) * t + 7 + (a.num_heads * g - 1) * row + nb + 5 + (last - 1)
+
+
+def choose_qp(b, simd: int, target: int) -> int:
+    qp = 1
+    while qp < MAX_QP and attention_cycles(b, simd, qp) > target:
+        qp *= 2
+    return qp
 
 
 def dsp_estimate(ir: IR, opt: RtlOptions) -> dict[str, int]:
-    """One DSP per MAC lane (no packing), attention: 2 x lanes, LayerNorm: 2 per unit."""
-    blocks = len(ir.blocks)
-    c = ir.patch_embed.linear.out_features
-    macs = blocks * (4 * _divisor_at_most(c, opt.block_pe) * _divisor_at_most(c, opt.block_simd)
-                     + 2 * opt.mlp_pe * opt.mlp_simd)
-    attn = blocks * 2 * opt.attn_simd
-    sel = len(ir.selectors) * 6 * opt.aux_pe * opt.aux_simd
-    ln = 2 * (2 * blocks + len(ir.selectors) + 1)
-    total = macs + attn + sel + ln + 16 * 16
-    return {"gemm": macs, "attention": attn, "selector": sel, "layernorm": ln, "total": total}
+    """One DSP48 per MAC lane of a GEMM unit (no packing; Yosys maps each 8x8 product to one),
+    attention: 2 x QP x SIMD (score and context MACs of QP query rows), LayerNorm: 3 multipliers
+    per unit."""
+    macs = sum(pe * simd for pe, simd in (opt.fold(op) for op in gemm_ops(ir)))
+    attn = sum(2 * opt.attn_qp.get(b.attn.name, 1) * opt.attn_simd for b in ir.blocks)
+    ln = 3 * (2 * len(ir.blocks) + len(ir.selectors) + 1)
+    return {"gemm": macs, "attention": attn, "layernorm": ln, "total": macs + attn + ln}
+
+
+def choose_options(ir: IR, board, dsp_fraction: float = 0.85) -> RtlOptions:
+    """Balanced folding (as FINN folds its MVAUs): the smallest frame interval whose GEMM units,
+    each given the fewest MAC lanes that meet it, fit ``dsp_fraction`` of the board's DSPs.  The
+    interval is not pushed below the slowest LayerNorm frame, which no MAC lane shortens."""
+    budget = int(dsp_fraction * board.resources["dsp"])
+    ops = gemm_ops(ir)
+    head_dim = ir.blocks[0].attn.head_dim if ir.blocks else 1
+    # the score/context MACs hide under the softmax's row interval when DH/SIMD <= D = 2 (one-cycle
+    # divider, spvit_attention header): more lanes would not shorten the attention; query rows in
+    # parallel (QP) do
+    attn_simd = min(d for d in _divisors(head_dim) if head_dim // d <= 2)
+
+    def opts(target: int) -> RtlOptions:
+        return RtlOptions(folding={op.name: fold_unit(op, target) for op in ops}, target_cycles=target,
+                          attn_simd=attn_simd,
+                          attn_qp={b.attn.name: choose_qp(b, attn_simd, target) for b in ir.blocks})
+
+    hi = max(max(1, op.max_tokens) * op.in_features * op.out_features for op in ops)
+    lo = max(1, layernorm_floor(ir))
+    if dsp_estimate(ir, opts(hi))["total"] > budget:
+        attn_simd = 1
+        if dsp_estimate(ir, opts(hi))["total"] > budget:
+            need = dsp_estimate(ir, opts(hi))["total"]
+            raise UserError(f"the dataflow RTL of {ir.model['name']} needs at least {need} DSP slices (one MAC "
+                            f"lane per GEMM unit); {board.name} has {board.resources['dsp']}: choose a larger board")
+    if dsp_estimate(ir, opts(lo))["total"] <= budget:
+        hi = lo
+    while lo < hi:  # smallest feasible interval
+        mid = (lo + hi) // 2
+        if dsp_estimate(ir, opts(mid))["total"] <= budget:
+            hi = mid
+        else:
+            lo = mid + 1
+    best = opts(hi)
+    best.dsp = dsp_estimate(ir, best)
+    return best
 
 
 def _attention(net: Netlist, b, h: Stream, opt: RtlOptions) -> Stream:
     a = b.attn
     hq, hk, hv = fork(net, h, 3, f"blocks_{b.index}_norm1")
-    q = gemm(net, a.q, hq, opt.block_pe, opt.block_simd)
-    k = gemm(net, a.k, hk, opt.block_pe, opt.block_simd)
-    v = gemm(net, a.v, hv, opt.block_pe, opt.block_simd)
+    q = gemm(net, a.q, hq, *opt.fold(a.q))
+    k = gemm(net, a.k, hk, *opt.fold(a.k))
+    v = gemm(net, a.v, hv, *opt.fold(a.v))
     ctx = net.stream(a.name + ".context", a.num_heads * a.head_dim, a.context_fmt.bits)
     exp = np.asarray(a.exp_table, dtype=np.int64)
     params = dict(
@@ -325,6 +414,7 @@ def _attention(net: Netlist, b, h: Stream, opt: RtlOptions) -> Stream:
         SCORE_W=a.score_fmt.bits, P_W=a.prob_fmt.bits, EXP_W=_bits_of(exp) - 1, EXP_DEPTH=len(exp),
         EXP_FILE=MemFile(net.memfile(a.name + ".exp", rtlpack.memh_text(exp.tolist(), _bits_of(exp) - 1))),
         DIV_STEPS=a.prob_fmt.bits + 1, CTX_ACC_W=a.context_acc_bits, CTX_SHIFT=a.context_shift, CTX_W=a.context_fmt.bits,
+        QP=opt.attn_qp.get(a.name, 1),
     )
     ports = {}
     ports.update(_sink("s_axis_q", q))
@@ -341,12 +431,12 @@ def _block(net: Netlist, b, x: Stream, opt: RtlOptions) -> Stream:
     res1 = fifo(net, xr, b.max_tokens + slack, f"blocks_{b.index}_res1")
     h = layernorm(net, b.norm1, xa)
     ctx = _attention(net, b, h, opt)
-    x1 = gemm(net, b.attn.proj, ctx, opt.block_pe, opt.block_simd, res=res1)
+    x1 = gemm(net, b.attn.proj, ctx, *opt.fold(b.attn.proj), res=res1)
     xb, xr2 = fork(net, x1, 2, f"blocks_{b.index}_mid")
     res2 = fifo(net, xr2, b.max_tokens + slack, f"blocks_{b.index}_res2")
     h2 = layernorm(net, b.norm2, xb)
-    a = gemm(net, b.fc1, h2, opt.mlp_pe, opt.mlp_simd)
-    return gemm(net, b.fc2, a, opt.mlp_pe, opt.mlp_simd, res=res2)
+    a = gemm(net, b.fc1, h2, *opt.fold(b.fc1))
+    return gemm(net, b.fc2, a, *opt.fold(b.fc2), res=res2)
 
 
 def _split(net: Netlist, x: Stream, r: int, base: str) -> Stream:
@@ -396,13 +486,13 @@ def _selector(net: Netlist, s: TokenSelectOp, x: Stream, t_max: int, opt: RtlOpt
     net.add("spvit_head_mean_tok", pre + "_head_mean",
             dict(C=c, H=nh, LANES=lanes, IN_W=s.in_fmt.bits, UP=s.head_mean_fmt.frac - s.in_fmt.frac,
                  OUT_W=s.head_mean_fmt.bits, OUT_SIGNED=s.head_mean_fmt.signed, DIV_STEPS=opt.div_steps), ports)
-    w1 = gemm(net, s.head_fc1, u, opt.aux_pe, opt.aux_simd)
-    w = gemm(net, s.head_fc2, w1, opt.aux_pe, opt.aux_simd)
+    w1 = gemm(net, s.head_fc1, u, *opt.fold(s.head_fc1))
+    w = gemm(net, s.head_fc2, w1, *opt.fold(s.head_fc2))
     w = fifo(net, w, s.max_tokens + slack, pre + "_w")
     # per-head path: LayerNorm, in_fc, global feature, out MLP, delta
     sub = _split(net, xl, nh, pre + "_heads")
     t = layernorm(net, s.norm, sub)
-    f = gemm(net, s.in_fc, t, opt.aux_pe, opt.aux_simd)
+    f = gemm(net, s.in_fc, t, *opt.fold(s.in_fc))
     assert s.in_fc.activation is not None
     f_fmt = s.in_fc.activation.out_fmt
     z = net.stream(pre + "_global", dh, f_fmt.bits)
@@ -411,9 +501,9 @@ def _selector(net: Netlist, s: TokenSelectOp, x: Stream, t_max: int, opt: RtlOpt
     net.add("spvit_global_concat", pre + "_global",
             dict(DH=dh, H=nh, F_W=f_fmt.bits, N_MAX=s.max_tokens, UP=0, LANES=_divisor_at_most(nh * dh // 2, 8),
                  DIV_STEPS=opt.div_steps), ports)
-    a1 = gemm(net, s.out_fc1, z, opt.aux_pe, opt.aux_simd)
-    a2 = gemm(net, s.out_fc2, a1, opt.aux_pe, opt.aux_simd)
-    d1 = gemm(net, s.delta, a2, 1, opt.aux_simd)
+    a1 = gemm(net, s.out_fc1, z, *opt.fold(s.out_fc1))
+    a2 = gemm(net, s.out_fc2, a1, *opt.fold(s.out_fc2))
+    d1 = gemm(net, s.delta, a2, *opt.fold(s.delta))
     delta = _merge(net, d1, nh, pre + "_delta")
     dw = _join2(net, w, delta, pre + "_dw")  # {delta[H], w[H]}
     dk, dp = fork(net, dw, 2, pre + "_dw")
@@ -476,7 +566,7 @@ def build_netlist(ir: IR, opt: RtlOptions) -> Netlist:
             dict(C=c, W=lin.residual_fmt.bits, DEPTH=n,
                  INIT_FILE=MemFile(net.memfile("patch_embed.pos", rtlpack.memh_text(pos.reshape(-1).tolist(), lin.residual_fmt.bits)))),
             _source("m_axis", pos_s))
-    e = gemm(net, lin, patches, 16, 16, res=pos_s)
+    e = gemm(net, lin, patches, *opt.fold(lin), res=pos_s)
     x = net.stream("embed", c, lin.out_fmt.bits)
     cls = np.asarray(pe.cls, dtype=np.int64).reshape(-1)
     ports = _sink("s_axis", e)
@@ -497,7 +587,7 @@ def build_netlist(ir: IR, opt: RtlOptions) -> Netlist:
     ports.update(_source("m_axis", xc))
     net.add("spvit_kind_filter", "cls_filter", dict(W=x.width, KEEP_KINDS="4'b0001"), ports)
     hn = layernorm(net, ir.norm, xc)
-    logits = gemm(net, ir.head, hn, 2, 8)
+    logits = gemm(net, ir.head, hn, *opt.fold(ir.head))
     # results: logits then the kept counts
     s_cnt = len(net.kept_streams)
     cnt_w = max([s.width for s in net.kept_streams], default=1)
@@ -646,7 +736,10 @@ def bram18_estimate(net: Netlist) -> dict[str, int]:
             use["fifos"] += _ram18(p(i, "W") + 3, p(i, "DEPTH"))
         elif i.module == "spvit_attention":
             rows = p(i, "T_MAX") * p(i, "C") // p(i, "SIMD")
-            use["attention"] += sum(_ram18(p(i, "SIMD") * p(i, w), rows) for w in ("Q_W", "K_W", "V_W"))
+            qp = p(i, "QP")
+            bank_rows = -(-p(i, "T_MAX") // qp) * p(i, "C") // p(i, "SIMD")
+            use["attention"] += qp * _ram18(p(i, "SIMD") * p(i, "Q_W"), bank_rows)
+            use["attention"] += sum(_ram18(p(i, "SIMD") * p(i, w), rows) for w in ("K_W", "V_W"))
         elif i.module == "spvit_token_select_tok":
             t = 1 + p(i, "N_MAX") + p(i, "PKG_MAX")
             use["selector"] += _ram18(p(i, "LANES") * p(i, "X_W"), t * p(i, "C") // p(i, "LANES"))
@@ -694,6 +787,9 @@ def build_rtl(ir: IR, board, opt: Optional[RtlOptions] = None, *, version: str =
     files[f"rtl/{TOP}.sv"] = render_fn("spvit_accel.sv.j2", **ctx).encode()
     files["rtl/filelist.f"] = ("".join(f"lib/{m}.sv\n" for m in modules) + f"{TOP}.sv\n").encode()
     dsp = dsp_estimate(ir, opt)
+    opt_entry = {"target_cycles": opt.target_cycles, "attn_simd": opt.attn_simd, "attn_qp": opt.attn_qp,
+                 "div_steps": opt.div_steps,
+                 "fifo_slack": opt.fifo_slack}
     entry = {
         "top": f"rtl/{TOP}.sv",
         "module": TOP,
@@ -704,7 +800,7 @@ def build_rtl(ir: IR, board, opt: Optional[RtlOptions] = None, *, version: str =
         "weight_words": len(net.weight_words),
         "weight_word_bits": WB_W,
         "architecture": "dataflow: one unit per IR operation, token streams (rtl/DATAFLOW.md)",
-        "options": dict(vars(opt)),
+        "options": opt_entry,
         "units": len(net.insts),
         "gemm_units": net.gemm_units,
         "dsp_estimate": dsp,
