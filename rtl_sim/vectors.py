@@ -408,10 +408,14 @@ def layernorm_vectors(
     out_fmt: FixedFormat = FixedFormat(8, 4),
     eps: float = 1e-6,
     random_tokens: int = 8,
+    lanes: int = 1,
+    overlap: bool = False,
 ) -> Tuple[Params, Vectors]:
     """Tokens through intops.int_layernorm: constant tokens (V = eps_int, or 0 with eps = 0),
     a single non-zero channel (small V: negative k), alternating extremes (largest V), random
-    tokens of several scales; per-token random gamma / beta (some beta at the 32-bit limits)."""
+    tokens of several scales; per-token random gamma / beta (some beta at the 32-bit limits).
+    ``lanes`` channels a beat (x, {beta, gamma} and y beats of ``lanes`` values), ``overlap`` the
+    kernel's OVERLAP (receive of the next token during the normalise pass)."""
     rng = random.Random(seed)
     g = torch.Generator().manual_seed(seed)
     c = channels
@@ -441,11 +445,14 @@ def layernorm_vectors(
         y = intops.int_layernorm(
             x, gamma, beta, in_fmt=in_fmt, gamma_fmt=gamma_fmt, out_fmt=out_fmt, eps=eps
         ).tolist()
-        for ch in range(c):
-            last = int(ch == c - 1)
-            x_beats.append([int(x[ch]) & ((1 << in_fmt.bits) - 1), last, 0])
-            gb_beats.append([(int(beta[ch]) & ((1 << beta_bits) - 1)) << gamma_fmt.bits | (int(gamma[ch]) & ((1 << gamma_fmt.bits) - 1)), 0, 0])
-            y_beats.append([y[ch] & ((1 << out_fmt.bits) - 1), last, 0])
+        gb = [(int(beta[ch]) & ((1 << beta_bits) - 1)) << gamma_fmt.bits | (int(gamma[ch]) & ((1 << gamma_fmt.bits) - 1))
+              for ch in range(c)]
+        for b in range(c // lanes):
+            last = int(b == c // lanes - 1)
+            ch = slice(b * lanes, (b + 1) * lanes)
+            x_beats.append([pack(x[ch].tolist(), in_fmt.bits), last, 0])
+            gb_beats.append([pack(gb[ch], beta_bits + gamma_fmt.bits), 0, 0])
+            y_beats.append([pack(y[ch], out_fmt.bits), last, 0])
     params = dict(
         C=c,
         IN_W=in_fmt.bits,
@@ -464,14 +471,26 @@ def layernorm_vectors(
         OUT_SHIFT=gamma_fmt.frac + norm.frac - out_fmt.frac,
         OUT_W=out_fmt.bits,
         OUT_SIGNED=int(out_fmt.signed),
+        LANES=lanes,
+        OVERLAP=int(overlap),
     )
     vec = dict(
         params=params,
         inputs={"s_axis": x_beats, "s_axis_gb": gb_beats},
         outputs={"m_axis": y_beats},
-        lanes={"m_axis": [out_fmt.bits, 1, int(out_fmt.signed)]},
+        lanes={"m_axis": [out_fmt.bits, lanes, int(out_fmt.signed)]},
+        full_rate_cycles=layernorm_cycles(len(tokens), c, lanes, overlap) + 1,  # + the taking cycle
     )
     return params, vec
+
+
+def layernorm_cycles(tokens: int, channels: int, lanes: int = 1, overlap: bool = False) -> int:
+    """spvit_layernorm's header formula: cycles from the first input beat to the last output beat
+    of ``tokens`` tokens at full rate (P = C / LANES beats a token)."""
+    p = channels // lanes
+    if not overlap:
+        return tokens * (2 * p + 6)
+    return (tokens - 1) * max(p, 5) + 2 * p + 6
 
 
 # --------------------------------------------------------------------------------------------

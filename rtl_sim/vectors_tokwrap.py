@@ -69,6 +69,9 @@ def layernorm_tok_vectors(
     source: str = "norm1",
     random_affine: bool = False,
     random_tokens: int = 14,
+    lanes: int = 1,
+    overlap: bool = False,
+    gb_packed: bool = False,
 ) -> Tuple[Params, Vectors]:
     """Tokens through reference.py ``_layernorm`` (int_layernorm_normalize with the op's params,
     then requantize(gamma * n + beta, out_shift, out_fmt)) for the model's LayerNorm ``source``
@@ -76,7 +79,9 @@ def layernorm_tok_vectors(
     a head), with its gamma / beta, or random ones with beta at the BETA_W limits (output
     saturation) when ``random_affine``.  Tokens: constant, zero, one non-zero LSB, one spike
     channel (large |n|: saturation), alternating extremes, all minimum, random of several
-    scales; frames of 1, 5, 1, 3, ... tokens back to back."""
+    scales; frames of 1, 5, 1, 3, ... tokens back to back.  ``lanes`` / ``overlap`` /
+    ``gb_packed``: the wrapper's LANES (channels a cycle into the kernel), OVERLAP and GB_PACKED
+    (GB_FILE one {beta, gamma} a line, or the ``lanes`` pairs of a beat a line)."""
     rng = random.Random(seed)
     g = torch.Generator().manual_seed(seed)
     ir = model_ir()
@@ -115,6 +120,12 @@ def layernorm_tok_vectors(
     kinds = _frame_kinds([m for m in lengths if m > 0], rng)
     gmask, bmask = (1 << op.gamma_fmt.bits) - 1, (1 << beta_w) - 1
     gb_words = [((int(b) & bmask) << op.gamma_fmt.bits) | (int(gm) & gmask) for gm, b in zip(gamma, beta)]
+    gb_w = beta_w + op.gamma_fmt.bits
+    if gb_packed:
+        beats = [pack(gb_words[b:b + lanes], gb_w) for b in range(0, c, lanes)]
+        gb_file = write_memh(beats, lanes * gb_w, name=f"ln_gb_c{c}_x{lanes}")
+    else:
+        gb_file = write_memh(gb_words, gb_w, name=f"ln_gb_c{c}")
     params = dict(
         C=c,
         IN_W=in_fmt.bits,
@@ -133,16 +144,24 @@ def layernorm_tok_vectors(
         OUT_SHIFT=op.out_shift,
         OUT_W=out_fmt.bits,
         OUT_SIGNED=int(out_fmt.signed),
-        GB_FILE=sv_string(write_memh(gb_words, beta_w + op.gamma_fmt.bits, name=f"ln_gb_c{c}")),
+        GB_FILE=sv_string(gb_file),
         USER_W=2,
+        LANES=lanes,
+        OVERLAP=int(overlap),
+        GB_PACKED=int(gb_packed),
     )
+    p = c // lanes
+    if overlap:
+        full_rate = (len(tokens) - 1) * max(p, 5) + 2 * p + 9
+    else:
+        full_rate = len(tokens) * (2 * p + 6) + 3
     vec = dict(
         params=params,
         inputs={"s_axis": _beats(tokens, in_fmt.bits, kinds)},
         outputs={"m_axis": _beats(y, out_fmt.bits, kinds)},
         lanes={"m_axis": [out_fmt.bits, c, int(out_fmt.signed)]},
-        full_rate_cycles=len(tokens) * (2 * c + 6) + 3,
-        cycles_per_beat=2 * c,             # drive_and_check's hang budget (2C + 6 a token, 2 beats)
+        full_rate_cycles=full_rate,         # the module header's formula (P = C / LANES)
+        cycles_per_beat=2 * p + 8,          # drive_and_check's hang budget (2P + 6 a token, 2 beats)
     )
     return params, vec
 

@@ -140,6 +140,35 @@ KERNEL_CASES = [
         vectors.layernorm_vectors,
         dict(channels=16, in_fmt=FixedFormat(8, 4), eps=0.0, out_fmt=FixedFormat(8, 2)),
     ),
+    # LANES channels a beat (adder trees, LANES normalise / affine lanes); OVERLAP: two buffer banks
+    (
+        "layernorm-c64-lanes8-overlap",
+        "spvit_layernorm",
+        "rtl_sim.tb_layernorm",
+        vectors.layernorm_vectors,
+        dict(lanes=8, overlap=True),
+    ),
+    (
+        "layernorm-c16-int8-eps0-lanes16-overlap",
+        "spvit_layernorm",
+        "rtl_sim.tb_layernorm",
+        vectors.layernorm_vectors,
+        dict(channels=16, in_fmt=FixedFormat(8, 4), eps=0.0, out_fmt=FixedFormat(8, 2), lanes=16, overlap=True),
+    ),
+    (
+        "layernorm-c16-int8-overlap",
+        "spvit_layernorm",
+        "rtl_sim.tb_layernorm",
+        vectors.layernorm_vectors,
+        dict(channels=16, in_fmt=FixedFormat(8, 4), out_fmt=FixedFormat(8, 2), overlap=True, seed=3),
+    ),
+    (
+        "layernorm-c12-lanes3",
+        "spvit_layernorm",
+        "rtl_sim.tb_layernorm",
+        vectors.layernorm_vectors,
+        dict(channels=12, lanes=3, seed=2),
+    ),
     ("token-select-c16x4", "spvit_token_select", "rtl_sim.tb_token_select", vectors.token_select_vectors, {}),
     (
         "token-select-c12x4-3beats-int8",

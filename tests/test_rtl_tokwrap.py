@@ -35,6 +35,20 @@ TOKWRAP_CASES = [
         vt.layernorm_tok_vectors,
         dict(source="selector", random_affine=True, seed=1),
     ),
+    (
+        "layernorm-tok-norm1-c64-lanes8-overlap",
+        "spvit_layernorm_tok",
+        TB,
+        vt.layernorm_tok_vectors,
+        dict(lanes=8, overlap=True),
+    ),
+    (
+        "layernorm-tok-selector-c32-lanes4-overlap-gbpacked-random-affine-sat",
+        "spvit_layernorm_tok",
+        TB,
+        vt.layernorm_tok_vectors,
+        dict(source="selector", random_affine=True, seed=1, lanes=4, overlap=True, gb_packed=True),
+    ),
     ("head-mean-tok-c64h2-up-5", "spvit_head_mean_tok", TB, vt.head_mean_tok_vectors, {}),
     ("keep-prob-tok-h2", "spvit_keep_prob_tok", TB, vt.keep_prob_tok_vectors, {}),
     (
