@@ -15,7 +15,7 @@ module spvit_const_stream #(
     parameter int C         = 4,             // lanes per token
     parameter int W         = 8,             // bits per lane
     parameter int DEPTH     = 4,             // entries (tokens) before the stream repeats
-    parameter     INIT_FILE = "const.hex"    // $readmemh file: DEPTH*C lines, entry-major
+    parameter     INIT_FILE = "const.hex"    // $readmemh file: DEPTH lines of C*W bits (lane i at [i*W +: W])
 ) (
     input  logic           clk,
     input  logic           rst_n,
@@ -23,11 +23,13 @@ module spvit_const_stream #(
     output logic           m_axis_tvalid,
     input  logic           m_axis_tready
 );
-  localparam int A_W = $clog2(DEPTH * C);
-  localparam logic [A_W-1:0] BASE_LAST = A_W'((DEPTH - 1) * C);
+  localparam int A_W = (DEPTH > 1) ? $clog2(DEPTH) : 1;
+  localparam logic [A_W-1:0] LAST = A_W'(DEPTH - 1);
 
-  logic [W-1:0] rom[DEPTH*C];
-  logic [A_W-1:0] base;            // ROM address of lane 0 of the next entry to load
+  // one C*W-bit word an entry: a single read port (a ROM of C*DEPTH lanes read C at a time would
+  // need C read ports, which synthesis tools expand into registers and multiplexers)
+  logic [C*W-1:0] rom[DEPTH];
+  logic [A_W-1:0] addr;            // entry loaded next
   logic load;
 
   initial begin
@@ -38,17 +40,15 @@ module spvit_const_stream #(
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin
-      base <= '0;
+      addr <= '0;
       m_axis_tvalid <= 1'b0;
     end else if (load) begin
-      base <= (base == BASE_LAST) ? '0 : base + A_W'(C);
+      addr <= (addr == LAST) ? '0 : addr + 1'b1;
       m_axis_tvalid <= 1'b1;
     end
   end
 
   always_ff @(posedge clk) begin
-    if (load) begin
-      for (int i = 0; i < C; i++) m_axis_tdata[i*W+:W] <= rom[base+A_W'(i)];
-    end
+    if (load) m_axis_tdata <= rom[addr];
   end
 endmodule

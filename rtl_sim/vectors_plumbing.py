@@ -276,7 +276,7 @@ def const_stream_vectors(*, seed: int = 0, lanes: int = 3, width: int = 8, depth
     entries[-1][-1] = (1 << (width - 1)) - 1
     params: Params = dict(
         C=lanes, W=width, DEPTH=depth,
-        INIT_FILE=sv_string(write_memh([v for e in entries for v in e], width, name="const_stream")),
+        INIT_FILE=sv_string(write_memh([pack(e, width) for e in entries], lanes * width, name="const_stream")),
     )
     count = repeats * depth + depth // 2 + 1
     vec = dict(

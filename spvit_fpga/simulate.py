@@ -2,6 +2,7 @@
 
     python -m spvit_fpga.simulate --design DIR --lint
     python -m spvit_fpga.simulate --design DIR --rtl [--images N] [--json] [--waves]
+    python -m spvit_fpga.simulate --design DIR --synth
 
 ``DIR`` is a project written by ``python -m spvit_fpga.generate --board NAME --rtl``.  ``--lint`` runs
 ``verilator --lint-only -Wall`` on the generated top and every library file it uses, with the same
@@ -12,6 +13,9 @@ exactly with the golden reference; it prints "N/N bit-exact" and the cycles per 
 ``DIR/rtl_sim.json`` and records the measured cycles in ``DIR/manifest.json`` (``rtl.simulation``)
 beside the generator's estimates.  ``--json`` prints one JSON object (``images``, ``bit_exact``,
 ``cycles_per_image``, ...).  ``--waves`` keeps a VCD (``dump.vcd`` in the run folder it names).
+``--synth`` runs Yosys ``synth_xilinx`` on the top (:mod:`spvit_fpga.synth`; slow: about 20
+minutes and 4 GB for the micro model) and records its cell counts (LUT, FF, DSP48E2, BRAM) in
+``manifest.json`` under ``rtl.synth``.
 """
 from __future__ import annotations
 
@@ -52,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument("--rtl", action="store_true", help="end-to-end RTL simulation of the test images")
     mode.add_argument("--lint", action="store_true", help="verilator --lint-only -Wall on the design")
+    mode.add_argument("--synth", action="store_true", help="Yosys synth_xilinx on the top; counts into the manifest")
     p.add_argument("--images", type=int, default=None, metavar="N", help="simulate the first N test images (default: all)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
     p.add_argument("--stream", action="store_true", help="send the images back to back (throughput) instead of one "
@@ -215,6 +220,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not design.is_dir():
         raise UserError(f"--design {design}: no such directory")
     manifest = load_design(design)
+    if args.synth:
+        from .synth import format_counts, synth_xilinx
+
+        rtl = manifest["rtl"]
+        family = "xc7" if manifest["board"].get("family") == "zynq7000" else "xcup"
+        print(f"Yosys synth_xilinx -family {family} on {rtl['module']} (slow for whole models) ...", file=sys.stderr)
+        res = synth_xilinx(design_sources(design, manifest), rtl["module"], family=family,
+                           mem_dir=(design / rtl["mem_dir"]).resolve())
+        counts = res.as_dict()
+        counts["family"] = family
+        manifest["rtl"]["synth"] = counts
+        tmp = design / "manifest.json.tmp"
+        tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+        os.replace(tmp, design / "manifest.json")
+        print(json.dumps(counts) if args.json else format_counts(res))
+        return 0
     if args.lint:
         diags = lint_design(design, manifest)
         if args.json:
