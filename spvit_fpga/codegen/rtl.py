@@ -80,6 +80,7 @@ class RtlOptions:
 
     folding: dict[str, tuple[int, int]] = field(default_factory=dict)
     attn_qp: dict[str, int] = field(default_factory=dict)  # attention op name -> query rows in parallel
+    ln_lanes: dict[str, int] = field(default_factory=dict)  # LayerNorm op name -> channels per cycle
     target_cycles: int = 0
     attn_simd: int = 32
     div_steps: int = 2
@@ -176,6 +177,12 @@ def _divisor_at_most(n: int, cap: int) -> int:
     return max(d for d in range(1, max(1, min(n, cap)) + 1) if n % d == 0)
 
 
+def _pack_lanes(values, width: int) -> int:
+    """Lanes ``values`` as one word, lane ``i`` at bits ``[i*width +: width]`` (two's complement)."""
+    mask = (1 << width) - 1
+    return sum((int(v) & mask) << (i * width) for i, v in enumerate(values))
+
+
 def _bits_of(values: np.ndarray, signed: bool = True) -> int:
     v = np.asarray(values, dtype=np.int64)
     if v.size == 0:
@@ -262,25 +269,30 @@ def fifo(net: Netlist, x: Stream, depth: int, base: str) -> Stream:
     return y
 
 
-def layernorm(net: Netlist, op: LayerNormOp, x: Stream) -> Stream:
+def layernorm(net: Netlist, op: LayerNormOp, x: Stream, lanes: int = 1) -> Stream:
+    """``spvit_layernorm_tok`` with ``lanes`` channels a cycle (statistics of the next token
+    overlapping the current token's normalisation); gamma/beta in a packed ROM (one beat a line)."""
     lp = op.params()
     c = op.channels
-    beta_w = op.beta_fmt.bits
-    gb = [((int(b) & ((1 << beta_w) - 1)) << op.gamma_fmt.bits) | (int(g) & ((1 << op.gamma_fmt.bits) - 1))
-          for g, b in zip(np.asarray(op.gamma).tolist(), np.asarray(op.beta).tolist())]
+    beta_w, g_w = op.beta_fmt.bits, op.gamma_fmt.bits
+    pairs = [((int(b) & ((1 << beta_w) - 1)) << g_w) | (int(g) & ((1 << g_w) - 1))
+             for g, b in zip(np.asarray(op.gamma).tolist(), np.asarray(op.beta).tolist())]
+    pw = beta_w + g_w
+    beats = [sum(pairs[b * lanes + i] << (i * pw) for i in range(lanes)) for b in range(c // lanes)]
     params = dict(
         C=c, IN_W=op.in_fmt.bits, SUM_W=lp.sum_bits, DEV_W=lp.dev_bits, VAR_W=lp.var_bits,
         EPS_INT=f"64'd{lp.eps_int}", M=lp.mant_bits, T_W=lp.table_bits, R=lp.rsqrt_shift,
         RSQRT_FILE=MemFile(net.memfile(f"rsqrt_c{c}_m{lp.mant_bits}_t{lp.table_bits}",
                                        rtlpack.memh_text(list(lp.table), lp.table_bits))),
-        NORM_W=op.norm_fmt.bits, NORM_FRAC=op.norm_fmt.frac, G_W=op.gamma_fmt.bits, BETA_W=beta_w,
+        NORM_W=op.norm_fmt.bits, NORM_FRAC=op.norm_fmt.frac, G_W=g_w, BETA_W=beta_w,
         OUT_SHIFT=op.out_shift, OUT_W=op.out_fmt.bits, OUT_SIGNED=op.out_fmt.signed,
-        GB_FILE=MemFile(net.memfile(op.name + ".gb", rtlpack.memh_text(gb, beta_w + op.gamma_fmt.bits))),
+        GB_FILE=MemFile(net.memfile(f"{op.name}.gb_l{lanes}", rtlpack.memh_text(beats, lanes * pw))),
+        LANES=lanes, OVERLAP=True, GB_PACKED=True,
     )
     y = net.stream(op.name, c, op.out_fmt.bits)
     ports = _sink("s_axis", x)
     ports.update(_source("m_axis", y))
-    net.add("spvit_layernorm_tok", op.name, params, ports, f"{op.name}: LayerNorm over {c} channels")
+    net.add("spvit_layernorm_tok", op.name, params, ports, f"{op.name}: LayerNorm over {c} channels, {lanes} a cycle")
     return y
 
 
@@ -322,11 +334,32 @@ def fold_unit(op: LinearOp, target: int) -> tuple[int, int]:
     return best[1], best[2]
 
 
+def layernorm_ops(ir: IR) -> list[tuple[LayerNormOp, int]]:
+    """Every LayerNorm with the most tokens (rows) of a frame it normalises."""
+    lns = []
+    for b in ir.blocks:
+        if b.selector is not None:
+            lns.append((b.selector.norm, b.selector.in_fc.max_tokens))
+        lns += [(b.norm1, b.max_tokens), (b.norm2, b.max_tokens)]
+    return lns + [(ir.norm, 1)]
+
+
+def layernorm_cycles(channels: int, tokens: int, lanes: int) -> int:
+    """Frame cycles of ``spvit_layernorm_tok`` with OVERLAP (its header's formula)."""
+    p = channels // lanes
+    return (tokens - 1) * max(p, 5) + 2 * p + 9
+
+
+def choose_ln_lanes(op: LayerNormOp, tokens: int, target: int) -> int:
+    for lanes in _divisors(op.channels):
+        if layernorm_cycles(op.channels, tokens, lanes) <= target:
+            return lanes
+    return op.channels
+
+
 def layernorm_floor(ir: IR) -> int:
-    """Cycles of the slowest LayerNorm frame (one value a cycle: 2C + 6 per token)."""
-    lns = [(b.norm1, b.max_tokens) for b in ir.blocks] + [(b.norm2, b.max_tokens) for b in ir.blocks]
-    lns += [(b.selector.norm, b.selector.in_fc.max_tokens) for b in ir.blocks if b.selector is not None]
-    return max((t * (2 * op.channels + 6) for op, t in lns), default=0)
+    """Cycles of the slowest LayerNorm frame at its widest (one token every 5 cycles at best)."""
+    return max((layernorm_cycles(op.channels, t, op.channels) for op, t in layernorm_ops(ir)), default=0)
 
 
 MAX_QP = 16
@@ -353,11 +386,11 @@ def choose_qp(b, simd: int, target: int) -> int:
 
 def dsp_estimate(ir: IR, opt: RtlOptions) -> dict[str, int]:
     """One DSP48 per MAC lane of a GEMM unit (no packing; Yosys maps each 8x8 product to one),
-    attention: 2 x QP x SIMD (score and context MACs of QP query rows), LayerNorm: 3 multipliers
-    per unit."""
+    attention: 2 x QP x SIMD (score and context MACs of QP query rows), LayerNorm: 4 per lane + 7
+    per unit (Yosys synth_xilinx counts of spvit_layernorm_tok)."""
     macs = sum(pe * simd for pe, simd in (opt.fold(op) for op in gemm_ops(ir)))
     attn = sum(2 * opt.attn_qp.get(b.attn.name, 1) * opt.attn_simd for b in ir.blocks)
-    ln = 3 * (2 * len(ir.blocks) + len(ir.selectors) + 1)
+    ln = sum(4 * opt.ln_lanes.get(op.name, 1) + 7 for op, _ in layernorm_ops(ir))
     return {"gemm": macs, "attention": attn, "layernorm": ln, "total": macs + attn + ln}
 
 
@@ -376,7 +409,8 @@ def choose_options(ir: IR, board, dsp_fraction: float = 0.85) -> RtlOptions:
     def opts(target: int) -> RtlOptions:
         return RtlOptions(folding={op.name: fold_unit(op, target) for op in ops}, target_cycles=target,
                           attn_simd=attn_simd,
-                          attn_qp={b.attn.name: choose_qp(b, attn_simd, target) for b in ir.blocks})
+                          attn_qp={b.attn.name: choose_qp(b, attn_simd, target) for b in ir.blocks},
+                          ln_lanes={op.name: choose_ln_lanes(op, t, target) for op, t in layernorm_ops(ir)})
 
     hi = max(max(1, op.max_tokens) * op.in_features * op.out_features for op in ops)
     lo = max(1, layernorm_floor(ir))
@@ -429,12 +463,12 @@ def _block(net: Netlist, b, x: Stream, opt: RtlOptions) -> Stream:
     slack = opt.fifo_slack
     xa, xr = fork(net, x, 2, f"blocks_{b.index}_in")
     res1 = fifo(net, xr, b.max_tokens + slack, f"blocks_{b.index}_res1")
-    h = layernorm(net, b.norm1, xa)
+    h = layernorm(net, b.norm1, xa, opt.ln_lanes.get(b.norm1.name, 1))
     ctx = _attention(net, b, h, opt)
     x1 = gemm(net, b.attn.proj, ctx, *opt.fold(b.attn.proj), res=res1)
     xb, xr2 = fork(net, x1, 2, f"blocks_{b.index}_mid")
     res2 = fifo(net, xr2, b.max_tokens + slack, f"blocks_{b.index}_res2")
-    h2 = layernorm(net, b.norm2, xb)
+    h2 = layernorm(net, b.norm2, xb, opt.ln_lanes.get(b.norm2.name, 1))
     a = gemm(net, b.fc1, h2, *opt.fold(b.fc1))
     return gemm(net, b.fc2, a, *opt.fold(b.fc2), res=res2)
 
@@ -491,7 +525,7 @@ def _selector(net: Netlist, s: TokenSelectOp, x: Stream, t_max: int, opt: RtlOpt
     w = fifo(net, w, s.max_tokens + slack, pre + "_w")
     # per-head path: LayerNorm, in_fc, global feature, out MLP, delta
     sub = _split(net, xl, nh, pre + "_heads")
-    t = layernorm(net, s.norm, sub)
+    t = layernorm(net, s.norm, sub, opt.ln_lanes.get(s.norm.name, 1))
     f = gemm(net, s.in_fc, t, *opt.fold(s.in_fc))
     assert s.in_fc.activation is not None
     f_fmt = s.in_fc.activation.out_fmt
@@ -564,7 +598,8 @@ def build_netlist(ir: IR, opt: RtlOptions) -> Netlist:
     pos_s = net.stream("pos", c, lin.residual_fmt.bits, last=False, user=False)
     net.add("spvit_const_stream", "pos",
             dict(C=c, W=lin.residual_fmt.bits, DEPTH=n,
-                 INIT_FILE=MemFile(net.memfile("patch_embed.pos", rtlpack.memh_text(pos.reshape(-1).tolist(), lin.residual_fmt.bits)))),
+                 INIT_FILE=MemFile(net.memfile("patch_embed.pos", rtlpack.memh_text(
+                     [_pack_lanes(row, lin.residual_fmt.bits) for row in pos.tolist()], c * lin.residual_fmt.bits)))),
             _source("m_axis", pos_s))
     e = gemm(net, lin, patches, *opt.fold(lin), res=pos_s)
     x = net.stream("embed", c, lin.out_fmt.bits)
@@ -586,7 +621,7 @@ def build_netlist(ir: IR, opt: RtlOptions) -> Netlist:
     ports = _sink("s_axis", x)
     ports.update(_source("m_axis", xc))
     net.add("spvit_kind_filter", "cls_filter", dict(W=x.width, KEEP_KINDS="4'b0001"), ports)
-    hn = layernorm(net, ir.norm, xc)
+    hn = layernorm(net, ir.norm, xc, opt.ln_lanes.get(ir.norm.name, 1))
     logits = gemm(net, ir.head, hn, *opt.fold(ir.head))
     # results: logits then the kept counts
     s_cnt = len(net.kept_streams)
@@ -788,6 +823,7 @@ def build_rtl(ir: IR, board, opt: Optional[RtlOptions] = None, *, version: str =
     files["rtl/filelist.f"] = ("".join(f"lib/{m}.sv\n" for m in modules) + f"{TOP}.sv\n").encode()
     dsp = dsp_estimate(ir, opt)
     opt_entry = {"target_cycles": opt.target_cycles, "attn_simd": opt.attn_simd, "attn_qp": opt.attn_qp,
+                 "ln_lanes": opt.ln_lanes,
                  "div_steps": opt.div_steps,
                  "fifo_slack": opt.fifo_slack}
     entry = {
