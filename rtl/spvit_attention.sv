@@ -18,18 +18,21 @@
 //   m_axis: context token i (C lanes of CTX_W bits) with the tuser of q token i, tlast on the
 //     frame's last token.
 // Preconditions: the q, k and v frames have the same length T (the length is taken from q),
-// 1 <= T <= T_MAX; C == H*DH; SIMD divides DH; QP >= 1 (any, also > T_MAX);
+// 1 <= T <= T_MAX; C == H*DH; SIMD divides DH; QP >= 1 (any, also > T_MAX); FRAMES is 1 or 2;
 // SCORE_ACC_W >= intops.accumulator_bits(Q_W, K_W, DH) and CTX_ACC_W >= intops.accumulator_bits(
 // P_W, V_W, T_MAX, in_signed=False) (no saturation inside the exact sums); EXP_* as for
 // spvit_softmax (intops.exp_table of the score format);
 // AXI-Stream sources (a raised tvalid stays, with tdata stable, until the transfer: a token beat
 // is read over NS = C/SIMD cycles before tready rises).
 //
-// Hardware: three frame buffers of T_MAX*NS rows x SIMD*W bits (NS = C/SIMD; synchronous read
-// with enable: block or distributed RAM), each written one slice a cycle from the held token beat
-// (tready on its last slice): k and v at row t*NS + g = SIMD slice g of token t; q in QP banks of
-// G_MAX*NS rows (G_MAX = ceil(T_MAX/QP)), token t in bank t % QP at row (t / QP)*NS + g, so the
-// QP query rows of a row group are read in one cycle; a kind buffer (QP banks of G_MAX x 2).
+// Hardware: three frame buffers of FRAMES*T_MAX*NS rows x SIMD*W bits (NS = C/SIMD; synchronous
+// read with enable: block or distributed RAM), each written one slice a cycle from the held token
+// beat (tready on its last slice): k and v at row t*NS + g = SIMD slice g of token t; q in QP
+// banks of FRAMES*G_MAX*NS rows (G_MAX = ceil(T_MAX/QP)), token t in bank t % QP at row
+// (t / QP)*NS + g, so the QP query rows of a row group are read in one cycle; a kind buffer (QP
+// banks of FRAMES*G_MAX x 2).  With FRAMES = 2 each buffer holds two frames (ping-pong halves at
+// row offsets 0 and T_MAX*NS, resp. G_MAX*NS and G_MAX): one half is loaded while the frame in
+// the other half is computed.
 // The query rows are processed in row groups of QP consecutive tokens (G = ceil(T/QP) groups;
 // the last one has L = T - (G-1)*QP valid rows; its other lanes compute on stale q rows and their
 // results are dropped).  Two engines run concurrently once a frame is loaded, connected through
@@ -45,29 +48,46 @@
 //     spvit_requant units and are shifted into QP output registers, head by head; after the last
 //     head the group's L tokens are emitted one a beat (token order; a shift waits while the
 //     previous group has not been taken completely).
-// A frame is accepted only in the LOAD state: from the moment the previous frame's last context
-// token has been computed (it may still wait in the output register) until the new frame's q, k
-// and v tlast have all arrived; then RUN until its last context token is computed.
+// Frame buffering: a frame is loaded into a free buffer half (FRAMES = 1: the only one), its q, k
+// and v streams each accepted until their tlast; one cycle after the last of the three the half
+// is full and the next frame's load may start in the other half (if that one is free).  A full
+// half is computed (frames in order, one at a time) as soon as the previous frame's last context
+// token has been computed (it may still wait in the output register), which also frees that
+// previous frame's half.  So with FRAMES = 1 the unit alternates load and compute; with FRAMES = 2
+// it receives frame i+1 while it computes frame i.
 //
 // Cycles per frame of T tokens without stalls, from its first input beat offered to its last
 // output beat taken (checked exactly by rtl_sim/tb_attention.py), with NB = DH/SIMD,
 // D = ceil((P_W+1)/DIV_STEPS) + 1 (the softmax divider's interval), G = ceil(T/QP),
 // L = T - (G-1)*QP and R = max(D*T + max(0, 3-D), T + 3) (the spvit_softmax row interval of
 // rows of T back to back), when NB <= D:
-//   (NS + NB - 1)*T + (2+D)*T + 7 + (H*G - 1)*R + NB + 5 + (L - 1)
+//   NS*T + Q + L,   Q = (NB + 1 + D)*T + (H*G - 1)*R + NB + 11   (compute)
 // i.e. load (NS*T + 2), the first score row at one score per NB cycles, its softmax latency
 // ((2+D)*T + 7), then the other H*G - 1 softmax rows one every R cycles (QP spvit_softmax in
 // lock-step; each pipelines receive / sum / divide over consecutive rows, so the divide pass
 // paces: the next rows' scores and each probability's NB context beats are hidden under it),
-// and the last group's L tokens.  Frames back to back take L cycles less each (the next load
-// starts as the last group's first token leaves).  QP = 1 works on one query row at a time.
-// When NB > D the context MACs pace the divisions instead: about NS*T + H*G*NB*T cycles.
+// and the last group's L tokens.  QP = 1 works on one query row at a time.
+// Frames back to back: FRAMES = 1: NS*T + Q cycles each (the next load starts as the last
+// group's first token leaves), plus the last frame's L.  FRAMES = 2 at full rate: load i+1
+// (NS*T_{i+1} cycles) overlaps compute i; exactly, with frame i's load allowed from cycle a_i
+// (a_0 = 0, a_i = max(r_{i-1} + 1, f_{i-2})), done r_i = a_i + NS*T_i, compute start
+// c_i = max(r_i, f_{i-1}), end f_i = c_i + Q_i: total f_last + L_last.  Steady state for frames of
+// equal T: one frame every max(receive, Q) cycles, receive = NS*T + 1 at full rate or T*P when
+// the q/k/v tokens come one every P >= NS + 1 cycles (a source that waits while held off);
+// FRAMES = 1: NS*T + Q at full rate, (T-1)*P + NS + Q paced.  The same model per token (a token
+// is written from when it is offered and its half is free, over NS cycles) is checked exactly
+// for such paced inputs too (rtl_sim/tb_attention.py expected_cycles).
+// When NB > D the context MACs pace the divisions instead: Q is about H*G*NB*T cycles.
 // E.g. C=64, H=2, DH=32, SIMD=8, P_W=8, DIV_STEPS=3 (NS = 8, NB = D = 4), T=66: 35 722 (QP=1),
 // 18 299 (QP=2), 9 851 (QP=4); SIMD=32, DIV_STEPS=9 (NS = 2, NB = 1, D = 2), T=66: 17 832
 // (QP=1), 9 055 (QP=2), 4 799 (QP=4).
 // Resources grow with QP: QP*SIMD q.k multipliers and QP*SIMD p.v multipliers (2*QP*SIMD MACs),
 // QP spvit_softmax (each: three row buffers, two exp ROMs, one divider), QP*(1+DH) accumulators,
 // QP score FIFO columns and QP output registers (C*CTX_W bits each); the frame buffers do not.
+// FRAMES = 2 doubles the depth of the q, k, v and kind buffers (BRAM18 as 36 x 512 tiles:
+// ceil(SIMD*W/36) * ceil(FRAMES*T_MAX*NS/512) for k and for v, QP * ceil(SIMD*Q_W/36) *
+// ceil(FRAMES*G_MAX*NS/512) for q; e.g. C=64, T_MAX=66, SIMD=16, QP=2, 8-bit q/k/v: 16 -> 24) and
+// adds the buffer-half offsets to the addresses; nothing else.
 module spvit_attention #(
     parameter int C           = 64,                 // channels (= H * DH)
     parameter int H           = 2,                  // heads
@@ -88,7 +108,8 @@ module spvit_attention #(
     parameter int CTX_ACC_W   = 23,                 // p.v accumulator (>= accumulator_bits)
     parameter int CTX_SHIFT   = 8,                  // P_W + f_v - f_ctx
     parameter int CTX_W       = 8,                  // context width (signed)
-    parameter int QP          = 1                   // query rows in parallel (row group size, >= 1)
+    parameter int QP          = 1,                  // query rows in parallel (row group size, >= 1)
+    parameter int FRAMES      = 1                   // frame buffers: 1, or 2 (ping-pong)
 ) (
     input  logic               clk,
     input  logic               rst_n,
@@ -126,8 +147,11 @@ module spvit_attention #(
   localparam int L_W = (QP > 1) ? $clog2(QP) : 1;         // lane (row in the group) index
   localparam int H_W = (H > 1) ? $clog2(H) : 1;           // head index
   localparam int SL_W = (NS > 1) ? $clog2(NS) : 1;        // slice index
-  localparam int AW = (T_MAX * NS > 1) ? $clog2(T_MAX * NS) : 1;  // k/v address (token, slice)
-  localparam int QAW = (G_MAX * NS > 1) ? $clog2(G_MAX * NS) : 1;  // q bank address (group, slice)
+  localparam int KV_ROWS = T_MAX * NS;                    // k / v rows of one frame buffer
+  localparam int Q_ROWS = G_MAX * NS;                     // q bank rows of one frame buffer
+  localparam int AW = (FRAMES * KV_ROWS > 1) ? $clog2(FRAMES * KV_ROWS) : 1;  // k/v address
+  localparam int QAW = (FRAMES * Q_ROWS > 1) ? $clog2(FRAMES * Q_ROWS) : 1;  // q bank address
+  localparam int UAW = (FRAMES * G_MAX > 1) ? $clog2(FRAMES * G_MAX) : 1;  // kind bank address
   localparam int B_W = (NB > 1) ? $clog2(NB) : 1;         // beat index
   localparam int QK_W = Q_W + K_W;                        // q*k product (signed)
   localparam int PV_W = P_W + 1 + V_W;                    // p*v product (signed)
@@ -142,19 +166,31 @@ module spvit_attention #(
   localparam logic [AW-1:0] A_NS = AW'(NS);
   localparam logic [QAW-1:0] QA_NS = QAW'(NS);
 
-  typedef enum logic {
-    LOAD,
-    RUN
-  } state_t;
-  state_t state;
+  // ---- frame buffer ping-pong (FRAMES = 2; with FRAMES = 1 wbuf = rbuf = 0) -------------------------
+  // full[b]: buffer b holds a loaded frame whose last context token has not been computed yet.
+  // wbuf: the buffer being loaded (accepted into while !full[wbuf]); rbuf: the buffer of the
+  // oldest loaded frame, computed while run.  Frames are loaded and computed in order.
+  logic [1:0] full;
+  logic wbuf, rbuf, run;
+  logic loading, in_complete, start, frame_end;
+  logic [AW-1:0] kv_wbase, kv_rbase;                      // first row of the buffer
+  logic [QAW-1:0] q_wbase, q_rbase;
+  logic [UAW-1:0] u_wbase, u_rbase;
+  assign loading = !full[wbuf];
+  assign kv_wbase = wbuf ? AW'(KV_ROWS) : '0;
+  assign kv_rbase = rbuf ? AW'(KV_ROWS) : '0;
+  assign q_wbase = wbuf ? QAW'(Q_ROWS) : '0;
+  assign q_rbase = rbuf ? QAW'(Q_ROWS) : '0;
+  assign u_wbase = wbuf ? UAW'(G_MAX) : '0;
+  assign u_rbase = rbuf ? UAW'(G_MAX) : '0;
 
   // ---- frame buffers ----------------------------------------------------------------------------
   // k / v: row t*NS + g holds SIMD slice g of token t.  q: QP banks, token t in bank
   // t % QP at row (t / QP)*NS + g, so the QP rows of a group are read in the same cycle.
   // A token beat is written one slice a cycle (its tdata is stable while tvalid is high and
   // tready low), tready on the last slice.
-  logic [SIMD*K_W-1:0] k_mem[T_MAX*NS];
-  logic [SIMD*V_W-1:0] v_mem[T_MAX*NS];
+  logic [SIMD*K_W-1:0] k_mem[FRAMES*KV_ROWS];
+  logic [SIMD*V_W-1:0] v_mem[FRAMES*KV_ROWS];
   logic [AW-1:0] k_wa, v_wa;                              // k / v write addresses
   logic [QAW-1:0] q_gwa;                                  // q bank row of slice 0 of the token
   logic [SL_W-1:0] q_ws, k_ws, v_ws;                      // slice of the current token
@@ -164,9 +200,15 @@ module spvit_attention #(
   logic q_in_done, k_in_done, v_in_done;
   logic q_wr, k_wr, v_wr;                                 // a slice is written this cycle
   logic q_fire, k_fire, v_fire;
-  logic [TI_W-1:0] last_tok;                              // T - 1 of the loaded frame
-  logic [GI_W-1:0] last_grp;                              // (T - 1) / QP
-  logic [L_W-1:0] last_lane;                              // (T - 1) % QP
+  logic [TI_W-1:0] last_tok_b[2];                        // per buffer: T - 1 of its frame
+  logic [GI_W-1:0] last_grp_b[2];                         // (T - 1) / QP
+  logic [L_W-1:0] last_lane_b[2];                         // (T - 1) % QP
+  logic [TI_W-1:0] last_tok;                              // the same of the computed frame
+  logic [GI_W-1:0] last_grp;
+  logic [L_W-1:0] last_lane;
+  assign last_tok = last_tok_b[rbuf];
+  assign last_grp = last_grp_b[rbuf];
+  assign last_lane = last_lane_b[rbuf];
 
   logic [SIMD*Q_W-1:0] q_in[NS];
   logic [SIMD*K_W-1:0] k_in[NS];
@@ -177,27 +219,31 @@ module spvit_attention #(
     assign v_in[g] = s_axis_v_tdata[g*SIMD*V_W+:SIMD*V_W];
   end
 
-  assign q_wr = (state == LOAD) && !q_in_done && s_axis_q_tvalid;
-  assign k_wr = (state == LOAD) && !k_in_done && s_axis_k_tvalid;
-  assign v_wr = (state == LOAD) && !v_in_done && s_axis_v_tvalid;
-  assign s_axis_q_tready = (state == LOAD) && !q_in_done && (q_ws == SL_LAST);
-  assign s_axis_k_tready = (state == LOAD) && !k_in_done && (k_ws == SL_LAST);
-  assign s_axis_v_tready = (state == LOAD) && !v_in_done && (v_ws == SL_LAST);
+  assign q_wr = loading && !q_in_done && s_axis_q_tvalid;
+  assign k_wr = loading && !k_in_done && s_axis_k_tvalid;
+  assign v_wr = loading && !v_in_done && s_axis_v_tvalid;
+  assign s_axis_q_tready = loading && !q_in_done && (q_ws == SL_LAST);
+  assign s_axis_k_tready = loading && !k_in_done && (k_ws == SL_LAST);
+  assign s_axis_v_tready = loading && !v_in_done && (v_ws == SL_LAST);
+  // the loaded frame is complete (its flags are set only while loading); a frame starts when
+  // nothing is computed and buffer rbuf is full or completes now (then rbuf == wbuf)
+  assign in_complete = q_in_done && k_in_done && v_in_done;
+  assign start = !run && (full[rbuf] || in_complete);
   assign q_fire = s_axis_q_tvalid && s_axis_q_tready;
   assign k_fire = s_axis_k_tvalid && s_axis_k_tready;
   assign v_fire = s_axis_v_tvalid && s_axis_v_tready;
 
   always_ff @(posedge clk) begin
     if (k_wr) begin
-      k_mem[k_wa] <= k_in[k_ws];
+      k_mem[kv_wbase+k_wa] <= k_in[k_ws];
     end
     if (v_wr) begin
-      v_mem[v_wa] <= v_in[v_ws];
+      v_mem[kv_wbase+v_wa] <= v_in[v_ws];
     end
     if (q_fire && s_axis_q_tlast) begin
-      last_tok <= q_tok;
-      last_grp <= q_grp;
-      last_lane <= q_lane;
+      last_tok_b[wbuf] <= q_tok;
+      last_grp_b[wbuf] <= q_grp;
+      last_lane_b[wbuf] <= q_lane;
     end
   end
 
@@ -228,7 +274,7 @@ module spvit_attention #(
 
   always_ff @(posedge clk) begin
     if (s_adv) begin
-      k_x <= k_mem[sj_row + AW'(s_off)];
+      k_x <= k_mem[kv_rbase+sj_row+AW'(s_off)];
       rd_first <= (sb == '0);
       rd_last <= (sb == B_LAST);
       rd_tlast <= (sj == last_tok);
@@ -266,8 +312,8 @@ module spvit_attention #(
   assign p_take = p_valid && p_ready;
 
   for (genvar r = 0; r < QP; r++) begin : g_lane
-    logic [SIMD*Q_W-1:0] q_bank[G_MAX*NS];
-    logic [1:0] u_bank[G_MAX];
+    logic [SIMD*Q_W-1:0] q_bank[FRAMES*Q_ROWS];
+    logic [1:0] u_bank[FRAMES*G_MAX];
     logic [SIMD*Q_W-1:0] q_x;
     logic signed [QK_W-1:0] qk_prod[SIMD];
     logic signed [SA_W-1:0] s_acc, s_sum;
@@ -277,16 +323,16 @@ module spvit_attention #(
 
     always_ff @(posedge clk) begin
       if (q_wr && q_lane == L_W'(r)) begin
-        q_bank[q_gwa+QAW'(q_ws)] <= q_in[q_ws];
+        q_bank[q_wbase+q_gwa+QAW'(q_ws)] <= q_in[q_ws];
       end
       if (q_fire && q_lane == L_W'(r)) begin
-        u_bank[q_grp] <= s_axis_q_tuser;
+        u_bank[u_wbase+UAW'(q_grp)] <= s_axis_q_tuser;
       end
       if (s_adv) begin
-        q_x <= q_bank[sg_row+QAW'(s_off)];
+        q_x <= q_bank[q_rbase+sg_row+QAW'(s_off)];
       end
     end
-    assign u_rd[r] = u_bank[pg];
+    assign u_rd[r] = u_bank[u_rbase+UAW'(pg)];
 
     for (genvar s = 0; s < SIMD; s++) begin : g_qk_mul
       assign qk_prod[s] = QK_W'($signed(q_x[s*Q_W+:Q_W])) * QK_W'($signed(k_x[s*K_W+:K_W]));
@@ -372,6 +418,7 @@ module spvit_attention #(
   assign v_adv = !vr_valid || v_consume;
   assign pv_issue = pv_active && v_adv;
   assign pv_issue_last = pv_issue && (pb == B_LAST);
+  assign frame_end = v_consume && vr_frame_end;           // the last context beat of the frame
   assign p_ready = !pv_active || pv_issue_last;
 
   always_ff @(posedge clk) begin
@@ -379,7 +426,7 @@ module spvit_attention #(
       p_reg <= p_data;
     end
     if (v_adv) begin
-      v_x <= v_mem[pj_row + AW'(pbase + SL_W'(pb))];
+      v_x <= v_mem[kv_rbase+pj_row+AW'(pbase+SL_W'(pb))];
       vr_p <= p_reg;
       vr_first <= (pj == '0);
       vr_final <= (pj == last_tok);
@@ -449,7 +496,10 @@ module spvit_attention #(
   // ---- control ----------------------------------------------------------------------------------
   always_ff @(posedge clk) begin
     if (!rst_n) begin
-      state <= LOAD;
+      full <= '0;
+      wbuf <= 1'b0;
+      rbuf <= 1'b0;
+      run <= 1'b0;
       q_gwa <= '0;
       k_wa <= '0;
       v_wa <= '0;
@@ -519,15 +569,21 @@ module spvit_attention #(
       if (v_fire) begin
         v_in_done <= s_axis_v_tlast;
       end
-      if (state == LOAD && q_in_done && k_in_done && v_in_done) begin
-        state <= RUN;
-        s_busy <= 1'b1;
+      if (in_complete) begin
+        full[wbuf] <= 1'b1;
+        wbuf <= (FRAMES > 1) ? !wbuf : 1'b0;
         q_in_done <= 1'b0;
         k_in_done <= 1'b0;
         v_in_done <= 1'b0;
       end
-      if (v_consume && vr_frame_end) begin
-        state <= LOAD;
+      if (start) begin
+        run <= 1'b1;
+        s_busy <= 1'b1;
+      end
+      if (frame_end) begin
+        run <= 1'b0;
+        full[rbuf] <= 1'b0;
+        rbuf <= (FRAMES > 1) ? !rbuf : 1'b0;
       end
 
       // score engine: group, h, j, beat

@@ -88,12 +88,14 @@ def attention_vectors(
     exp_frac: int = intops.DEFAULT_EXP_FRAC,
     div_steps: int = 3,
     qp: int = 1,
+    buffers: int = 1,
 ) -> Tuple[Params, Vectors]:
     """Frames back to back (token counts / kinds in ``frames``); shifts from the formats as
     ``spvit_fpga.ir.AttentionOp`` computes them (score: f_q + f_k - f_s; context: f_p + f_v -
     f_ctx); accumulator widths from intops.accumulator_bits; q tokens get random kinds (tuser)
     which the context tokens must carry, k and v tokens other random kinds (ignored); ``qp`` is
-    the module's QP (query rows in parallel)."""
+    the module's QP (query rows in parallel), ``buffers`` its FRAMES (1, or 2: ping-pong frame
+    buffers)."""
     rng = random.Random(seed)
     g = torch.Generator().manual_seed(seed)
     dh = channels // heads
@@ -111,7 +113,7 @@ def attention_vectors(
         EXP_DEPTH=len(table), EXP_FILE=sv_string(write_memh(table, exp_w, name="exp_table")),
         DIV_STEPS=div_steps,
         CTX_ACC_W=intops.accumulator_bits(prob_bits, v_fmt.bits, t_max, in_signed=False),
-        CTX_SHIFT=ctx_shift, CTX_W=ctx_fmt.bits, QP=qp,
+        CTX_SHIFT=ctx_shift, CTX_W=ctx_fmt.bits, QP=qp, FRAMES=buffers,
     )
     ins = {"s_axis_q": [], "s_axis_k": [], "s_axis_v": []}
     outs = []
@@ -143,7 +145,8 @@ def attention_vectors(
 
 
 def micro_model_vectors(*, seed: int = 1, frames: Sequence[FrameSpec] = (66, 20), t_max: int = 66,
-                        simd: int = 8, div_steps: int = 3, qp: int = 1) -> Tuple[Params, Vectors]:
+                        simd: int = 8, div_steps: int = 3, qp: int = 1,
+                        buffers: int = 1) -> Tuple[Params, Vectors]:
     """The embedded micro model's first attention (spvit_fpga/default_model/ir blocks[0].attn):
     its q / k / v / score / probability / context formats and exp_frac, C = 64, H = 2."""
     from spvit_fpga.defaults import DEFAULT_DIR
@@ -154,7 +157,7 @@ def micro_model_vectors(*, seed: int = 1, frames: Sequence[FrameSpec] = (66, 20)
         seed=seed, channels=attn.num_heads * attn.head_dim, heads=attn.num_heads, simd=simd, t_max=t_max,
         frames=frames, q_fmt=attn.q.out_fmt, k_fmt=attn.k.out_fmt, v_fmt=attn.v.out_fmt,
         score_fmt=attn.score_fmt, prob_bits=attn.prob_fmt.bits, ctx_fmt=attn.context_fmt,
-        exp_frac=attn.exp_frac, div_steps=div_steps, qp=qp,
+        exp_frac=attn.exp_frac, div_steps=div_steps, qp=qp, buffers=buffers,
     )
     # the same shifts as the IR's AttentionOp properties
     assert params["SCORE_SHIFT"] == attn.score_shift and params["CTX_SHIFT"] == attn.context_shift

@@ -391,13 +391,15 @@ def global_concat_vectors(
     lanes: Optional[int] = None,
     div_steps: int = 3,
     random_frames: int = 5,
+    buffers: int = 1,
 ) -> Tuple[Params, Vectors]:
     """Frames of f [n, H, DH] (sub-token stream: token-major, one head a beat) through reference.py
     ``_select``'s ``g = int_token_mean(f[..., DH/2:].transpose(0, 1))``, ``z = cat(f[..., :DH/2],
     g)``, with g in ``FixedFormat(F_W, f.frac + up)``.  Defaults: the model selector's head_dim,
     heads and in_fc output format (up = 0), LANES = DH/2.  Frames: 1 token, N_MAX tokens all max /
     all min (and mixed: saturation-free extremes), two tokens whose sums are odd (.5 ties), random
-    frames of random lengths and spreads."""
+    frames of random lengths and spreads.  ``buffers``: the module's FRAMES (2: frame i+1 is
+    received while frame i is replayed; full-rate cycles from global_concat_pingpong_cycles)."""
     rng = random.Random(seed)
     s = model_ir().blocks[1].selector
     dh = head_dim or s.head_dim
@@ -442,8 +444,28 @@ def global_concat_vectors(
                 last = int(j == n - 1 and h == nh - 1)
                 x_beats.append([pack(f[j, h].tolist(), f_fmt.bits), last, kind])
                 z_beats.append([pack(z[j, h].tolist(), f_fmt.bits), last, kind])
-    params = dict(DH=dh, H=nh, F_W=f_fmt.bits, N_MAX=n_max, UP=up, LANES=lanes, DIV_STEPS=div_steps, USER_W=2)
+    if buffers == 2:
+        cycles = global_concat_pingpong_cycles([f.shape[0] for f in frames], nh, bps, d)
+    params = dict(DH=dh, H=nh, F_W=f_fmt.bits, N_MAX=n_max, UP=up, LANES=lanes, DIV_STEPS=div_steps, USER_W=2,
+                  FRAMES=buffers)
     vec = dict(params=params, inputs={"s_axis": x_beats}, outputs={"m_axis": z_beats},
                lanes={"m_axis": [f_fmt.bits, dh, int(f_fmt.signed)]}, frames=len(frames),
                full_rate_cycles=cycles)
     return params, vec
+
+
+def global_concat_pingpong_cycles(tokens: Sequence[int], heads: int, s: int, d: int) -> int:
+    """Full-rate cycles of spvit_global_concat with FRAMES = 2 (its header's recurrence), frames of
+    ``tokens[i]`` tokens back to back; S = DH/(2*LANES) token-mean beats a sub-token, G = H*S
+    mean groups, D the divider interval."""
+    g = heads * s
+    e: List[int] = []   # last token-mean input beat of frame i
+    m: List[int] = []   # last mean of frame i taken
+    r: List[int] = []   # last replay issue of frame i
+    for i, n in enumerate(tokens):
+        a = max(e[i - 1] if i else 0, r[i - 2] + 1 if i >= 2 else 0)   # first input beat
+        first = max(a + 1, m[i - 1] - d + 1 if i else 0)                 # token mean back in ACC
+        e.append(first + n * heads * s - 1)
+        m.append(max(e[i] + 1, m[i - 1] if i else 0) + g * d)
+        r.append(max(m[i] + 1, r[i - 1] + 1 if i else 0) + n * heads - 1)
+    return r[-1] + 2

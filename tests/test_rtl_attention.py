@@ -14,7 +14,12 @@ group, 3, 2 and 1 < QP), the three-head one with QP=3 (7 = 2 groups + 1 row, 3, 
 degenerate one with QP=2 (T_MAX = 1 < QP) and the micro model's with QP=4 (66 = 16 groups + 2
 rows, 20, 1, 3) and the generator's choice SIMD = 16, DIV_STEPS = P_W + 1 (NB = 2 MAC beats a
 score = the softmax divider interval D = 2: the divide pass paces the pipelined softmax rows,
-the sum pass the 1-token rows).  Every case also checks the header's cycle formula at full rate.
+the sum pass the 1-token rows).  With FRAMES = 2 (ping-pong frame buffers, frame i+1 received
+while frame i is computed): the small one, the three-head one with QP=3 (long frames next to
+1-token frames: a load waiting for a free half), the degenerate one and the generator's micro
+unit (SIMD=16, DIV_STEPS=9, QP=2).  Every case also checks the header's cycle model exactly, at
+full rate and with the q/k/v tokens paced slower than the computation (as the upstream GEMM
+units deliver them: the receive-limited steady state).
 """
 from __future__ import annotations
 
@@ -76,6 +81,28 @@ CASES = [
         vectors_attention.micro_model_vectors,
         dict(seed=8, qp=4, simd=16, div_steps=9, frames=(66, 20, (1, "max"), (3, "split"))),
     ),
+    # FRAMES = 2 (ping-pong frame buffers: frame i+1 is received while frame i is computed)
+    ("attention-c8h2-t5-simd2-f2", vectors_attention.attention_vectors, dict(seed=9, buffers=2)),
+    (
+        "attention-c12h3-t7-nb1-qp3-f2",
+        vectors_attention.attention_vectors,
+        dict(
+            seed=10, channels=12, heads=3, simd=4, t_max=7, q_fmt=FixedFormat(8, 5), k_fmt=FixedFormat(6, 4),
+            v_fmt=FixedFormat(10, 7), score_fmt=FixedFormat(11, 5), prob_bits=10, ctx_fmt=FixedFormat(9, 7),
+            div_steps=4, qp=3, buffers=2, frames=(7, 1, 1, (7, "split"), 3, 7, 2, (7, "max"), (6, "peak"), 1, 7),
+        ),
+    ),
+    (
+        "attention-c4h1-t1-one-slice-qp2-f2",
+        vectors_attention.attention_vectors,
+        dict(seed=11, channels=4, heads=1, simd=4, t_max=1, qp=2, buffers=2,
+             frames=(1, (1, "min"), 1, (1, "max"), 1)),
+    ),
+    (
+        "attention-micro-c64h2-t66-simd16-d2-qp2-f2",  # the generator's micro model unit
+        vectors_attention.micro_model_vectors,
+        dict(seed=12, qp=2, simd=16, div_steps=9, buffers=2, frames=(66, 66, 20, (1, "max"), 66)),
+    ),
 ]
 
 
@@ -84,7 +111,7 @@ def test_attention_bit_exact(build_vectors, kwargs):
     params, vec = build_vectors(**kwargs)
     runner.lint(runner.sources_for(TOP), TOP, parameters=params)
     result = runner.run(top=TOP, test_module=TB, parameters=params, vectors=vec)
-    assert result.tests == 2 and result.failed == 0
+    assert result.tests == 3 and result.failed == 0
 
 
 def test_attention_testbench_checks_tuser():

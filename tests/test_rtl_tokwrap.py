@@ -66,6 +66,17 @@ TOKWRAP_CASES = [
         vt.global_concat_vectors,
         dict(head_dim=8, heads=3, lanes=2, up=2, f_fmt=FixedFormat(6, 2), n_max=7, div_steps=2, seed=3),
     ),
+    # FRAMES = 2: frame i+1 is received while frame i is replayed
+    ("global-concat-dh32h2-lanes16-f2", "spvit_global_concat", TB, vt.global_concat_vectors,
+     dict(buffers=2, seed=5, random_frames=9)),
+    (
+        "global-concat-dh8h3-lanes2-up2-int6-f2",
+        "spvit_global_concat",
+        TB,
+        vt.global_concat_vectors,
+        dict(head_dim=8, heads=3, lanes=2, up=2, f_fmt=FixedFormat(6, 2), n_max=7, div_steps=2, seed=8,
+             random_frames=9, buffers=2),
+    ),
 ]
 
 

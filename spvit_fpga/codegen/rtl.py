@@ -448,7 +448,7 @@ def _attention(net: Netlist, b, h: Stream, opt: RtlOptions) -> Stream:
         SCORE_W=a.score_fmt.bits, P_W=a.prob_fmt.bits, EXP_W=_bits_of(exp) - 1, EXP_DEPTH=len(exp),
         EXP_FILE=MemFile(net.memfile(a.name + ".exp", rtlpack.memh_text(exp.tolist(), _bits_of(exp) - 1))),
         DIV_STEPS=a.prob_fmt.bits + 1, CTX_ACC_W=a.context_acc_bits, CTX_SHIFT=a.context_shift, CTX_W=a.context_fmt.bits,
-        QP=opt.attn_qp.get(a.name, 1),
+        QP=opt.attn_qp.get(a.name, 1), FRAMES=2,  # ping-pong: receive frame i+1 while computing frame i
     )
     ports = {}
     ports.update(_sink("s_axis_q", q))
@@ -533,8 +533,8 @@ def _selector(net: Netlist, s: TokenSelectOp, x: Stream, t_max: int, opt: RtlOpt
     ports = _sink("s_axis", f)
     ports.update(_source("m_axis", z))
     net.add("spvit_global_concat", pre + "_global",
-            dict(DH=dh, H=nh, F_W=f_fmt.bits, N_MAX=s.max_tokens, UP=0, LANES=_divisor_at_most(nh * dh // 2, 8),
-                 DIV_STEPS=opt.div_steps), ports)
+            dict(DH=dh, H=nh, F_W=f_fmt.bits, N_MAX=s.max_tokens, UP=0, LANES=_divisor_at_most(dh // 2, 8),
+                 DIV_STEPS=opt.div_steps, FRAMES=2), ports)
     a1 = gemm(net, s.out_fc1, z, *opt.fold(s.out_fc1))
     a2 = gemm(net, s.out_fc2, a1, *opt.fold(s.out_fc2))
     d1 = gemm(net, s.delta, a2, *opt.fold(s.delta))
@@ -770,16 +770,17 @@ def bram18_estimate(net: Netlist) -> dict[str, int]:
         elif i.module == "spvit_fifo":
             use["fifos"] += _ram18(p(i, "W") + 3, p(i, "DEPTH"))
         elif i.module == "spvit_attention":
-            rows = p(i, "T_MAX") * p(i, "C") // p(i, "SIMD")
+            frames = p(i, "FRAMES")
+            rows = frames * p(i, "T_MAX") * p(i, "C") // p(i, "SIMD")
             qp = p(i, "QP")
-            bank_rows = -(-p(i, "T_MAX") // qp) * p(i, "C") // p(i, "SIMD")
+            bank_rows = frames * -(-p(i, "T_MAX") // qp) * p(i, "C") // p(i, "SIMD")
             use["attention"] += qp * _ram18(p(i, "SIMD") * p(i, "Q_W"), bank_rows)
             use["attention"] += sum(_ram18(p(i, "SIMD") * p(i, w), rows) for w in ("K_W", "V_W"))
         elif i.module == "spvit_token_select_tok":
             t = 1 + p(i, "N_MAX") + p(i, "PKG_MAX")
             use["selector"] += _ram18(p(i, "LANES") * p(i, "X_W"), t * p(i, "C") // p(i, "LANES"))
         elif i.module == "spvit_global_concat":
-            use["selector"] += _ram18(p(i, "DH") // 2 * p(i, "F_W"), p(i, "N_MAX") * p(i, "H"))
+            use["selector"] += _ram18(p(i, "DH") // 2 * p(i, "F_W") + 2, p(i, "FRAMES") * p(i, "N_MAX") * p(i, "H"))
     use["total"] = sum(use.values())
     return use
 
