@@ -139,6 +139,14 @@ class StreamDriver:
         if self.queue:
             await self._empty.wait()
 
+    def _offer_now(self) -> bool:
+        """Called each cycle while no beat is offered: offer the next one now?  (Subclasses
+        change the idle pattern here: bursts, a fixed pace.)"""
+        return self.rng.random() >= self.idle
+
+    def _taken(self) -> None:
+        """Called after each transfer."""
+
     async def _run(self) -> None:
         driving = False
         fired = False
@@ -148,9 +156,10 @@ class StreamDriver:
                 self.queue.popleft()
                 self.sent += 1
                 driving = False
+                self._taken()
                 if not self.queue:
                     self._empty.set()
-            if not driving and self.queue and self.rng.random() >= self.idle:
+            if not driving and self.queue and self._offer_now():
                 beat = self.queue[0]
                 self.data.value = beat.data
                 if self.last is not None:

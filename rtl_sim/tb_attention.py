@@ -96,31 +96,16 @@ class PacedDriver(StreamDriver):
 
     def __init__(self, dut, prefix: str, gap: int):
         self.gap = gap
+        self._wait = 0
         super().__init__(dut, prefix, idle=0.0)
 
-    async def _run(self) -> None:
-        driving = fired = False
-        wait = 0
-        while True:
-            await RisingEdge(self.clk)
-            if fired:
-                self.queue.popleft()
-                self.sent += 1
-                driving = False
-                wait = self.gap
-                if not self.queue:
-                    self._empty.set()
-            elif not driving and wait:
-                wait -= 1
-            if not driving and self.queue and not wait:
-                beat = self.queue[0]
-                self.data.value = beat.data
-                self.last.value = beat.last
-                self.user.value = beat.user
-                driving = True
-            self.valid.value = 1 if driving else 0
-            await ReadOnly()
-            fired = driving and bool(int(self.ready.value))
+    def _offer_now(self) -> bool:  # the cycle the wait runs out is the cycle the beat is offered
+        if self._wait:
+            self._wait -= 1
+        return self._wait == 0
+
+    def _taken(self) -> None:  # _offer_now runs in this same cycle and counts it
+        self._wait = self.gap + 1
 
 
 @cocotb.test(timeout_time=200, timeout_unit="ms")

@@ -216,32 +216,13 @@ class BurstDriver(StreamDriver):
         self._hold = 0
         super().__init__(dut, prefix, **kw)
 
-    async def _run(self) -> None:
-        driving = False
-        fired = False
-        while True:
-            await RisingEdge(self.clk)
-            if fired:
-                self.queue.popleft()
-                self.sent += 1
-                driving = False
-                if not self.queue:
-                    self._empty.set()
-            if not driving and self._hold == 0 and self.rng.random() < self.start:
-                self._hold = self.rng.randint(1, self.max_burst)
-            if self._hold:
-                self._hold -= 1
-            elif not driving and self.queue:
-                beat = self.queue[0]
-                self.data.value = beat.data
-                if self.last is not None:
-                    self.last.value = beat.last
-                if self.user is not None:
-                    self.user.value = beat.user
-                driving = True
-            self.valid.value = 1 if driving else 0
-            await ReadOnly()
-            fired = driving and bool(int(self.ready.value))
+    def _offer_now(self) -> bool:
+        if self._hold == 0 and self.rng.random() < self.start:
+            self._hold = self.rng.randint(1, self.max_burst)
+        if self._hold:
+            self._hold -= 1
+            return False
+        return True
 
 
 @cocotb.test(timeout_time=100, timeout_unit="ms")

@@ -301,5 +301,5 @@ def kind_count_vectors(*, seed: int = 0, lanes: int = 3, width: int = 8, kind: i
     counts = [[min(sum(1 for _, k in fr if k == kind), (1 << cnt_w) - 1), 0, 0] for fr in frames]
     params: Params = dict(W=lanes * width, USER_W=2, KIND=kind, CNT_W=cnt_w)
     vec = dict(params=params, inputs={"s_axis": beats}, outputs={"m_axis": beats, "m_axis_cnt": counts},
-               lanes={"m_axis": [width, lanes, 1]})
+               lanes={"m_axis": [width, lanes, 1]}, full_rate_cycles=len(beats) + len(frames))
     return params, vec

@@ -27,7 +27,7 @@ PLUMBING_CASES = [
     ("fork-n3-w32", "spvit_fork", "rtl_sim.tb_fork", vp.fork_vectors, {}),
     ("fifo-d2-w32", "spvit_fifo", "rtl_sim.tb_fifo", vp.fifo_vectors, dict(depth=2)),
     ("fifo-d66-w1024", "spvit_fifo", "rtl_sim.tb_fifo", vp.fifo_vectors, dict(depth=66, lanes=128, frames=20)),
-    ("join2-a32-b16", "spvit_join2", "rtl_sim.tb_join2", vp.join2_vectors, {}),
+    ("join2-a32-b16", "spvit_join2", "rtl_sim.tb_stream_model", vp.join2_vectors, {}),
     ("kind-filter-patch", "spvit_kind_filter", "rtl_sim.tb_kind_filter", vp.kind_filter_vectors, {}),
     (
         "kind-filter-class-package",
@@ -36,13 +36,13 @@ PLUMBING_CASES = [
         vp.kind_filter_vectors,
         dict(keep_kinds=0b0101, lanes=2, seed=1),
     ),
-    ("split-l3-r4", "spvit_split", "rtl_sim.tb_split", vp.split_vectors, {}),
-    ("split-l4-r1", "spvit_split", "rtl_sim.tb_split", vp.split_vectors, dict(l=4, r=1)),
-    ("merge-l3-r4", "spvit_merge", "rtl_sim.tb_merge", vp.merge_vectors, {}),
-    ("prepend-c6-w16-kind3", "spvit_prepend", "rtl_sim.tb_prepend", vp.prepend_vectors,
+    ("split-l3-r4", "spvit_split", "rtl_sim.tb_stream_model", vp.split_vectors, {}),
+    ("split-l4-r1", "spvit_split", "rtl_sim.tb_stream_model", vp.split_vectors, dict(l=4, r=1)),
+    ("merge-l3-r4", "spvit_merge", "rtl_sim.tb_stream_model", vp.merge_vectors, {}),
+    ("prepend-c6-w16-kind3", "spvit_prepend", "rtl_sim.tb_stream_model", vp.prepend_vectors,
      dict(lanes=6, width=16, kind=3, seed=2)),
     ("const-stream-c3-d5", "spvit_const_stream", "rtl_sim.tb_const_stream", vp.const_stream_vectors, {}),
-    ("kind-count-w24-sat3", "spvit_kind_count", "rtl_sim.tb_kind_count", vp.kind_count_vectors, {}),
+    ("kind-count-w24-sat3", "spvit_kind_count", "rtl_sim.tb_stream_model", vp.kind_count_vectors, {}),
 ]
 
 

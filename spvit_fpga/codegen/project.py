@@ -210,7 +210,7 @@ def build_project(d: Design, vectors: TestVectors, command: str, kept: Optional[
         files.update(rtl_files)
         k = list(kept) if kept is not None else estimate.target_kept(d.cfg)
         units = rtl_gen.unit_cycles(net, ir, k)
-        rtl_entry["estimate"] = {"kept_tokens": k, "gemm_unit_cycles": units,
+        rtl_entry["estimate"] = {"kept_tokens": k, "unit_cycles": units,
                                  "busiest_unit_cycles": max((u["cycles"] for u in units), default=0),
                                  "sum_unit_cycles": sum(u["cycles"] for u in units)}
     m = manifest(d, vectors, files, command, kept)

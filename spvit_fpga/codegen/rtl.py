@@ -365,11 +365,11 @@ def layernorm_floor(ir: IR) -> int:
 MAX_QP = 16
 
 
-def attention_cycles(b, simd: int, qp: int) -> int:
-    """Frame cycles of ``spvit_attention`` at the block's maximum token count (its header's
-    formula with the one-cycle divider, D = 2, valid for DH/SIMD <= 2)."""
+def attention_cycles(b, simd: int, qp: int, tokens: Optional[int] = None) -> int:
+    """Frame cycles of ``spvit_attention`` for ``tokens`` (default: the block's maximum), its
+    header's formula with the one-cycle divider (D = 2, valid for DH/SIMD <= 2)."""
     a = b.attn
-    t, d = b.max_tokens, 2
+    t, d = (tokens or b.max_tokens), 2
     ns, nb = a.num_heads * a.head_dim // simd, a.head_dim // simd
     g = -(-t // qp)
     last = t - (g - 1) * qp
@@ -745,6 +745,11 @@ def unit_cycles(net: Netlist, ir: IR, kept: list[int]) -> list[dict[str, Any]]:
             rows_n = tokens.get(".".join(name.split(".")[:2]), 1 + n)
         cyc = rows_n * (u["m"] // u["pe"]) * (u["k"] // u["simd"])
         rows.append({"unit": name, "tokens": rows_n, "cycles": cyc})
+    for b in ir.blocks:  # attention units
+        i = next(i for i in net.insts if i.module == "spvit_attention" and i.name == "u_" + b.attn.name.replace(".", "_"))
+        t = tokens.get(f"blocks.{b.index}", 1 + n)
+        rows.append({"unit": b.attn.name, "tokens": t,
+                     "cycles": attention_cycles(b, int(i.params["SIMD"]), int(i.params["QP"]), t)})
     return rows
 
 
