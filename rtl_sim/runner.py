@@ -283,7 +283,12 @@ def write_memh(values: Iterable[int], width: int, name: str = "rom") -> Path:
         if not -(1 << (width - 1)) <= v <= mask:
             raise ValueError(f"memory value {v} does not fit {width} bits")
     text = "".join(f"{v & mask:0{digits}x}\n" for v in vals)
-    digest = hashlib.sha256(f"{width}\n{text}".encode()).hexdigest()[:16]
+    return write_memh_text(text, name, salt=f"{width}\n")
+
+
+def write_memh_text(text: str, name: str = "rom", salt: str = "") -> Path:
+    """Write ready ``$readmemh`` text content-addressed under :func:`build_root` ``/mem``."""
+    digest = hashlib.sha256(f"{salt}{text}".encode()).hexdigest()[:16]
     path = build_root() / "mem" / f"{name}_{digest}.hex"
     if not path.is_file():
         path.parent.mkdir(parents=True, exist_ok=True)

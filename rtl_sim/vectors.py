@@ -14,6 +14,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import torch
 
 from spvit_fpga import intops
+from spvit_fpga.codegen import rtlpack
 from spvit_fpga.intops import FixedFormat
 
 from .bits import pack
@@ -453,24 +454,13 @@ def layernorm_vectors(
             x_beats.append([pack(x[ch].tolist(), in_fmt.bits), last, 0])
             gb_beats.append([pack(gb[ch], beta_bits + gamma_fmt.bits), 0, 0])
             y_beats.append([pack(y[ch], out_fmt.bits), last, 0])
-    params = dict(
-        C=c,
-        IN_W=in_fmt.bits,
-        SUM_W=lp.sum_bits,
-        DEV_W=lp.dev_bits,
-        VAR_W=lp.var_bits,
+    assert lp.norm_fmt == norm
+    params = rtlpack.layernorm_params(lp, g_w=gamma_fmt.bits, beta_w=beta_bits,
+                                      out_shift=gamma_fmt.frac + norm.frac - out_fmt.frac,
+                                      out_w=out_fmt.bits, out_signed=out_fmt.signed)
+    params.update(
         EPS_INT=sv_unsigned(lp.eps_int, 64),
-        M=lp.mant_bits,
-        T_W=lp.table_bits,
-        R=lp.rsqrt_shift,
         RSQRT_FILE=sv_string(write_memh(lp.table, lp.table_bits, name=f"rsqrt_c{c}")),
-        NORM_W=norm.bits,
-        NORM_FRAC=norm.frac,
-        G_W=gamma_fmt.bits,
-        BETA_W=beta_bits,
-        OUT_SHIFT=gamma_fmt.frac + norm.frac - out_fmt.frac,
-        OUT_W=out_fmt.bits,
-        OUT_SIGNED=int(out_fmt.signed),
         LANES=lanes,
         OVERLAP=int(overlap),
     )

@@ -11,8 +11,6 @@ expected full-rate timing (``rows``, ``kb``).
 """
 from __future__ import annotations
 
-import hashlib
-import os
 import random
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
@@ -24,7 +22,7 @@ from spvit_fpga.codegen import rtlpack
 from spvit_fpga.intops import FixedFormat
 
 from .bits import pack
-from .runner import build_root, sv_string
+from .runner import sv_string, write_memh_text
 from .vectors import Params, Vectors
 
 
@@ -33,16 +31,8 @@ def _range(bits: int, signed: bool) -> Tuple[int, int]:
 
 
 def memh_file(text: str, name: str) -> Path:
-    """Write ``$readmemh`` text content-addressed under ``build_root()/mem`` (stable path, so the
-    parameter - and the cached build - only changes with the contents)."""
-    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    path = build_root() / "mem" / f"{name}_{digest}.hex"
-    if not path.is_file():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        tmp.write_text(text)
-        tmp.replace(path)
-    return path
+    """``$readmemh`` text at a content-addressed path (the runner's memory-file folder)."""
+    return write_memh_text(text, name)
 
 
 def mvau_vectors(

@@ -21,6 +21,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import torch
 
 from spvit_fpga import intops
+from spvit_fpga.codegen import rtlpack
 from spvit_fpga.intops import FixedFormat
 
 from .bits import pack
@@ -126,24 +127,11 @@ def layernorm_tok_vectors(
         gb_file = write_memh(beats, lanes * gb_w, name=f"ln_gb_c{c}_x{lanes}")
     else:
         gb_file = write_memh(gb_words, gb_w, name=f"ln_gb_c{c}")
-    params = dict(
-        C=c,
-        IN_W=in_fmt.bits,
-        SUM_W=lp.sum_bits,
-        DEV_W=lp.dev_bits,
-        VAR_W=lp.var_bits,
+    params = rtlpack.layernorm_params(lp, g_w=op.gamma_fmt.bits, beta_w=beta_w, out_shift=op.out_shift,
+                                      out_w=out_fmt.bits, out_signed=out_fmt.signed)
+    params.update(
         EPS_INT=sv_unsigned(lp.eps_int, 64),
-        M=lp.mant_bits,
-        T_W=lp.table_bits,
-        R=lp.rsqrt_shift,
         RSQRT_FILE=sv_string(write_memh(lp.table, lp.table_bits, name=f"rsqrt_c{c}")),
-        NORM_W=lp.norm_fmt.bits,
-        NORM_FRAC=lp.norm_fmt.frac,
-        G_W=op.gamma_fmt.bits,
-        BETA_W=beta_w,
-        OUT_SHIFT=op.out_shift,
-        OUT_W=out_fmt.bits,
-        OUT_SIGNED=int(out_fmt.signed),
         GB_FILE=sv_string(gb_file),
         USER_W=2,
         LANES=lanes,

@@ -279,13 +279,11 @@ def layernorm(net: Netlist, op: LayerNormOp, x: Stream, lanes: int = 1) -> Strea
              for g, b in zip(np.asarray(op.gamma).tolist(), np.asarray(op.beta).tolist())]
     pw = beta_w + g_w
     beats = [sum(pairs[b * lanes + i] << (i * pw) for i in range(lanes)) for b in range(c // lanes)]
-    params = dict(
-        C=c, IN_W=op.in_fmt.bits, SUM_W=lp.sum_bits, DEV_W=lp.dev_bits, VAR_W=lp.var_bits,
-        EPS_INT=f"64'd{lp.eps_int}", M=lp.mant_bits, T_W=lp.table_bits, R=lp.rsqrt_shift,
+    params: dict[str, Any] = rtlpack.layernorm_params(lp, g_w=g_w, beta_w=beta_w, out_shift=op.out_shift,
+                                                       out_w=op.out_fmt.bits, out_signed=op.out_fmt.signed)
+    params.update(
         RSQRT_FILE=MemFile(net.memfile(f"rsqrt_c{c}_m{lp.mant_bits}_t{lp.table_bits}",
                                        rtlpack.memh_text(list(lp.table), lp.table_bits))),
-        NORM_W=op.norm_fmt.bits, NORM_FRAC=op.norm_fmt.frac, G_W=g_w, BETA_W=beta_w,
-        OUT_SHIFT=op.out_shift, OUT_W=op.out_fmt.bits, OUT_SIGNED=op.out_fmt.signed,
         GB_FILE=MemFile(net.memfile(f"{op.name}.gb_l{lanes}", rtlpack.memh_text(beats, lanes * pw))),
         LANES=lanes, OVERLAP=True, GB_PACKED=True,
     )

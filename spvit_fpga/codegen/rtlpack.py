@@ -152,3 +152,15 @@ def bias_memh(bias, pe: int, bias_w: int) -> str:
 def table_memh(table, width: int) -> str:
     """Table ROM text (``TABLE_FILE``): entry ``i`` (for input ``min_int + i``) on line ``i``."""
     return memh_text(_ints(table), width)
+
+
+def layernorm_params(lp, *, g_w: int, beta_w: int, out_shift: int, out_w: int, out_signed: bool) -> dict:
+    """``spvit_layernorm`` parameters of an ``intops.LayerNormParams`` ``lp`` (the widths intops
+    proves, the table's shape) and the affine/output formats; the callers add the file
+    parameters (``RSQRT_FILE``, ``GB_FILE``) and the parallelism (``LANES``, ``OVERLAP``)."""
+    return dict(
+        C=lp.channels, IN_W=lp.in_fmt.bits, SUM_W=lp.sum_bits, DEV_W=lp.dev_bits, VAR_W=lp.var_bits,
+        EPS_INT=f"64'd{lp.eps_int}", M=lp.mant_bits, T_W=lp.table_bits, R=lp.rsqrt_shift,
+        NORM_W=lp.norm_fmt.bits, NORM_FRAC=lp.norm_fmt.frac, G_W=g_w, BETA_W=beta_w, OUT_SHIFT=out_shift,
+        OUT_W=out_w, OUT_SIGNED=int(out_signed),
+    )
