@@ -3,6 +3,7 @@
     python -m spvit_fpga.simulate --design DIR --lint
     python -m spvit_fpga.simulate --design DIR --rtl [--images N] [--json] [--waves]
     python -m spvit_fpga.simulate --design DIR --synth
+    python -m spvit_fpga.simulate --design DIR --hls-rtl [VERILOG_DIR] [--images N]
 
 ``DIR`` is a project written by ``python -m spvit_fpga.generate --board NAME --rtl``.  ``--lint`` runs
 ``verilator --lint-only -Wall`` on the generated top and every library file it uses, with the same
@@ -15,7 +16,10 @@ beside the generator's estimates.  ``--json`` prints one JSON object (``images``
 ``cycles_per_image``, ...).  ``--waves`` keeps a VCD (``dump.vcd`` in the run folder it names).
 ``--synth`` runs Yosys ``synth_xilinx`` on the top (:mod:`spvit_fpga.synth`; slow: about 20
 minutes and 4 GB for the micro model) and records its cell counts (LUT, FF, DSP48E2, BRAM) in
-``manifest.json`` under ``rtl.synth``.
+``manifest.json`` under ``rtl.synth``.  ``--hls-rtl`` runs ``rtl_sim/tb_hls_top.py`` on the RTL
+that Vitis/Vivado HLS exported from the project's HLS design (default: the Verilog that
+``run_hls.tcl`` leaves in ``DIR/spvit_hls_prj/solution1/impl/verilog``); without vendor tools
+there is none, and it says so.
 """
 from __future__ import annotations
 
@@ -57,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--rtl", action="store_true", help="end-to-end RTL simulation of the test images")
     mode.add_argument("--lint", action="store_true", help="verilator --lint-only -Wall on the design")
     mode.add_argument("--synth", action="store_true", help="Yosys synth_xilinx on the top; counts into the manifest")
+    mode.add_argument("--hls-rtl", nargs="?", const="", default=None, metavar="VERILOG_DIR",
+                      help="simulate the RTL exported by Vitis/Vivado HLS from this project's HLS design")
     p.add_argument("--images", type=int, default=None, metavar="N", help="simulate the first N test images (default: all)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
     p.add_argument("--stream", action="store_true", help="send the images back to back (throughput) instead of one "
@@ -65,6 +71,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the random idle / back-pressure cycles")
     p.add_argument("--no-manifest", action="store_true", help="do not write the measured cycles into manifest.json")
     return p
+
+
+HLS_EXPORT_DIRS = ("spvit_hls_prj/solution1/impl/verilog", "spvit_hls_prj/solution1/syn/verilog")
+
+
+def hls_export_sources(design: Path, verilog_dir: str) -> list[Path]:
+    """The Verilog files Vitis/Vivado HLS exported for the project's top (UserError if none)."""
+    dirs = [Path(verilog_dir)] if verilog_dir else [design / d for d in HLS_EXPORT_DIRS]
+    for d in dirs:
+        files = sorted(d.glob("*.v")) if d.is_dir() else []
+        if files:
+            return files
+    raise UserError(f"no RTL exported by Vitis/Vivado HLS in {' or '.join(str(d) for d in dirs)}: run "
+                    f"`vitis_hls -f run_hls.tcl` (export step) in {design} on a machine with the vendor tools, "
+                    "or pass the folder of the exported Verilog")
+
+
+def simulate_hls_export(design: Path, manifest: dict[str, Any], verilog_dir: str, n_images: Optional[int],
+                        seed: int = 0) -> dict[str, Any]:
+    runner = _rtl_sim()
+    sources = hls_export_sources(design, verilog_dir)
+    vec = _vectors(design)
+    n = vec["images"].shape[0] if n_images is None else min(n_images, vec["images"].shape[0])
+    weights = design / "weights.bin"
+    with tempfile.TemporaryDirectory(prefix="spvit_hls_rtl_") as tmp:
+        res_path = Path(tmp) / "results.json"
+        payload = {"images": vec["images"][:n].tolist(), "logits": vec["logits"][:n].tolist(),
+                   "kept": vec["kept"][:n].tolist(), "weights": str(weights.resolve()) if weights.is_file() else None,
+                   "base": WEIGHTS_BASE, "num_classes": int(manifest["model"]["config"]["num_classes"]),
+                   "stages": int(vec["kept"].shape[1]), "max_cycles": 10_000_000, "seed": seed}
+        err = None
+        try:
+            runner.run(top=manifest.get("hls_top", "spvit_top"), test_module="rtl_sim.tb_hls_top", sources=sources,
+                       vectors=payload, extra_env={"SPVIT_TB_RESULTS": str(res_path)})
+        except runner.RTLSimError as exc:
+            err = exc
+        if not res_path.is_file():
+            raise UserError(f"the simulation of the exported RTL produced no results:\n{err}")
+        per = json.loads(res_path.read_text())["images"]
+    return {"images": len(per), "bit_exact": sum(1 for r in per if r["logits_equal"] and r["kept_equal"]),
+            "per_image": per}
 
 
 def load_design(design: Path) -> dict[str, Any]:
@@ -219,6 +266,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     design = Path(args.design)
     if not design.is_dir():
         raise UserError(f"--design {design}: no such directory")
+    if args.hls_rtl is not None:
+        mpath = design / "manifest.json"
+        if not mpath.is_file():
+            raise UserError(f"{design} is not a generated project (no manifest.json)")
+        res = simulate_hls_export(design, json.loads(mpath.read_text()), args.hls_rtl, args.images, args.seed)
+        print(json.dumps(res) if args.json else f"{res['bit_exact']}/{res['images']} bit-exact (HLS-exported RTL)")
+        return 0 if res["bit_exact"] == res["images"] else 1
     manifest = load_design(design)
     if args.synth:
         from .synth import format_counts, synth_xilinx
