@@ -791,12 +791,13 @@ def bram18_estimate(net: Netlist) -> dict[str, int]:
 def check_rtl_fit(ir: IR, board, net: Netlist) -> dict[str, int]:
     """UserError with the numbers when the design's block RAM exceeds the board's."""
     use = bram18_estimate(net)
-    avail = board.resources["bram18"] + 16 * board.resources.get("uram", 0)  # URAM288 = 16 x 18 Kb
+    avail = board.resources["bram18"]  # the units' memories infer block RAM (or LUT RAM), never URAM
     if use["total"] > avail:
         raise UserError(
             f"the dataflow RTL of {ir.model['name']} ({len(ir.blocks)} blocks) keeps every matrix on chip: it needs "
             f"about {use['total']} BRAM18 (weights {use['weights']}, FIFOs {use['fifos']}, attention "
-            f"{use['attention']}, selector {use['selector']}); {board.name} has {avail} (BRAM18 + 16 x URAM). "
+            f"{use['attention']}, selector {use['selector']}); {board.name} has {avail} BRAM18 (its URAM is not used "
+            "by the RTL units). "
             "Generate fewer blocks (--depth N with --random-weights), pick a board with more on-chip RAM, or use "
             "the HLS design, which streams weights from DDR")
     return use
