@@ -120,3 +120,19 @@ def test_hls_exported_rtl_bit_exact():
     proc = _run("spvit_fpga.simulate", "--design", design, "--hls-rtl", "--images", "2", "--json", check=False)
     res = json.loads(proc.stdout.strip().splitlines()[-1])
     assert res["bit_exact"] == res["images"] == 2, res
+
+
+@pytest.mark.parametrize("board,needle", [("kv260", "BRAM18"), ("pynq-z2", "DSP slices")])
+def test_rtl_that_does_not_fit_is_refused(board: str, needle: str, tmp_path: Path):
+    """A board too small for the dataflow design: one error line with the numbers, no output."""
+    out = tmp_path / "design"
+    proc = _run("spvit_fpga.generate", "--board", board, "--rtl", "--out", str(out), "--images", "1", "--quiet",
+                check=False)
+    assert proc.returncode == 2 and needle in proc.stderr and board in proc.stderr, proc.stderr
+    assert "Traceback" not in proc.stderr and not out.exists()
+
+
+def test_rtl_needs_the_threshold_rule(tmp_path: Path):
+    proc = _run("spvit_fpga.generate", "--board", "zcu102", "--rtl", "--decision", "topk", "--out",
+                str(tmp_path / "d"), "--images", "1", "--quiet", check=False)
+    assert proc.returncode == 2 and "threshold" in proc.stderr and not (tmp_path / "d").exists()
