@@ -4,8 +4,9 @@ Vectors (rtl_sim.vectors_plumbing.fifo_vectors): token frames incl. 1-token fram
 output = the input (``vectors_plumbing.fifo_model``, the specification).  Tests: random idle
 cycles on the input and back-pressure on the output (tdata, tlast, tuser compared exactly); full
 rate without idle cycles or back-pressure (one beat a cycle: n + 2 cycles, the 2-cycle latency
-included); fill: with the output stalled the FIFO takes exactly its capacity (DEPTH + 1 beats)
-and then holds tready low, and drains them in order under random back-pressure.
+included; FOLD > 1: one beat every FOLD cycles, FOLD * n + 3 cycles); fill: with the output
+stalled the FIFO takes exactly its capacity (DEPTH + 1 beats; FOLD > 1: DEPTH + 2) and then holds
+tready low, and drains them in order under random back-pressure.
 """
 import random
 
@@ -35,7 +36,7 @@ async def fifo_matches_model(dut):
 
 @cocotb.test(timeout_time=3, timeout_unit="ms")
 async def fifo_full_rate(dut):
-    """No idle cycles, no back-pressure: one beat a cycle in and out."""
+    """No idle cycles, no back-pressure: one beat a cycle (FOLD > 1: every FOLD cycles)."""
     quiet_loggers()
     vec = load_vectors()
     await start_clock_and_reset(dut)
@@ -47,17 +48,19 @@ async def fifo_full_rate(dut):
 
 @cocotb.test(timeout_time=3, timeout_unit="ms")
 async def fifo_fill_to_capacity(dut):
-    """Output stalled: exactly DEPTH + 1 beats are accepted; then they drain in order."""
+    """Output stalled: exactly the capacity (DEPTH + 1 beats, FOLD > 1: DEPTH + 2) is accepted;
+    then the beats drain in order."""
     quiet_loggers()
     vec = load_vectors()
     fill = vec["fill"]
     capacity = vec["capacity"]
+    fold = int(vec["params"].get("FOLD", 1))
     assert len(fill) > capacity
     dut.m_axis_tready.value = 0
     await start_clock_and_reset(dut)
     drv = StreamDriver(dut, "s_axis", idle=0.0, rng=random.Random(7))
     drv.extend(Beat(*b) for b in fill)
-    for _ in range(capacity + 30):
+    for _ in range(fold * (capacity + 2) + 30):
         await RisingEdge(dut.clk)
     await ReadOnly()
     assert drv.sent == capacity, f"accepted {drv.sent} beats with the output stalled, capacity is {capacity}"

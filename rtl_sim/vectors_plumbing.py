@@ -151,17 +151,27 @@ def fork_vectors(*, seed: int = 0, n: int = 3, lanes: int = 4, width: int = 8,
 
 
 def fifo_vectors(*, seed: int = 0, depth: int = 5, lanes: int = 4, width: int = 8,
-                 frames: int = 13) -> Tuple[Params, Vectors]:
-    """Frames through the FIFO (identity); ``fill`` holds more beats than the FIFO can."""
+                 frames: int = 13, fold: int = 1) -> Tuple[Params, Vectors]:
+    """Frames through the FIFO (identity); ``fill`` holds more beats than the FIFO can.
+
+    ``fold`` > 1: each beat is stored as ``fold`` narrow RAM words (spvit_fifo FOLD); capacity
+    DEPTH + 2 beats (RAM + read/assembly registers + output register), full rate one beat every
+    ``fold`` cycles: n beats in fold * n + 3 cycles (fold = 1: DEPTH + 1 beats, n + 2 cycles)."""
     rng = random.Random(seed)
     lengths = [_LENGTHS[i % len(_LENGTHS)] for i in range(frames)]
     beats = frame_beats(random_frames(rng, lengths, lanes, width), width)
     params: Params = dict(W=lanes * width, DEPTH=depth, USER_W=2)
+    if fold != 1:
+        params["FOLD"] = fold
     vec = _token_vec(params, beats, fifo_model(beats), width, lanes)
     fill = frame_beats(random_frames(rng, [depth + 4], lanes, width), width)
     vec["fill"] = fill
-    vec["capacity"] = depth + 1         # DEPTH RAM words + the output register
-    vec["full_rate_cycles"] = len(beats) + 2
+    if fold == 1:
+        vec["capacity"] = depth + 1         # DEPTH RAM words + the output register
+        vec["full_rate_cycles"] = len(beats) + 2
+    else:
+        vec["capacity"] = depth + 2         # DEPTH beats in the RAM + assembly + output register
+        vec["full_rate_cycles"] = fold * len(beats) + 3
     return params, vec
 
 

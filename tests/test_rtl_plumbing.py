@@ -27,6 +27,10 @@ PLUMBING_CASES = [
     ("fork-n3-w32", "spvit_fork", "rtl_sim.tb_fork", vp.fork_vectors, {}),
     ("fifo-d2-w32", "spvit_fifo", "rtl_sim.tb_fifo", vp.fifo_vectors, dict(depth=2)),
     ("fifo-d66-w1024", "spvit_fifo", "rtl_sim.tb_fifo", vp.fifo_vectors, dict(depth=66, lanes=128, frames=20)),
+    ("fifo-d66-w1024-fold8", "spvit_fifo", "rtl_sim.tb_fifo", vp.fifo_vectors,
+     dict(depth=66, lanes=128, frames=20, fold=8)),
+    ("fifo-d5-w32-fold3", "spvit_fifo", "rtl_sim.tb_fifo", vp.fifo_vectors, dict(fold=3)),
+    ("fifo-d2-w32-fold2", "spvit_fifo", "rtl_sim.tb_fifo", vp.fifo_vectors, dict(depth=2, fold=2)),
     ("join2-a32-b16", "spvit_join2", "rtl_sim.tb_stream_model", vp.join2_vectors, {}),
     ("kind-filter-patch", "spvit_kind_filter", "rtl_sim.tb_kind_filter", vp.kind_filter_vectors, {}),
     (
