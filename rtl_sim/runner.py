@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
 from spvit_fpga.errors import UserError
+from spvit_fpga.rtl_library import library_order
 
 __all__ = [
     "REPO_ROOT",
@@ -246,28 +247,10 @@ def rtl_modules() -> list:
     return sorted(p.stem for p in RTL_DIR.glob("*.sv"))
 
 
-_COMMENT_RE = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
-_IDENT_RE = re.compile(r"\b(spvit_\w+)\b")
-
-
 def sources_for(top: str) -> list:
-    """``rtl/`` files a module needs, dependencies first (found from module names it uses)."""
-    known = set(rtl_modules())
-    order: list = []
-    visiting: set = set()
-
-    def visit(name: str) -> None:
-        if name in order or name in visiting:
-            return
-        visiting.add(name)
-        text = _COMMENT_RE.sub("", rtl_file(name).read_text())
-        for dep in sorted(set(_IDENT_RE.findall(text)) & known - {name}):
-            visit(dep)
-        visiting.discard(name)
-        order.append(name)
-
-    visit(top)
-    return [rtl_file(n) for n in order]
+    """``rtl/`` files a module needs, dependencies first (:func:`spvit_fpga.rtl_library.library_order`)."""
+    rtl_file(top)  # the one-line error for an unknown module
+    return [rtl_file(n) for n in library_order([top])]
 
 
 def write_memh(values: Iterable[int], width: int, name: str = "rom") -> Path:

@@ -141,15 +141,10 @@ def design_sources(design: Path, manifest: dict[str, Any]) -> list[Path]:
 
 
 def _vectors(design: Path) -> dict[str, np.ndarray]:
-    d = design / "tb" / "vectors"
-    meta = np.fromfile(d / "meta.i64", dtype="<i8")
-    b, words, nc, stages = (int(v) for v in meta[:4])
-    return {
-        "images": np.fromfile(d / "images.i64", dtype="<i8").reshape(b, words),
-        "logits": np.fromfile(d / "expected_logits.i64", dtype="<i8").reshape(b, nc),
-        "kept": np.fromfile(d / "expected_kept.i64", dtype="<i8").reshape(b, stages),
-        "labels": np.fromfile(d / "labels.i64", dtype="<i8").reshape(b),
-    }
+    from .codegen.vectors import read_vectors
+
+    v = read_vectors(design)
+    return {"images": v.images, "logits": v.logits, "kept": v.kept, "labels": v.labels}
 
 
 def mem_dir_for_build(design: Path, manifest: dict[str, Any]) -> Path:

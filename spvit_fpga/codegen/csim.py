@@ -19,6 +19,7 @@ from typing import Callable, Optional
 import numpy as np
 
 from .. import hls_sim
+from .vectors import read_vectors
 from ..errors import UserError
 
 __all__ = ["CsimResult", "compile_project", "run_csim", "CSIM_JSON"]
@@ -89,10 +90,6 @@ def _run(binary: Path, project: Path, out_dir: Path, n_images: int, progress, ti
     return "\n".join(lines)
 
 
-def _vector(project: Path, name: str) -> np.ndarray:
-    return hls_sim.read_array(project / "tb" / "vectors", name)
-
-
 def run_csim(project: str | os.PathLike, *, binary: Optional[Path] = None, compile_seconds: Optional[float] = None,
              progress=None, latency: Optional[Callable[[list[int]], dict]] = None,
              timeout: Optional[float] = None) -> CsimResult:
@@ -100,8 +97,8 @@ def run_csim(project: str | os.PathLike, *, binary: Optional[Path] = None, compi
     with the test vectors and write ``<project>/csim.json``.  ``latency(kept)`` adds per-image
     latency estimates; ``progress`` (a tqdm) advances once per image."""
     project = Path(project).resolve()
-    meta = _vector(project, "meta")
-    n, _words, classes, stages = (int(v) for v in meta)
+    vec = read_vectors(project)
+    n, classes, stages = len(vec), vec.logits.shape[1], vec.kept.shape[1]
     t0 = time.monotonic()
     if binary is None:
         binary = compile_project(project)
@@ -116,9 +113,7 @@ def run_csim(project: str | os.PathLike, *, binary: Optional[Path] = None, compi
     t2 = time.monotonic()
     logits = hls_sim.read_array(out_dir, "logits").reshape(n, classes)
     kept = hls_sim.read_array(out_dir, "kept").reshape(n, stages)
-    exp_logits = _vector(project, "expected_logits").reshape(n, classes)
-    exp_kept = _vector(project, "expected_kept").reshape(n, stages)
-    labels = _vector(project, "labels")
+    exp_logits, exp_kept, labels = vec.logits, vec.kept, vec.labels
     per_image = []
     for i in range(n):
         le = bool(np.array_equal(logits[i], exp_logits[i]))

@@ -28,6 +28,7 @@ from ..errors import UserError
 from ..intops import FixedFormat
 from ..ir import IR, LayerNormOp, LinearOp, TableOp, TokenSelectOp
 from . import rtlpack
+from ..rtl_library import library_order, rtl_library_dir
 
 __all__ = ["RtlOptions", "Netlist", "Stream", "Inst", "build_netlist", "build_rtl", "library_order", "unit_cycles", "TOP"]
 
@@ -103,6 +104,8 @@ class Netlist:
     assigns: list[str] = field(default_factory=list)
     unused: list[str] = field(default_factory=list)  # signals nothing reads (lint waiver block)
     nc: list[tuple[str, int]] = field(default_factory=list)  # wires for unconnected outputs
+    kept_bits: int = 1  # width of one kept count on the results path
+    logits_stream: Optional[Stream] = None
     _names: set[str] = field(default_factory=set)
 
     # ---- naming ------------------------------------------------------------------------------
@@ -649,8 +652,8 @@ def build_netlist(ir: IR, opt: RtlOptions) -> Netlist:
     net.add("spvit_result_out", "results", dict(NC=ir.num_classes, LOGIT_W=RESULT_W, S=s_cnt, CNT_W=cnt_w, OUT_W=RESULT_W),
             ports)
     _tie_off(net)
-    net.kept_bits = cnt_w  # type: ignore[attr-defined]
-    net.logits_stream = logits  # type: ignore[attr-defined]
+    net.kept_bits = cnt_w
+    net.logits_stream = logits
     return net
 
 
@@ -686,40 +689,6 @@ def _tie_off(net: Netlist) -> None:
 # --------------------------------------------------------------------------------------------
 # library, estimates, files
 # --------------------------------------------------------------------------------------------
-
-RTL_DIR = Path(__file__).resolve().parent.parent.parent / "rtl"
-_IDENT_RE = re.compile(r"\b(spvit_[a-z0-9_]+)\b")
-_COMMENT_RE = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
-
-
-def rtl_library_dir() -> Path:
-    """The ``rtl/`` SystemVerilog library directory (a source checkout)."""
-    if not (RTL_DIR / "spvit_gemm.sv").is_file():
-        raise UserError(f"RTL library not found at {RTL_DIR}: run from a source checkout of spvit_fpga "
-                        "(pip install -e .), the SystemVerilog files are not part of a wheel install")
-    return RTL_DIR
-
-
-def library_order(modules: list[str]) -> list[str]:
-    """The library modules ``modules`` need, dependencies first (deterministic)."""
-    d = rtl_library_dir()
-    known = {p.stem for p in d.glob("spvit_*.sv")}
-    order: list[str] = []
-
-    def visit(name: str, stack: tuple[str, ...] = ()) -> None:
-        if name in order or name in stack:
-            return
-        if name not in known:
-            raise UserError(f"the generated design needs rtl/{name}.sv, which is missing from {d}")
-        text = _COMMENT_RE.sub("", (d / f"{name}.sv").read_text())
-        for dep in sorted(set(_IDENT_RE.findall(text)) & known - {name}):
-            visit(dep, stack + (name,))
-        order.append(name)
-
-    for m in sorted(set(modules)):
-        visit(m)
-    return order
-
 
 def unit_cycles(net: Netlist, ir: IR, kept: list[int]) -> list[dict[str, Any]]:
     """Busy cycles of every GEMM/attention unit for one frame (no stalls) at the given kept counts."""

@@ -17,7 +17,7 @@ import torch
 from ..ir import IR
 from ..reference import quantize_image, run_reference
 
-__all__ = ["TestVectors", "make_vectors", "vector_arrays"]
+__all__ = ["TestVectors", "make_vectors", "vector_arrays", "read_vectors"]
 
 
 @dataclass
@@ -64,3 +64,25 @@ def vector_arrays(v: TestVectors) -> dict[str, np.ndarray]:
         "expected_logits": v.logits,
         "expected_kept": v.kept,
     }
+
+
+def read_vectors(project) -> TestVectors:
+    """The test vectors of a generated project (``<project>/tb/vectors``), as written by
+    :func:`vector_arrays`."""
+    from pathlib import Path
+
+    from ..hls_sim import read_array
+
+    d = Path(project) / "tb" / "vectors"
+    if not (d / "meta.i64").is_file():
+        from ..errors import UserError
+
+        raise UserError(f"{project} has no test vectors ({d}): regenerate it with python -m spvit_fpga.generate")
+    b, words, classes, stages = (int(v) for v in read_array(d, "meta")[:4])
+    return TestVectors(
+        images=read_array(d, "images").reshape(b, words),
+        labels=read_array(d, "labels").reshape(b),
+        logits=read_array(d, "expected_logits").reshape(b, classes),
+        kept=read_array(d, "expected_kept").reshape(b, stages),
+        source="",
+    )

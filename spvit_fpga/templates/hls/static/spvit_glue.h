@@ -8,10 +8,8 @@
 //   requant_frame     y = requantize(acc, shift) [then the GELU table]   (int_linear epilogue)
 //   residual_frame    x = add(acc, x)  == int_linear's fused residual epilogue (see below)
 //   accumulate_frame  s += t            (fan-in tiles of the shared C x C GEMM engine)
-//   head_slice/merge  one head's channel slice of a frame
 //   embed_frame       [class token, patch embeddings]
 //   selector glue     per-(token, head) rows, the global feature, [local, global], delta gather
-//   stream_to_frame   the token-select unit's output stream back into the frame buffer
 //
 // Residual epilogue identity: int_linear(acc, residual r, align a = f_acc - f_r, shift s) rounds
 // acc + (r << a) by s if a >= 0, else (acc << -a) + r by s - a.  spvit::add aligns both operands to
@@ -23,8 +21,6 @@
 // the channel count: static_assert); the frame buffers are partitioned cyclically by LANES.
 #ifndef SPVIT_GLUE_H
 #define SPVIT_GLUE_H
-
-#include <hls_stream.h>
 
 #include "spvit_add.h"
 #include "spvit_requant.h"
@@ -103,54 +99,6 @@ void accumulate_frame(TA s[MAX_N][C], const TA u[MAX_N][C], int n) {
 #pragma HLS unroll
         const int c = cb * LANES + l;
         s[t][c] = s[t][c] + u[t][c];
-      }
-    }
-  }
-}
-
-// y[t][:] = x[t][h*DH : (h+1)*DH]
-template <
-    int C,          // channels
-    int DH,         // head width
-    int MAX_N,      // compile-time maximum number of tokens
-    int LANES = 1,  // channels per cycle (divides DH)
-    typename T>     // element type
-void head_slice(const T x[MAX_N][C], T y[MAX_N][DH], int n, int h) {
-  static_assert(DH % LANES == 0 && C % LANES == 0, "LANES must divide the head width");
-#pragma HLS array_partition variable = x cyclic factor = LANES dim = 2
-#pragma HLS array_partition variable = y cyclic factor = LANES dim = 2
-  for (int t = 0; t < n; t++) {
-#pragma HLS loop_tripcount min = 1 max = MAX_N
-    for (int cb = 0; cb < DH / LANES; cb++) {
-#pragma HLS pipeline II = 1
-      for (int l = 0; l < LANES; l++) {
-#pragma HLS unroll
-        const int c = cb * LANES + l;
-        y[t][c] = x[t][h * DH + c];
-      }
-    }
-  }
-}
-
-// x[t][h*DH : (h+1)*DH] = y[t][:]
-template <
-    int C,          // channels
-    int DH,         // head width
-    int MAX_N,      // compile-time maximum number of tokens
-    int LANES = 1,  // channels per cycle (divides DH)
-    typename T>     // element type
-void head_merge(const T y[MAX_N][DH], T x[MAX_N][C], int n, int h) {
-  static_assert(DH % LANES == 0 && C % LANES == 0, "LANES must divide the head width");
-#pragma HLS array_partition variable = x cyclic factor = LANES dim = 2
-#pragma HLS array_partition variable = y cyclic factor = LANES dim = 2
-  for (int t = 0; t < n; t++) {
-#pragma HLS loop_tripcount min = 1 max = MAX_N
-    for (int cb = 0; cb < DH / LANES; cb++) {
-#pragma HLS pipeline II = 1
-      for (int l = 0; l < LANES; l++) {
-#pragma HLS unroll
-        const int c = cb * LANES + l;
-        x[t][h * DH + c] = y[t][c];
       }
     }
   }
@@ -299,21 +247,6 @@ void gather_delta(const T dl[MAX_N * H][1], T delta[MAX_N][H], int n) {
     for (int h = 0; h < H; h++) {
 #pragma HLS pipeline II = 1
       delta[j][h] = dl[j * H + h][0];
-    }
-  }
-}
-
-// x[0 .. n_tokens) = the token-select unit's output stream (token-major)
-template <
-    int C,       // channels
-    int MAX_T,   // rows of the frame buffer
-    typename T>  // residual stream type
-void stream_to_frame(hls::stream<T>& s, T x[MAX_T][C], int n_tokens) {
-  for (int t = 0; t < n_tokens; t++) {
-#pragma HLS loop_tripcount min = 1 max = MAX_T
-    for (int c = 0; c < C; c++) {
-#pragma HLS pipeline II = 1
-      x[t][c] = s.read();
     }
   }
 }
