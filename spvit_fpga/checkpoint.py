@@ -31,20 +31,12 @@ class Checkpoint:
     def is_quantized(self) -> bool:
         return self.quant is not None
 
-    def build_model(self) -> SPViT:
-        """The model the checkpoint describes: a QuantSPViT for a quantised checkpoint."""
-        if self.quant is not None:
-            from .quant import QuantSPViT  # local import: quant imports this module
-
-            model: SPViT = QuantSPViT.from_quant_state(self.config, self.quant)
-        else:
-            model = SPViT(self.config)
-        model.load_state_dict(self.state_dict)
-        model.eval()
-        return model
-
     def build_float_model(self) -> SPViT:
-        """The float SPViT with the same weights (for a quantised checkpoint: without quantisation)."""
+        """The float SPViT with the same weights (for a quantised checkpoint: without quantisation).
+
+        The model a quantised checkpoint describes (a ``QuantSPViT``) is built by
+        :func:`spvit_fpga.quant.build_model`: quantisation comes after the float model in the
+        flow, so this module does not import it."""
         model = SPViT(self.config)
         model.load_state_dict(self.state_dict)
         model.eval()

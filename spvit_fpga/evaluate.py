@@ -118,7 +118,9 @@ def subject_from_checkpoint(path: str, backend: str | None) -> Subject:
             f"--backend {backend} needs a quantised checkpoint and {path} is float; "
             f"run QAT first: python -m spvit_fpga.train --qat --init {path} --out DIR"
         )
-    qmodel = ck.build_model()
+    from .quant import build_model
+
+    qmodel = build_model(ck)
     if backend == "fakequant":
         return Subject(path, ck.config, backend, ck.dataset, model=qmodel)
     from .ir import ir_from_quant_model

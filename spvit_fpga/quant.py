@@ -68,6 +68,7 @@ from .brevitas_layers import (
     quant_ints,
     value_of,
 )
+from .checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, Checkpoint, _torch_load, check_state_dict, save_checkpoint
 from .config import ModelConfig
 from .errors import UserError
 from .intops import FixedFormat, prob_format
@@ -85,6 +86,7 @@ __all__ = [
     "save_quant_checkpoint",
     "load_quant_checkpoint",
     "is_quant_checkpoint",
+    "build_model",
     "QUANT_CHECKPOINT_KEY",
 ]
 
@@ -870,16 +872,12 @@ QUANT_CHECKPOINT_KEY = "quant"
 def save_quant_checkpoint(path: str | os.PathLike, qmodel: QuantSPViT, dataset: dict | None = None, **meta: Any) -> None:
     """Like :func:`spvit_fpga.checkpoint.save_checkpoint` plus a ``"quant"`` section
     (``QuantConfig`` and the frozen activation formats).  Written atomically."""
-    from .checkpoint import save_checkpoint
-
     if not qmodel.calibrated:
         raise UserError("refusing to save an uncalibrated QuantSPViT; build it with quantize_model()")
     save_checkpoint(path, qmodel, dataset, sections={QUANT_CHECKPOINT_KEY: qmodel.quant_state()}, **meta)
 
 
 def _read_checkpoint_dict(path: Path) -> dict:
-    from .checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, _torch_load
-
     obj = _torch_load(path)
     if not isinstance(obj, dict) or obj.get("format") != CHECKPOINT_FORMAT:
         raise UserError(f"{path} is not an spvit_fpga checkpoint (no '{CHECKPOINT_FORMAT}' header)")
@@ -896,11 +894,20 @@ def qat_hint(path: str | os.PathLike) -> str:
     return f"python -m spvit_fpga.train --qat --init {path} --out DIR"
 
 
+def build_model(ck: Checkpoint) -> SPViT:
+    """The model a loaded checkpoint describes: a :class:`QuantSPViT` with its frozen formats for a
+    quantised checkpoint, the float :class:`SPViT` otherwise (eval mode, weights loaded)."""
+    if not ck.is_quantized:
+        return ck.build_float_model()
+    model = QuantSPViT.from_quant_state(ck.config, ck.quant)
+    model.load_state_dict(ck.state_dict)
+    model.eval()
+    return model
+
+
 def load_quant_checkpoint(path: str | os.PathLike) -> tuple[QuantSPViT, dict, dict]:
     """(model, dataset fingerprint, meta) of a quantised checkpoint; a float-only checkpoint
     raises a :class:`UserError` that says to run QAT first."""
-    from .checkpoint import check_state_dict
-
     path = Path(path)
     obj = _read_checkpoint_dict(path)
     if QUANT_CHECKPOINT_KEY not in obj:

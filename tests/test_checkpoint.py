@@ -87,7 +87,7 @@ def test_project_checkpoint_round_trip(tmp_path):
     save_checkpoint(tmp_path / "c.pt", model, {"spec": "digits"}, note="x")
     ck = load_checkpoint(tmp_path / "c.pt")
     assert ck.config == model.cfg and ck.dataset == {"spec": "digits"} and ck.meta["note"] == "x"
-    rebuilt = ck.build_model()
+    rebuilt = ck.build_float_model()
     for k, v in model.state_dict().items():
         assert torch.equal(rebuilt.state_dict()[k], v)
     # The directory holding checkpoint.pt is accepted too.

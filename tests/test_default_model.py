@@ -12,6 +12,7 @@ import pytest
 from spvit_fpga.checkpoint import load_checkpoint
 from spvit_fpga.defaults import DEFAULT_CHECKPOINT, DEFAULT_IR_DIR
 from spvit_fpga.evaluation import evaluate_masked, evaluate_physical
+from spvit_fpga.quant import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,7 +30,7 @@ def test_default_is_quantised_pruned_micro_on_digits(default_ck):
 def test_masked_batch_equals_physical_removal_on_digits_test(default_ck, digits):
     """Batched masked evaluation gives exactly the predictions and kept counts of per-image
     physical removal, for the trained float model and its fake-quant twin."""
-    for model in (default_ck.build_float_model(), default_ck.build_model()):
+    for model in (default_ck.build_float_model(), build_model(default_ck)):
         masked = evaluate_masked(model, digits.test)
         phys = evaluate_physical(model, digits.test)
         np.testing.assert_array_equal(masked.predictions, phys.predictions)
@@ -67,7 +68,7 @@ def test_default_integer_reference_meets_the_accuracy_floor(default_ck, digits):
     from spvit_fpga.reference import evaluate_reference
 
     ref = evaluate_reference(load_ir(DEFAULT_IR_DIR), digits.test)
-    fq = evaluate_physical(default_ck.build_model(), digits.test)
+    fq = evaluate_physical(build_model(default_ck), digits.test)
     assert ref.images == 540
     assert ref.accuracy >= 0.95
     assert 1.0 - ref.macs.mean() / ref.macs_unpruned >= 0.35

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from spvit_fpga.checkpoint import load_checkpoint
+from spvit_fpga.quant import build_model
 from spvit_fpga.train import main as train_main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,7 +47,7 @@ def test_spvit_finetune_from_unpruned_distils_and_calibrates(baseline, tmp_path)
     assert phases == ["gumbel", "det"]
     assert "kl" in log["epochs"][0] and "mse" in log["epochs"][0]
     # Thresholds were calibrated: the model prunes on the validation split.
-    model = ck.build_model()
+    model = build_model(ck)
     from spvit_fpga.data import load_dataset
     from spvit_fpga.evaluation import evaluate_masked
 
