@@ -68,6 +68,7 @@ __all__ = [
     "int_token_mean",
     "int_keep_prob",
     "keep_decision",
+    "tau_to_int",
     "topk_decision",
     "keep_decision_bits",
     "int_package_token",
@@ -876,6 +877,18 @@ def keep_decision(w: IntTensor, delta: IntTensor, tau: Union[int, IntTensor]) ->
     """
     z = (_as_int(w, "w") * _as_int(delta, "delta")).sum(dim=-1)
     return z >= _as_int(torch.as_tensor(tau), "tau")
+
+
+def tau_to_int(tau: torch.Tensor | float, frac: int) -> torch.Tensor:
+    """Integer threshold ``ceil(tau * 2**frac)`` (int64) of a real threshold ``tau``.
+
+    For an integer score ``z`` with real value ``z * 2**-frac``: ``z * 2**-frac >= tau``
+    iff ``z >= ceil(tau * 2**frac)`` (exact: the product by a power of two is exact in
+    float64 for float32/float64 ``tau``).  Infinite thresholds are clamped to +-2**62.
+    """
+    t = torch.as_tensor(tau, dtype=torch.float64) * (2.0 ** frac)
+    t = torch.ceil(t).clamp(-(2.0 ** 62), 2.0 ** 62)
+    return t.to(torch.int64)
 
 
 def topk_decision(z: IntTensor, k: int, live: Optional[torch.Tensor] = None) -> torch.Tensor:

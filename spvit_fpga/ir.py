@@ -754,9 +754,7 @@ def ir_from_quant_model(qmodel: Any, dataset: Optional[dict] = None, provenance:
 
 
 def _tau_int(qmodel: Any, stage: int, frac: int) -> int:
-    from .qat_ops import tau_to_int
-
-    return int(tau_to_int(qmodel.tau[stage], frac))
+    return int(intops.tau_to_int(qmodel.tau[stage], frac))
 
 
 def _all_linears(ir: IR) -> list[LinearOp]:

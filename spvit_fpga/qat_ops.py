@@ -46,6 +46,7 @@ from .intops import (
     DEFAULT_RSQRT_TABLE_BITS,
     FixedFormat,
     prob_format,
+    tau_to_int,  # re-exported: the contract's threshold rounding moved to intops
 )
 
 __all__ = [
@@ -491,18 +492,6 @@ def q_keep_decision(
     with torch.no_grad():
         tau_int = tau_to_int(tau, w_fmt.frac + delta_fmt.frac)
         return intops.keep_decision(_q(w, w_fmt), _q(delta, delta_fmt), tau_int)
-
-
-def tau_to_int(tau: torch.Tensor | float, frac: int) -> torch.Tensor:
-    """Integer threshold ``ceil(tau * 2**frac)`` (int64) of a real threshold ``tau``.
-
-    For an integer score ``z`` with real value ``z * 2**-frac``: ``z * 2**-frac >= tau``
-    iff ``z >= ceil(tau * 2**frac)`` (exact: the product by a power of two is exact in
-    float64 for float32/float64 ``tau``).  Infinite thresholds are clamped to +-2**62.
-    """
-    t = torch.as_tensor(tau, dtype=torch.float64) * (2.0 ** frac)
-    t = torch.ceil(t).clamp(-(2.0 ** 62), 2.0 ** 62)
-    return t.to(torch.int64)
 
 
 def q_package_token(

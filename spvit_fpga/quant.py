@@ -634,7 +634,7 @@ class QuantSPViT(SPViT):
         if decision == "threshold":
             if z is None:
                 return (score >= self.tau[st]).to(score.dtype) * alive
-            tau_int = Q.tau_to_int(self.tau[st], w.fmt.frac + delta.fmt.frac)
+            tau_int = intops.tau_to_int(self.tau[st], w.fmt.frac + delta.fmt.frac)
             return (z >= tau_int).to(score.dtype) * alive
         if decision == "topk":
             k = self.topk_count(st)
