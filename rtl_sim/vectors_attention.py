@@ -149,8 +149,8 @@ def micro_model_vectors(*, seed: int = 1, frames: Sequence[FrameSpec] = (66, 20)
                         buffers: int = 1) -> Tuple[Params, Vectors]:
     """The embedded micro model's first attention (spvit_fpga/default_model/ir blocks[0].attn):
     its q / k / v / score / probability / context formats and exp_frac, C = 64, H = 2."""
-    from spvit_fpga.defaults import DEFAULT_DIR
     from spvit_fpga.ir import load_ir
+    from spvit_fpga.nn.defaults import DEFAULT_DIR
 
     attn = load_ir(DEFAULT_DIR / "ir").blocks[0].attn
     params, vec = attention_vectors(

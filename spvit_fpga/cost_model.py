@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass
 from typing import Sequence
 
 from .boards import Board
-from .config import ModelConfig
 from .errors import UserError
+from .nn.config import ModelConfig
 
 PIPELINE_FILL = 16  # cycles to fill/drain the GEMM pipeline per matrix product
 DDR_EFFICIENCY = 0.8  # fraction of the peak DDR bandwidth a burst reader sustains

@@ -17,14 +17,14 @@ from tqdm.auto import tqdm
 
 from dataclasses import dataclass
 
-from .checkpoint import Checkpoint, load_checkpoint, load_pretrained_deit
-from .config import MODELS, ModelConfig, model_config
-from .data import head_subset, load_dataset
-from .defaults import default_checkpoint
 from .errors import UserError, run_cli
-from .evaluation import EvalResult, evaluate_physical
-from .model import SPViT
-from .viz import plot_accuracy_vs_gmacs, plot_kept_patches
+from .nn.checkpoint import Checkpoint, load_checkpoint, load_pretrained_deit
+from .nn.config import MODELS, ModelConfig, model_config
+from .nn.data import head_subset, load_dataset
+from .nn.defaults import default_checkpoint
+from .nn.evaluation import EvalResult, evaluate_physical
+from .nn.model import SPViT
+from .nn.viz import plot_accuracy_vs_gmacs, plot_kept_patches
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,10 +18,10 @@ import os
 from pathlib import Path
 from typing import Sequence
 
-from .defaults import default_checkpoint
-from .outdir import check_output_dir, write_dir_atomically
 from .errors import run_cli
 from .ir import IR, ir_from_quant_model, save_ir
+from .nn.defaults import default_checkpoint
+from .outdir import check_output_dir, write_dir_atomically
 from .quant import load_quant_checkpoint
 
 

@@ -28,8 +28,8 @@ from tqdm.auto import tqdm
 
 from . import cost_model
 from .boards import board_names, load_board
-from .config import MODELS, ModelConfig, model_config
 from .errors import UserError, run_cli
+from .nn.config import MODELS, ModelConfig, model_config
 
 DEFAULT_IMAGES_ONCHIP = 10
 DEFAULT_IMAGES_DDR = 2
@@ -155,7 +155,7 @@ def load_source(args: argparse.Namespace):
 def test_images(src, cfg: ModelConfig, spec: Optional[str], n: int):
     """(images [n,C,H,W], labels or None, description)."""
     from .codegen.models import synthetic_images
-    from .data import load_dataset
+    from .nn.data import load_dataset
 
     ir = src.ir
     spec = spec or src.dataset_spec

@@ -1,9 +1,9 @@
 """Quantisation-aware (fake-quant) SPViT whose forward pass is the integer model, bit for bit.
 
-:class:`QuantSPViT` has the public surface of :class:`spvit_fpga.model.SPViT` (it subclasses
+:class:`QuantSPViT` has the public surface of :class:`spvit_fpga.nn.model.SPViT` (it subclasses
 it: same parameter names, ``cfg``, ``tau``, ``decision``, ``forward``, ``forward_physical``,
 ``embed``, ``backbone_parameters``, ``selector_parameters``) so float checkpoints load into it
-and the trainer, the evaluator and :func:`spvit_fpga.evaluation.calibrate_thresholds` work
+and the trainer, the evaluator and :func:`spvit_fpga.nn.evaluation.calibrate_thresholds` work
 unchanged.  Its forward passes are the integer definitions of :mod:`spvit_fpga.intops` with
 straight-through gradients, so every activation it produces is exactly
 ``integer_reference * 2**-frac`` (float32 holds these values exactly; the classifier logits are
@@ -43,7 +43,7 @@ Inference threshold: ``tau`` holds, per selector stage, a real threshold on the 
 ``sum_h w_h (s_keep,h - s_prune,h)`` -- the same unit as the float model's ``tau``.  The integer
 rule is ``z >= ceil(tau * 2**(f_w + f_delta))`` with ``z = sum_h w_int,h * delta_int,h``, which
 is exactly ``z * 2**-(f_w + f_delta) >= tau``; the stage traces report that real score, so
-:func:`~spvit_fpga.evaluation.calibrate_thresholds` calibrates it directly.
+:func:`~spvit_fpga.nn.evaluation.calibrate_thresholds` calibrates it directly.
 """
 from __future__ import annotations
 
@@ -68,12 +68,12 @@ from .brevitas_layers import (
     quant_ints,
     value_of,
 )
-from .checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, Checkpoint, _torch_load, check_state_dict, save_checkpoint
-from .config import ModelConfig
 from .errors import UserError
 from .intops import FixedFormat, prob_format
-from .model import PhysicalOutput, SPViT, SPViTOutput, StageTrace
-from .token_select import DECISION_MODES, gumbel_keep, topk_keep
+from .nn.checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, Checkpoint, _torch_load, check_state_dict, save_checkpoint
+from .nn.config import ModelConfig
+from .nn.model import PhysicalOutput, SPViT, SPViTOutput, StageTrace
+from .nn.token_select import DECISION_MODES, gumbel_keep, topk_keep
 
 __all__ = [
     "QuantConfig",
@@ -827,7 +827,7 @@ def quantize_model(
     q.calibrate(calib_images)
     q.eval()
     if recalibrate_tau and q.cfg.prunes:
-        from .evaluation import calibrate_thresholds
+        from .nn.evaluation import calibrate_thresholds
 
         calibrate_thresholds(q, _ImageSet(calib_images))
     return q
@@ -870,7 +870,7 @@ QUANT_CHECKPOINT_KEY = "quant"
 
 
 def save_quant_checkpoint(path: str | os.PathLike, qmodel: QuantSPViT, dataset: dict | None = None, **meta: Any) -> None:
-    """Like :func:`spvit_fpga.checkpoint.save_checkpoint` plus a ``"quant"`` section
+    """Like :func:`spvit_fpga.nn.checkpoint.save_checkpoint` plus a ``"quant"`` section
     (``QuantConfig`` and the frozen activation formats).  Written atomically."""
     if not qmodel.calibrated:
         raise UserError("refusing to save an uncalibrated QuantSPViT; build it with quantize_model()")

@@ -72,7 +72,7 @@ class RefOutput:
 def quantize_image(ir: IR, image: torch.Tensor | np.ndarray) -> torch.Tensor:
     """Float image [C,H,W] -> integers in ``ir.input_fmt`` (round half even, saturate).
 
-    For the data sets of :mod:`spvit_fpga.data` the values are exactly
+    For the data sets of :mod:`spvit_fpga.nn.data` the values are exactly
     ``pixel / 2**input_frac_bits``, so the integers are the pixels themselves (digits: 0..16)."""
     x = torch.as_tensor(np.asarray(image) if not isinstance(image, torch.Tensor) else image)
     return ir.input_fmt.to_int(x.to(torch.float64))
@@ -232,10 +232,10 @@ def predict(ir: IR, images: torch.Tensor, decision: Optional[str] = None) -> tup
 
 def evaluate_reference(ir: IR, dataset, decision: Optional[str] = None, progress=None):
     """Accuracy / kept tokens / MACs of the integer reference on a data set (one image at a
-    time), as an :class:`spvit_fpga.evaluation.EvalResult` (backend ``integer``)."""
-    from .config import ModelConfig
-    from .evaluation import EvalResult, iterate_batches
-    from .macs import model_macs, unpruned_macs
+    time), as an :class:`spvit_fpga.nn.evaluation.EvalResult` (backend ``integer``)."""
+    from .nn.config import ModelConfig
+    from .nn.evaluation import EvalResult, iterate_batches
+    from .nn.macs import model_macs, unpruned_macs
 
     cfg = ModelConfig.from_dict(ir.model)
     preds, labels, kept, indices = [], [], [], []

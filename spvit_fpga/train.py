@@ -32,14 +32,14 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 from tqdm.auto import tqdm
 
-from .checkpoint import load_checkpoint, load_pretrained_deit, save_checkpoint
-from .config import MODELS, ModelConfig, model_config
-from .data import dataset_fingerprint, head_subset, load_dataset, random_shift
-from .distributed import DistInfo, barrier, broadcast_, init_distributed, shutdown
 from .errors import UserError, run_cli
-from .evaluation import calibrate_thresholds, evaluate_masked
-from .macs import model_macs, ratios_for_budget, unpruned_macs
-from .model import SPViT
+from .nn.checkpoint import load_checkpoint, load_pretrained_deit, save_checkpoint
+from .nn.config import MODELS, ModelConfig, model_config
+from .nn.data import dataset_fingerprint, head_subset, load_dataset, random_shift
+from .nn.distributed import DistInfo, barrier, broadcast_, init_distributed, shutdown
+from .nn.evaluation import calibrate_thresholds, evaluate_masked
+from .nn.macs import model_macs, ratios_for_budget, unpruned_macs
+from .nn.model import SPViT
 from .quant import QuantConfig, QuantSPViT, is_quant_checkpoint, load_quant_checkpoint, quantize_model, save_quant_checkpoint
 
 

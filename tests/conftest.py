@@ -8,6 +8,6 @@ torch.set_num_threads(1)
 
 @pytest.fixture(scope="session")
 def digits():
-    from spvit_fpga.data import load_dataset
+    from spvit_fpga.nn.data import load_dataset
 
     return load_dataset("digits")

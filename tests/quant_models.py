@@ -5,9 +5,9 @@ import functools
 
 import torch
 
-from spvit_fpga.config import model_config
-from spvit_fpga.data import load_dataset
-from spvit_fpga.model import SPViT
+from spvit_fpga.nn.config import model_config
+from spvit_fpga.nn.data import load_dataset
+from spvit_fpga.nn.model import SPViT
 from spvit_fpga.quant import QuantConfig, QuantSPViT, quantize_model
 
 

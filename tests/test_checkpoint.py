@@ -2,10 +2,10 @@
 import pytest
 import torch
 
-from spvit_fpga.checkpoint import load_checkpoint, load_pretrained_deit, save_checkpoint
-from spvit_fpga.config import ModelConfig, model_config
 from spvit_fpga.errors import UserError
-from spvit_fpga.model import SPViT
+from spvit_fpga.nn.checkpoint import load_checkpoint, load_pretrained_deit, save_checkpoint
+from spvit_fpga.nn.config import ModelConfig, model_config
+from spvit_fpga.nn.model import SPViT
 
 SMALL = ModelConfig("deit-test", 32, 8, 3, 5, 32, 2, 2, selector_blocks=(1,), keep_ratios=(0.5,))
 

@@ -2,10 +2,10 @@
 import pytest
 
 from spvit_fpga.boards import load_board
-from spvit_fpga.config import ModelConfig, model_config
 from spvit_fpga.cost_model import check_fit, choose_parallelism, latency_ms, layer_costs, total_cycles
 from spvit_fpga.errors import UserError
-from spvit_fpga.macs import model_macs
+from spvit_fpga.nn.config import ModelConfig, model_config
+from spvit_fpga.nn.macs import model_macs
 
 
 @pytest.mark.parametrize("board", ["zcu102", "zcu104", "ultra96v2", "kv260", "pynq-z2", "alveo-u250"])

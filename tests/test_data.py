@@ -1,4 +1,4 @@
-"""Tests for spvit_fpga.data: digits, fake CIFAR-10 / ImageFolder layouts, shifts, errors."""
+"""Tests for spvit_fpga.nn.data: digits, fake CIFAR-10 / ImageFolder layouts, shifts, errors."""
 from __future__ import annotations
 
 import json
@@ -10,7 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from spvit_fpga.data import (
+from spvit_fpga.errors import UserError
+from spvit_fpga.nn.data import (
     DATASET_NAMES,
     DatasetSplits,
     InMemoryImageDataset,
@@ -20,7 +21,6 @@ from spvit_fpga.data import (
     split_indices,
     translate,
 )
-from spvit_fpga.errors import UserError
 
 # --------------------------------------------------------------------------- digits
 

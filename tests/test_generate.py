@@ -24,6 +24,7 @@ import pytest
 import torch
 
 from spvit_fpga import generate
+from spvit_fpga import cost_model, hls_sim
 from spvit_fpga.boards import board_names, load_board
 from spvit_fpga.codegen import models
 from spvit_fpga.codegen.csim import compile_project, run_csim
@@ -31,9 +32,8 @@ from spvit_fpga.codegen.estimate import kernel_costs, target_kept
 from spvit_fpga.codegen.plan import design_shape
 from spvit_fpga.codegen.project import build_project, design_for, write_project
 from spvit_fpga.codegen.vectors import make_vectors
-from spvit_fpga.config import model_config
 from spvit_fpga.errors import UserError
-from spvit_fpga import cost_model, hls_sim
+from spvit_fpga.nn.config import model_config
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -53,7 +53,7 @@ def default_source() -> models.ModelSource:
 
 @functools.lru_cache(maxsize=None)
 def digits_images(n: int):
-    from spvit_fpga.data import load_dataset
+    from spvit_fpga.nn.data import load_dataset
 
     test = load_dataset("digits").test
     return test.images[:n], test.labels[:n].tolist()
@@ -124,7 +124,7 @@ def test_project_layout_manifest_and_interfaces(micro_project):
     assert m["weights"]["storage"] == "onchip"
     assert m["generator"]["command"].startswith("python -m spvit_fpga.generate --board zcu102")
     eng = {e["name"]: e for e in m["parallelism"]["engines"]}
-    from spvit_fpga.config import ModelConfig
+    from spvit_fpga.nn.config import ModelConfig
 
     cfg = ModelConfig.from_dict(m["model"]["config"])
     par = cost_model.choose_parallelism(cfg, board)
@@ -228,7 +228,7 @@ def test_small_engine_fallback_bit_exact(tmp_path, monkeypatch):
     import dataclasses
 
     from spvit_fpga.codegen import plan as plan_mod
-    from spvit_fpga.config import ModelConfig
+    from spvit_fpga.nn.config import ModelConfig
 
     monkeypatch.setattr(plan_mod._Builder, "_patch_on_block", lambda self, op: None)
     monkeypatch.setattr(plan_mod._Builder, "_selector_fits_block", lambda self, s: False)
@@ -315,8 +315,8 @@ def test_checkpoint_and_ir_sources_give_the_same_design(tmp_path):
     """--checkpoint (a QAT checkpoint, exported on the fly) and --ir (its exported IR directory)
     generate the same hardware: identical sources, parameters and test vectors."""
     from quant_models import quant_micro
-    from spvit_fpga.data import dataset_fingerprint, load_dataset
     from spvit_fpga.export import export_ir, write_ir_dir
+    from spvit_fpga.nn.data import dataset_fingerprint, load_dataset
     from spvit_fpga.quant import save_quant_checkpoint
 
     ckpt = tmp_path / "micro.pt"
@@ -335,8 +335,8 @@ def test_checkpoint_and_ir_sources_give_the_same_design(tmp_path):
 
 def test_float_checkpoint_is_quantised_after_training(tmp_path, capsys):
     from quant_models import float_micro
-    from spvit_fpga.checkpoint import save_checkpoint
-    from spvit_fpga.data import dataset_fingerprint, load_dataset
+    from spvit_fpga.nn.checkpoint import save_checkpoint
+    from spvit_fpga.nn.data import dataset_fingerprint, load_dataset
 
     ckpt = tmp_path / "float.pt"
     save_checkpoint(ckpt, float_micro(), dataset_fingerprint(load_dataset("digits")))

@@ -2,11 +2,11 @@
 import pytest
 import torch
 
-from spvit_fpga.config import ModelConfig, model_config
 from spvit_fpga.errors import UserError
-from spvit_fpga.evaluation import calibrate_thresholds, evaluate_masked, evaluate_physical
-from spvit_fpga.macs import model_macs, ratios_for_budget, unpruned_macs
-from spvit_fpga.model import SPViT
+from spvit_fpga.nn.config import ModelConfig, model_config
+from spvit_fpga.nn.evaluation import calibrate_thresholds, evaluate_masked, evaluate_physical
+from spvit_fpga.nn.macs import model_macs, ratios_for_budget, unpruned_macs
+from spvit_fpga.nn.model import SPViT
 
 TINY = ModelConfig(
     "tiny-test", img_size=8, patch_size=4, in_chans=1, num_classes=3, embed_dim=8, depth=2, num_heads=2,

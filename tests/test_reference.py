@@ -151,7 +151,7 @@ def test_predict_matches_batched_fake_quant():
 
 def test_evaluate_reference_matches_fake_quant_evaluation():
     from quant_models import _ImageSubset
-    from spvit_fpga.evaluation import evaluate_physical
+    from spvit_fpga.nn.evaluation import evaluate_physical
     from spvit_fpga.reference import evaluate_reference
 
     sub = _ImageSubset(digits().test, 5)

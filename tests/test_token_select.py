@@ -2,7 +2,7 @@
 
 import torch
 
-from spvit_fpga.token_select import (
+from spvit_fpga.nn.token_select import (
     TokenSelector,
     gumbel_keep,
     keep_prob,

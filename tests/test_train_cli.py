@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from spvit_fpga.checkpoint import load_checkpoint
+from spvit_fpga.nn.checkpoint import load_checkpoint
 from spvit_fpga.quant import build_model
 from spvit_fpga.train import main as train_main
 
@@ -48,8 +48,8 @@ def test_spvit_finetune_from_unpruned_distils_and_calibrates(baseline, tmp_path)
     assert "kl" in log["epochs"][0] and "mse" in log["epochs"][0]
     # Thresholds were calibrated: the model prunes on the validation split.
     model = build_model(ck)
-    from spvit_fpga.data import load_dataset
-    from spvit_fpga.evaluation import evaluate_masked
+    from spvit_fpga.nn.data import load_dataset
+    from spvit_fpga.nn.evaluation import evaluate_masked
 
     res = evaluate_masked(model, load_dataset("digits").val)
     assert res.images == 126
@@ -57,8 +57,8 @@ def test_spvit_finetune_from_unpruned_distils_and_calibrates(baseline, tmp_path)
 
 
 def test_computation_aware_training_meets_budget(baseline, tmp_path):
-    from spvit_fpga.config import model_config
-    from spvit_fpga.macs import model_macs, unpruned_macs
+    from spvit_fpga.nn.config import model_config
+    from spvit_fpga.nn.macs import model_macs, unpruned_macs
 
     target = 0.5 * unpruned_macs(model_config("micro")) / 1e9
     train_main(["--init", str(baseline), "--epochs", "2", "--target-gmacs", str(target), "--out", str(tmp_path), "--quiet", *FAST])

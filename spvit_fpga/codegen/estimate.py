@@ -27,7 +27,7 @@ from typing import Optional, Sequence
 
 from .. import cost_model
 from ..boards import Board
-from ..config import ModelConfig
+from ..nn.config import ModelConfig
 from .plan import DesignShape
 
 __all__ = ["KernelCost", "kernel_costs", "target_kept", "cost_model_summary", "latency_table"]

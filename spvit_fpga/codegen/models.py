@@ -18,10 +18,10 @@ from typing import Optional
 
 import torch
 
-from .. import defaults
-from ..config import ModelConfig, model_config
 from ..errors import UserError
 from ..ir import IR, ir_from_quant_model, load_ir
+from ..nn import defaults
+from ..nn.config import ModelConfig, model_config
 
 __all__ = ["ModelSource", "default_model_ir", "checkpoint_ir", "ir_directory", "random_weights_ir",
            "synthetic_images", "truncate_config"]
@@ -51,7 +51,7 @@ def _dataset_spec(ir: IR, fallback: Optional[dict] = None) -> Optional[str]:
 
 def _post_training_quantize(model, dataset_spec: str, image_size: int):
     """QuantSPViT of a float model, formats and thresholds calibrated on training images."""
-    from ..data import load_dataset
+    from ..nn.data import load_dataset
     from ..quant import QuantConfig, quantize_model
 
     ds = load_dataset(dataset_spec, image_size=image_size)
@@ -63,7 +63,7 @@ def _post_training_quantize(model, dataset_spec: str, image_size: int):
 def checkpoint_ir(path: str | Path) -> ModelSource:
     """The IR of a checkpoint.  A quantised (QAT) checkpoint is exported as is; a float checkpoint
     is quantised after training (formats and thresholds calibrated on its training data)."""
-    from ..checkpoint import load_checkpoint
+    from ..nn.checkpoint import load_checkpoint
 
     path = Path(path)
     ck = load_checkpoint(path)
@@ -103,8 +103,8 @@ def default_model_ir() -> ModelSource:
 
 
 def _untrained_micro() -> ModelSource:
-    from ..data import load_dataset
-    from ..model import SPViT
+    from ..nn.data import load_dataset
+    from ..nn.model import SPViT
     from ..quant import QuantConfig, quantize_model
 
     cfg = model_config("micro").with_data(1, 10)
@@ -140,7 +140,7 @@ def random_weights_ir(name: str, depth: Optional[int] = None, selector_blocks: O
     """An architecture-only design: ``name``'s config (optionally its first ``depth`` blocks, or
     other ``selector_blocks``), random float weights (seed), formats and thresholds calibrated on
     synthetic images.  Bit-exact like any other model; meaningless as a classifier."""
-    from ..model import SPViT
+    from ..nn.model import SPViT
     from ..quant import QuantConfig, quantize_model
 
     cfg = model_config(name)

@@ -32,9 +32,9 @@ import numpy as np
 
 from .. import intops
 from ..errors import UserError
-from ..config import ModelConfig
 from ..intops import FixedFormat
 from ..ir import IR, BlockOp, LayerNormOp, LinearOp, TableOp, TokenSelectOp
+from ..nn.config import ModelConfig
 
 __all__ = ["ConstArray", "Engine", "Buffer", "Step", "DesignPlan", "EngineShape", "DesignShape", "design_shape",
            "build_plan", "fmt_type", "int_type"]

@@ -19,8 +19,8 @@ import numpy as np
 
 from .. import __version__, cost_model
 from ..boards import Board
-from ..config import ModelConfig
 from ..errors import UserError
+from ..nn.config import ModelConfig
 from ..outdir import check_output_dir, write_dir_atomically
 from . import estimate, render
 from .models import ModelSource

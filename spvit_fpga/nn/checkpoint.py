@@ -11,8 +11,8 @@ from typing import Any
 
 import torch
 
+from ..errors import UserError
 from .config import ModelConfig
-from .errors import UserError
 from .model import SPViT
 
 CHECKPOINT_FORMAT = "spvit_fpga.checkpoint"

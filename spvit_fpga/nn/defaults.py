@@ -1,11 +1,13 @@
-"""The embedded default model that every CLI uses when no checkpoint is given."""
+"""The embedded default model that every CLI uses when no checkpoint is given.
+
+Its files stay in the package's data folder ``spvit_fpga/default_model/`` (one level up from here)."""
 from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import UserError
+from ..errors import UserError
 
-DEFAULT_DIR = Path(__file__).resolve().parent / "default_model"
+DEFAULT_DIR = Path(__file__).resolve().parent.parent / "default_model"
 DEFAULT_CHECKPOINT = DEFAULT_DIR / "checkpoint.pt"  # QAT checkpoint (float weights + frozen formats)
 DEFAULT_IR_DIR = DEFAULT_DIR / "ir"  # its export: python -m spvit_fpga.export --checkpoint DEFAULT_CHECKPOINT
 

@@ -41,7 +41,7 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset
 
-from .errors import UserError, run_cli
+from ..errors import UserError, run_cli
 
 DATASET_NAMES = ("digits", "cifar10", "imagefolder")
 SPEC_SYNTAX = "digits | cifar10:PATH | imagefolder:PATH"
@@ -517,8 +517,8 @@ def dataset_fingerprint(splits: DatasetSplits) -> dict[str, Any]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m spvit_fpga.data SPEC``: load a data set and print its fingerprint."""
-    parser = argparse.ArgumentParser(prog="python -m spvit_fpga.data", description=main.__doc__)
+    """``python -m spvit_fpga.nn.data SPEC``: load a data set and print its fingerprint."""
+    parser = argparse.ArgumentParser(prog="python -m spvit_fpga.nn.data", description=main.__doc__)
     parser.add_argument("spec", nargs="?", default="digits", help=SPEC_SYNTAX)
     parser.add_argument("--image-size", type=int, default=32)
     parser.add_argument("--val-fraction", type=float, default=0.1)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from .errors import UserError
+from ..errors import UserError
 
 
 @dataclass(frozen=True)
