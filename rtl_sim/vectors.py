@@ -1,5 +1,5 @@
 """Test vectors for the RTL kernels: random and edge-case inputs with the expected outputs
-computed by :mod:`spvit_fpga.intops` (the integer contract).
+computed by :mod:`spvit_fpga.ir.intops` (the integer contract).
 
 Each ``<kernel>_vectors`` function returns ``(parameters, vectors)``: the Verilog parameters of
 the build and a JSON-serialisable dict for the cocotb testbench (``rtl_sim/tb_<kernel>.py``),
@@ -13,9 +13,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from spvit_fpga import intops
 from spvit_fpga.codegen import rtlpack
-from spvit_fpga.intops import FixedFormat
+from spvit_fpga.ir import intops
+from spvit_fpga.ir.intops import FixedFormat
 
 from .bits import pack
 from .runner import sv_string, sv_unsigned, write_memh

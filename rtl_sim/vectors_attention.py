@@ -1,5 +1,5 @@
 """Test vectors for spvit_attention (rtl/spvit_attention.sv): frames of q, k, v tokens and the
-context tokens that spvit_fpga.reference._attention computes between its linears, i.e.
+context tokens that spvit_fpga.ir.reference._attention computes between its linears, i.e.
 intops.int_attention_scores -> intops.int_softmax -> intops.int_attention_context per head.
 
 Same conventions as :mod:`rtl_sim.vectors`: the builder returns ``(parameters, vectors)``; the
@@ -14,8 +14,8 @@ from typing import List, Sequence, Tuple, Union
 
 import torch
 
-from spvit_fpga import intops
-from spvit_fpga.intops import FixedFormat
+from spvit_fpga.ir import intops
+from spvit_fpga.ir.intops import FixedFormat
 
 from .bits import pack
 from .runner import sv_string, write_memh
@@ -91,7 +91,7 @@ def attention_vectors(
     buffers: int = 1,
 ) -> Tuple[Params, Vectors]:
     """Frames back to back (token counts / kinds in ``frames``); shifts from the formats as
-    ``spvit_fpga.ir.AttentionOp`` computes them (score: f_q + f_k - f_s; context: f_p + f_v -
+    ``spvit_fpga.ir.graph.AttentionOp`` computes them (score: f_q + f_k - f_s; context: f_p + f_v -
     f_ctx); accumulator widths from intops.accumulator_bits; q tokens get random kinds (tuser)
     which the context tokens must carry, k and v tokens other random kinds (ignored); ``qp`` is
     the module's QP (query rows in parallel), ``buffers`` its FRAMES (1, or 2: ping-pong frame
@@ -149,7 +149,7 @@ def micro_model_vectors(*, seed: int = 1, frames: Sequence[FrameSpec] = (66, 20)
                         buffers: int = 1) -> Tuple[Params, Vectors]:
     """The embedded micro model's first attention (spvit_fpga/default_model/ir blocks[0].attn):
     its q / k / v / score / probability / context formats and exp_frac, C = 64, H = 2."""
-    from spvit_fpga.ir import load_ir
+    from spvit_fpga.ir.graph import load_ir
     from spvit_fpga.nn.defaults import DEFAULT_DIR
 
     attn = load_ir(DEFAULT_DIR / "ir").blocks[0].attn

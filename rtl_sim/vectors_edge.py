@@ -19,7 +19,7 @@ from typing import Any
 
 import torch
 
-from spvit_fpga.reference import _patches
+from spvit_fpga.ir.reference import _patches
 
 from .bits import pack
 

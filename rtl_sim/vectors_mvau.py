@@ -1,5 +1,5 @@
 """Test vectors for ``spvit_mvau`` (the dataflow GEMM unit): weight-bus writes, token frames and
-the expected output tokens from :mod:`spvit_fpga.intops` (``int_linear`` + ``table_lookup``).
+the expected output tokens from :mod:`spvit_fpga.ir.intops` (``int_linear`` + ``table_lookup``).
 
 The weight words, the bias ROM and the table file come from :mod:`spvit_fpga.codegen.rtlpack`
 (the generator's packing), so a passing run checks the packing against the RTL as well.
@@ -17,9 +17,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from spvit_fpga import intops
 from spvit_fpga.codegen import rtlpack
-from spvit_fpga.intops import FixedFormat
+from spvit_fpga.ir import intops
+from spvit_fpga.ir.intops import FixedFormat
 
 from .bits import pack
 from .runner import sv_string, write_memh_text

@@ -1,5 +1,5 @@
 """Test vectors for the selector kernels (spvit_head_mean, spvit_token_mean, spvit_keep_prob):
-random and edge-case inputs with the expected outputs from :mod:`spvit_fpga.intops`.
+random and edge-case inputs with the expected outputs from :mod:`spvit_fpga.ir.intops`.
 
 Same conventions as :mod:`rtl_sim.vectors`: each builder returns ``(parameters, vectors)``;
 the vectors are ``{"params", "inputs": {port: [[data, last, user], ...]}, "outputs": {...},
@@ -12,8 +12,8 @@ from typing import List, Sequence, Tuple
 
 import torch
 
-from spvit_fpga import intops
-from spvit_fpga.intops import FixedFormat
+from spvit_fpga.ir import intops
+from spvit_fpga.ir.intops import FixedFormat
 
 from .bits import pack
 from .runner import sv_string

@@ -2,7 +2,7 @@
 (``spvit_layernorm_tok``, ``spvit_head_mean_tok``, ``spvit_keep_prob_tok``,
 ``spvit_token_select_tok``, ``spvit_global_concat``; rtl/DATAFLOW.md "Token streams").
 
-Expected values come from :mod:`spvit_fpga.intops` with the formats (and, for the LayerNorm, the
+Expected values come from :mod:`spvit_fpga.ir.intops` with the formats (and, for the LayerNorm, the
 gamma / beta / rsqrt constants) of the embedded default model (``spvit_fpga/default_model/ir``:
 ``blocks[0].norm1``, ``blocks[1].selector``) unless a builder is asked for other formats.  Same
 conventions as :mod:`rtl_sim.vectors`: each builder returns ``(parameters, vectors)`` with
@@ -20,9 +20,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from spvit_fpga import intops
 from spvit_fpga.codegen import rtlpack
-from spvit_fpga.intops import FixedFormat
+from spvit_fpga.ir import intops
+from spvit_fpga.ir.intops import FixedFormat
 
 from .bits import pack
 from .runner import REPO_ROOT, sv_string, sv_unsigned, write_memh
@@ -34,7 +34,7 @@ MODEL_IR = REPO_ROOT / "spvit_fpga" / "default_model" / "ir"
 @functools.lru_cache(maxsize=None)
 def model_ir(path: str = str(MODEL_IR)):
     """The embedded default model's IR (loaded once)."""
-    from spvit_fpga.ir import load_ir
+    from spvit_fpga.ir.graph import load_ir
 
     return load_ir(Path(path))
 

@@ -20,7 +20,7 @@ times its power-of-two scale, bit for bit:
   ``sum x_int * w_int + b_int`` (times ``2**-(f_x + f_w)``) is exact (``|acc| < 2**53``; a
   float32 product is inexact from ``2**24`` on).  They return the raw accumulator; the caller adds
   a fused residual (exact in float64) and requantises with a :class:`FixedPointIdentity`
-  (round half to even, saturate: exactly :func:`spvit_fpga.intops.requantize`);
+  (round half to even, saturate: exactly :func:`spvit_fpga.ir.intops.requantize`);
 * :class:`DerivedFixedPointLinear` -- a ``FixedPointLinear`` without parameters of its own whose
   weight and bias are rows of another linear layer's parameters, optionally times a constant
   (the Q / K / V projections are slices of DeiT's fused ``qkv``, with ``1/sqrt(d_head)`` folded
@@ -47,7 +47,7 @@ from brevitas.quant import (
 from brevitas.quant_tensor import IntQuantTensor, QuantTensor
 from torch import Tensor, nn
 
-from .intops import FixedFormat
+from .ir.intops import FixedFormat
 
 __all__ = [
     "fit_format",

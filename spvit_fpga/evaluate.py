@@ -101,7 +101,7 @@ class Subject:
 
     def run(self, data, decision: str, progress) -> EvalResult:
         if self.backend == "integer":
-            from .reference import evaluate_reference
+            from .ir.reference import evaluate_reference
 
             return evaluate_reference(self.ir, data, decision=decision, progress=progress)
         self.model.decision = decision
@@ -123,7 +123,7 @@ def subject_from_checkpoint(path: str, backend: str | None) -> Subject:
     qmodel = build_model(ck)
     if backend == "fakequant":
         return Subject(path, ck.config, backend, ck.dataset, model=qmodel)
-    from .ir import ir_from_quant_model
+    from .ir.graph import ir_from_quant_model
 
     return Subject(path, ck.config, backend, ck.dataset, ir=ir_from_quant_model(qmodel, dataset=ck.dataset))
 
@@ -133,7 +133,7 @@ def load_subjects(args) -> list[Subject]:
     if args.ir:
         if args.backend not in (None, "integer"):
             raise UserError("--ir evaluates the integer reference; drop --backend or use --backend integer")
-        from .ir import load_ir
+        from .ir.graph import load_ir
 
         ir = load_ir(args.ir)
         cfg = ModelConfig.from_dict(ir.model)

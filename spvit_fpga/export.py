@@ -2,7 +2,7 @@
 
     python -m spvit_fpga.export --checkpoint CKPT --out DIR [--force] [--qonnx FILE]
 
-``DIR`` receives ``ir.json`` + ``weights.npz`` (see :mod:`spvit_fpga.ir`), written into a
+``DIR`` receives ``ir.json`` + ``weights.npz`` (see :mod:`spvit_fpga.ir.graph`), written into a
 temporary directory next to it and renamed into place, so an interrupted export never leaves
 a half-written directory.  The same checkpoint always gives byte-identical files.
 
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .errors import run_cli
-from .ir import IR, ir_from_quant_model, save_ir
+from .ir.graph import IR, ir_from_quant_model, save_ir
 from .nn.defaults import default_checkpoint
 from .outdir import check_output_dir, write_dir_atomically
 from .quant import load_quant_checkpoint

@@ -4,7 +4,7 @@ Every function here
 
 * quantises each float input onto its fixed-point grid (round half to even, saturate; exact and
   an identity when the input is already on the grid),
-* runs the integer definition from :mod:`spvit_fpga.intops`,
+* runs the integer definition from :mod:`spvit_fpga.ir.intops`,
 * returns ``integer_result * 2**-frac`` as a float tensor of the input's dtype (float32 by
   default).  The value is exact whenever ``|integer_result| < 2**24`` (float32); wider results
   (raw classifier accumulators) are correctly rounded to float32; pass float64 inputs when an
@@ -36,8 +36,8 @@ from typing import Callable, Optional
 import torch
 import torch.nn.functional as F
 
-from . import intops
-from .intops import (
+from .ir import intops
+from .ir.intops import (
     DEFAULT_ACC_BITS,
     DEFAULT_EXP_FRAC,
     DEFAULT_NORM_FMT,

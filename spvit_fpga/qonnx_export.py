@@ -17,7 +17,7 @@ and ``Int32Bias``, ``QuantIdentity`` with fixed-point activation quantisers), al
 point carry exactly the integers of the IR (weights bit-identical; the fused residual adds are
 "add, then quantise once" as in the integer model).  LayerNorm, softmax and GELU are float ONNX
 ops between the quant points, so the QONNX graph approximates, but is not bit-exact with, the
-integer reference (``spvit_fpga.reference`` is the golden model; the QONNX file is a starting
+integer reference (``spvit_fpga.ir.reference`` is the golden model; the QONNX file is a starting
 point for FINN's streamlining or hls4ml's converter).
 """
 from __future__ import annotations
@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .errors import UserError
-from .intops import FixedFormat
+from .ir.intops import FixedFormat
 from .quant import QuantSPViT, load_quant_checkpoint, param_format
 
 

@@ -4,7 +4,7 @@
 it: same parameter names, ``cfg``, ``tau``, ``decision``, ``forward``, ``forward_physical``,
 ``embed``, ``backbone_parameters``, ``selector_parameters``) so float checkpoints load into it
 and the trainer, the evaluator and :func:`spvit_fpga.nn.evaluation.calibrate_thresholds` work
-unchanged.  Its forward passes are the integer definitions of :mod:`spvit_fpga.intops` with
+unchanged.  Its forward passes are the integer definitions of :mod:`spvit_fpga.ir.intops` with
 straight-through gradients, so every activation it produces is exactly
 ``integer_reference * 2**-frac`` (float32 holds these values exactly; the classifier logits are
 exact while ``|logit_int| < 2**24``):
@@ -56,7 +56,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import intops
 from . import qat_ops as Q
 from .brevitas_layers import (
     DerivedFixedPointLinear,
@@ -69,7 +68,8 @@ from .brevitas_layers import (
     value_of,
 )
 from .errors import UserError
-from .intops import FixedFormat, prob_format
+from .ir import intops
+from .ir.intops import FixedFormat, prob_format
 from .nn.checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, Checkpoint, _torch_load, check_state_dict, save_checkpoint
 from .nn.config import ModelConfig
 from .nn.model import PhysicalOutput, SPViT, SPViTOutput, StageTrace

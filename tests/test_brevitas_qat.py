@@ -22,7 +22,6 @@ from hypothesis import strategies as st
 from quant_models import digits, fresh_quant_micro, quant_micro, sample_images
 from torch import nn
 
-from spvit_fpga import intops as I
 from spvit_fpga import qat_ops as Q
 from spvit_fpga.brevitas_layers import (
     ConstPowerOfTwoScaling,
@@ -36,7 +35,8 @@ from spvit_fpga.brevitas_layers import (
     quant_format,
     quant_ints,
 )
-from spvit_fpga.intops import FixedFormat
+from spvit_fpga.ir import intops as I
+from spvit_fpga.ir.intops import FixedFormat
 from spvit_fpga.quant import activation_points, param_format
 
 PROP = settings(max_examples=30, deadline=None)
@@ -347,8 +347,8 @@ def test_traced_integers_are_the_ir_formats_of_the_parameters():
 def test_quant_model_equals_the_integer_reference():
     """Logits (integers x scale) and kept tokens of the Brevitas fake-quant forward equal the
     integer reference run on the exported IR, image by image."""
-    from spvit_fpga.ir import ir_from_quant_model
-    from spvit_fpga.reference import quantize_image, run_reference
+    from spvit_fpga.ir.graph import ir_from_quant_model
+    from spvit_fpga.ir.reference import quantize_image, run_reference
 
     q = quant_micro()
     ir = ir_from_quant_model(q)

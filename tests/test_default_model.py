@@ -64,8 +64,8 @@ def test_evaluate_integer_backend_runs_on_default_without_arguments():
 def test_default_integer_reference_meets_the_accuracy_floor(default_ck, digits):
     """Issue floor on the whole digits test split: integer accuracy >= 95 %, >= 35 % fewer MACs,
     and the fake-quant model agrees with the integer reference on every image."""
-    from spvit_fpga.ir import load_ir
-    from spvit_fpga.reference import evaluate_reference
+    from spvit_fpga.ir.graph import load_ir
+    from spvit_fpga.ir.reference import evaluate_reference
 
     ref = evaluate_reference(load_ir(DEFAULT_IR_DIR), digits.test)
     fq = evaluate_physical(build_model(default_ck), digits.test)

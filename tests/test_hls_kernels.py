@@ -1,4 +1,4 @@
-"""Kernel-level C-simulation of the HLS library (hls/*.h), bit-exact against spvit_fpga.intops.
+"""Kernel-level C-simulation of the HLS library (hls/*.h), bit-exact against spvit_fpga.ir.intops.
 
 Each kernel has a C++ driver in tests/hls_drivers/<kernel>_tb.cpp that instantiates the templates,
 reads batched cases written here (random and edge-case inputs) and writes the kernel outputs;
@@ -41,8 +41,8 @@ import torch
 from numpy.testing import assert_array_equal
 
 from spvit_fpga import hls_sim
-from spvit_fpga import intops
-from spvit_fpga.intops import FixedFormat, prob_format
+from spvit_fpga.ir import intops
+from spvit_fpga.ir.intops import FixedFormat, prob_format
 
 DRIVERS = Path(__file__).resolve().parent / "hls_drivers"
 KERNELS = ("requant", "tables", "linear", "softmax", "layernorm", "attention", "token_select")

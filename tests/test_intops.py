@@ -1,4 +1,4 @@
-"""Tests of the integer operator definitions (spvit_fpga.intops).
+"""Tests of the integer operator definitions (spvit_fpga.ir.intops).
 
 Exact ops are compared with independent Python-integer / Fraction computations; nonlinear ops
 with float64 references and stated error bounds.
@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spvit_fpga.intops import (
+from spvit_fpga.ir.intops import (
     DEFAULT_NORM_FMT,
     FixedFormat,
     accumulator_bits,
@@ -570,7 +570,7 @@ def test_layernorm_one_pass_variance_identity():
 
 
 def test_float64_matmul_path_is_exact():
-    from spvit_fpga.intops import _exact_matmul
+    from spvit_fpga.ir.intops import _exact_matmul
 
     g = gen(9)
     a = rand_int(FixedFormat(8, 0), (3, 5, 3072), g)

@@ -11,12 +11,12 @@ import torch
 
 from quant_models import float_micro, quant_micro, sample_images
 from spvit_fpga import export as export_mod
-from spvit_fpga import intops as I
 from spvit_fpga.errors import UserError, run_cli
-from spvit_fpga.ir import IR_JSON, IR_WEIGHTS, SCHEMA_VERSION, ir_from_quant_model, load_ir, save_ir
+from spvit_fpga.ir import intops as I
+from spvit_fpga.ir.graph import IR_JSON, IR_WEIGHTS, SCHEMA_VERSION, ir_from_quant_model, load_ir, save_ir
+from spvit_fpga.ir.reference import quantize_image, run_reference
 from spvit_fpga.nn.checkpoint import save_checkpoint
 from spvit_fpga.quant import save_quant_checkpoint
-from spvit_fpga.reference import quantize_image, run_reference
 
 
 @pytest.fixture(autouse=True, scope="module")

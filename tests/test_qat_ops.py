@@ -10,9 +10,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spvit_fpga import intops as I
 from spvit_fpga import qat_ops as Q
-from spvit_fpga.intops import FixedFormat, prob_format
+from spvit_fpga.ir import intops as I
+from spvit_fpga.ir.intops import FixedFormat, prob_format
 
 PROP = settings(max_examples=25, deadline=None)
 MODES = st.sampled_from(["random", "min", "max", "extremes", "zero"])

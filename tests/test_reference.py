@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from quant_models import digits, fresh_quant_micro, quant_micro, sample_images
-from spvit_fpga import intops as I
 from spvit_fpga.errors import UserError
-from spvit_fpga.ir import ir_from_quant_model
-from spvit_fpga.reference import predict, quantize_image, run_reference
+from spvit_fpga.ir import intops as I
+from spvit_fpga.ir.graph import ir_from_quant_model
+from spvit_fpga.ir.reference import predict, quantize_image, run_reference
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -151,8 +151,8 @@ def test_predict_matches_batched_fake_quant():
 
 def test_evaluate_reference_matches_fake_quant_evaluation():
     from quant_models import _ImageSubset
+    from spvit_fpga.ir.reference import evaluate_reference
     from spvit_fpga.nn.evaluation import evaluate_physical
-    from spvit_fpga.reference import evaluate_reference
 
     sub = _ImageSubset(digits().test, 5)
     a = evaluate_reference(micro_ir(), sub)

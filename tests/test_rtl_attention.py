@@ -31,7 +31,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # rtl_sim lives beside spvit_fpga
 
 from rtl_sim import runner, vectors_attention  # noqa: E402
-from spvit_fpga.intops import FixedFormat  # noqa: E402
+from spvit_fpga.ir.intops import FixedFormat  # noqa: E402
 
 TOP = "spvit_attention"
 TB = "rtl_sim.tb_attention"

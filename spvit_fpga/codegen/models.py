@@ -19,7 +19,7 @@ from typing import Optional
 import torch
 
 from ..errors import UserError
-from ..ir import IR, ir_from_quant_model, load_ir
+from ..ir.graph import IR, ir_from_quant_model, load_ir
 from ..nn import defaults
 from ..nn.config import ModelConfig, model_config
 

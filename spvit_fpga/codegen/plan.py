@@ -30,10 +30,10 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .. import intops
 from ..errors import UserError
-from ..intops import FixedFormat
-from ..ir import IR, BlockOp, LayerNormOp, LinearOp, TableOp, TokenSelectOp
+from ..ir import intops
+from ..ir.graph import IR, BlockOp, LayerNormOp, LinearOp, TableOp, TokenSelectOp
+from ..ir.intops import FixedFormat
 from ..nn.config import ModelConfig
 
 __all__ = ["ConstArray", "Engine", "Buffer", "Step", "DesignPlan", "EngineShape", "DesignShape", "design_shape",

@@ -23,12 +23,12 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .. import intops
 from ..errors import UserError
-from ..intops import FixedFormat
-from ..ir import IR, LayerNormOp, LinearOp, TableOp, TokenSelectOp
-from . import rtlpack
+from ..ir import intops
+from ..ir.graph import IR, LayerNormOp, LinearOp, TableOp, TokenSelectOp
+from ..ir.intops import FixedFormat
 from ..rtl_library import library_order, rtl_library_dir
+from . import rtlpack
 
 __all__ = ["RtlOptions", "Netlist", "Stream", "Inst", "build_netlist", "build_rtl", "library_order", "unit_cycles", "TOP"]
 

@@ -14,8 +14,8 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
-from ..ir import IR
-from ..reference import quantize_image, run_reference
+from ..ir.graph import IR
+from ..ir.reference import quantize_image, run_reference
 
 __all__ = ["TestVectors", "make_vectors", "vector_arrays", "read_vectors"]
 

@@ -1,7 +1,7 @@
 """The integer model as a typed, serialisable intermediate representation (IR).
 
 The IR holds everything the hardware backends (HLS, RTL) and the golden reference
-(:mod:`spvit_fpga.reference`) need: shapes with the maximum token count at every point,
+(:mod:`spvit_fpga.ir.reference`) need: shapes with the maximum token count at every point,
 fixed-point formats, integer weights and biases, lookup tables, LayerNorm constants, selector
 thresholds and placement, the model config and the input format.  Every integer in it is
 exactly what the fake-quant model (:class:`spvit_fpga.quant.QuantSPViT`) computes with.
@@ -40,8 +40,8 @@ from typing import Any, Iterator, Optional, Union
 
 import numpy as np
 
+from ..errors import UserError
 from . import intops
-from .errors import UserError
 from .intops import FixedFormat
 
 __all__ = [

@@ -1,6 +1,6 @@
-"""Golden integer reference: runs an :class:`~spvit_fpga.ir.IR` on one image.
+"""Golden integer reference: runs an :class:`~spvit_fpga.ir.graph.IR` on one image.
 
-Integers only (int64 torch tensors through :mod:`spvit_fpga.intops`; constants from the IR,
+Integers only (int64 torch tensors through :mod:`spvit_fpga.ir.intops`; constants from the IR,
 whose tables :func:`~spvit_fpga.ir.load_ir` has checked against their definitions), one image at a time, pruned tokens physically removed: after a selector stage
 the sequence is ``[class token, kept patch tokens in their original order, earlier package
 tokens, this stage's package token]``.  The HLS C-simulation and the RTL simulation must
@@ -49,9 +49,9 @@ from typing import Optional
 import numpy as np
 import torch
 
+from ..errors import UserError
 from . import intops
-from .errors import UserError
-from .ir import IR, AttentionOp, BlockOp, LayerNormOp, LinearOp, TableOp, TokenSelectOp
+from .graph import IR, AttentionOp, BlockOp, LayerNormOp, LinearOp, TableOp, TokenSelectOp
 
 __all__ = ["RefOutput", "run_reference", "quantize_image", "predict", "evaluate_reference"]
 
@@ -233,9 +233,9 @@ def predict(ir: IR, images: torch.Tensor, decision: Optional[str] = None) -> tup
 def evaluate_reference(ir: IR, dataset, decision: Optional[str] = None, progress=None):
     """Accuracy / kept tokens / MACs of the integer reference on a data set (one image at a
     time), as an :class:`spvit_fpga.nn.evaluation.EvalResult` (backend ``integer``)."""
-    from .nn.config import ModelConfig
-    from .nn.evaluation import EvalResult, iterate_batches
-    from .nn.macs import model_macs, unpruned_macs
+    from ..nn.config import ModelConfig
+    from ..nn.evaluation import EvalResult, iterate_batches
+    from ..nn.macs import model_macs, unpruned_macs
 
     cfg = ModelConfig.from_dict(ir.model)
     preds, labels, kept, indices = [], [], [], []
