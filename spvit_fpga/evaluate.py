@@ -118,12 +118,12 @@ def subject_from_checkpoint(path: str, backend: str | None) -> Subject:
             f"--backend {backend} needs a quantised checkpoint and {path} is float; "
             f"run QAT first: python -m spvit_fpga.train --qat --init {path} --out DIR"
         )
-    from .quant import build_model
+    from .quant.model import build_model
 
     qmodel = build_model(ck)
     if backend == "fakequant":
         return Subject(path, ck.config, backend, ck.dataset, model=qmodel)
-    from .ir.graph import ir_from_quant_model
+    from .quant.to_ir import ir_from_quant_model
 
     return Subject(path, ck.config, backend, ck.dataset, ir=ir_from_quant_model(qmodel, dataset=ck.dataset))
 

@@ -8,21 +8,20 @@ a half-written directory.  The same checkpoint always gives byte-identical files
 
 The checkpoint must be quantised (written by QAT, ``python -m spvit_fpga.train --qat``); a
 float-only checkpoint is refused.  ``--qonnx FILE`` additionally exports the quantised
-backbone to QONNX for FINN / hls4ml users (see :mod:`spvit_fpga.qonnx_export`).
+backbone to QONNX for FINN / hls4ml users (see :mod:`spvit_fpga.quant.qonnx_export`).
 """
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 from pathlib import Path
 from typing import Sequence
 
 from .errors import run_cli
-from .ir.graph import IR, ir_from_quant_model, save_ir
+from .ir.graph import IR, save_ir
 from .nn.defaults import default_checkpoint
 from .outdir import check_output_dir, write_dir_atomically
-from .quant import load_quant_checkpoint
+from .quant.to_ir import export_ir
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,26 +32,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--decision", choices=("threshold", "topk"), default=None, help="default keep rule stored in the IR (default: the model's)")
     p.add_argument("--qonnx", metavar="FILE", help="also export the quantised backbone to QONNX (FINN / hls4ml)")
     return p
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def export_ir(checkpoint: str | os.PathLike, decision: str | None = None) -> IR:
-    """The IR of a quantised checkpoint (UserError for a float-only checkpoint)."""
-    path = Path(checkpoint)
-    if path.is_dir() and (path / "checkpoint.pt").exists():
-        path = path / "checkpoint.pt"
-    qmodel, dataset, _meta = load_quant_checkpoint(path)
-    if decision:
-        qmodel.decision = decision
-    provenance = {"checkpoint_sha256": file_sha256(path), "checkpoint_name": path.name}
-    return ir_from_quant_model(qmodel, dataset=dataset, provenance=provenance)
 
 
 def write_ir_dir(ir: IR, out: str | os.PathLike, force: bool = False) -> Path:
@@ -71,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     n_ops = sum(1 for _ in ir.ops())
     print(f"wrote {out}/ir.json and weights.npz ({n_ops} ops, {len(ir.blocks)} blocks, {len(ir.selectors)} selector stages)")
     if args.qonnx:
-        from .qonnx_export import export_qonnx_backbone
+        from .quant.qonnx_export import export_qonnx_backbone
 
         info = export_qonnx_backbone(ckpt, args.qonnx)
         print(f"wrote {args.qonnx} ({info})")

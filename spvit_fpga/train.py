@@ -40,7 +40,7 @@ from .nn.distributed import DistInfo, barrier, broadcast_, init_distributed, shu
 from .nn.evaluation import calibrate_thresholds, evaluate_masked
 from .nn.macs import model_macs, ratios_for_budget, unpruned_macs
 from .nn.model import SPViT
-from .quant import QuantConfig, QuantSPViT, is_quant_checkpoint, load_quant_checkpoint, quantize_model, save_quant_checkpoint
+from .quant.model import QuantConfig, QuantSPViT, is_quant_checkpoint, load_quant_checkpoint, quantize_model, save_quant_checkpoint
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,7 +8,7 @@ import torch
 from spvit_fpga.nn.config import model_config
 from spvit_fpga.nn.data import load_dataset
 from spvit_fpga.nn.model import SPViT
-from spvit_fpga.quant import QuantConfig, QuantSPViT, quantize_model
+from spvit_fpga.quant.model import QuantConfig, QuantSPViT, quantize_model
 
 
 @functools.lru_cache(maxsize=None)

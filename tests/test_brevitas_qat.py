@@ -1,4 +1,4 @@
-"""The QAT model runs on Brevitas layers (spvit_fpga.brevitas_layers) and they are bit-exact.
+"""The QAT model runs on Brevitas layers (spvit_fpga.quant.brevitas_layers) and they are bit-exact.
 
 * structure: every linear op of QuantSPViT is a Brevitas ``QuantLinear`` / ``QuantConv2d`` with
   the fixed-point quantizers, every activation point has a ``QuantIdentity``, no float
@@ -22,8 +22,10 @@ from hypothesis import strategies as st
 from quant_models import digits, fresh_quant_micro, quant_micro, sample_images
 from torch import nn
 
-from spvit_fpga import qat_ops as Q
-from spvit_fpga.brevitas_layers import (
+from spvit_fpga.ir import intops as I
+from spvit_fpga.ir.intops import FixedFormat
+from spvit_fpga.quant import qat_ops as Q
+from spvit_fpga.quant.brevitas_layers import (
     ConstPowerOfTwoScaling,
     DerivedFixedPointLinear,
     FixedPointConv2d,
@@ -35,9 +37,7 @@ from spvit_fpga.brevitas_layers import (
     quant_format,
     quant_ints,
 )
-from spvit_fpga.ir import intops as I
-from spvit_fpga.ir.intops import FixedFormat
-from spvit_fpga.quant import activation_points, param_format
+from spvit_fpga.quant.model import activation_points, param_format
 
 PROP = settings(max_examples=30, deadline=None)
 SEEDS = st.integers(0, 2**31 - 1)
@@ -347,8 +347,8 @@ def test_traced_integers_are_the_ir_formats_of_the_parameters():
 def test_quant_model_equals_the_integer_reference():
     """Logits (integers x scale) and kept tokens of the Brevitas fake-quant forward equal the
     integer reference run on the exported IR, image by image."""
-    from spvit_fpga.ir.graph import ir_from_quant_model
     from spvit_fpga.ir.reference import quantize_image, run_reference
+    from spvit_fpga.quant.to_ir import ir_from_quant_model
 
     q = quant_micro()
     ir = ir_from_quant_model(q)

@@ -12,7 +12,7 @@ import pytest
 from spvit_fpga.nn.checkpoint import load_checkpoint
 from spvit_fpga.nn.defaults import DEFAULT_CHECKPOINT, DEFAULT_IR_DIR
 from spvit_fpga.nn.evaluation import evaluate_masked, evaluate_physical
-from spvit_fpga.quant import build_model
+from spvit_fpga.quant.model import build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 

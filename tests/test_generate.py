@@ -315,9 +315,10 @@ def test_checkpoint_and_ir_sources_give_the_same_design(tmp_path):
     """--checkpoint (a QAT checkpoint, exported on the fly) and --ir (its exported IR directory)
     generate the same hardware: identical sources, parameters and test vectors."""
     from quant_models import quant_micro
-    from spvit_fpga.export import export_ir, write_ir_dir
+    from spvit_fpga.export import write_ir_dir
     from spvit_fpga.nn.data import dataset_fingerprint, load_dataset
-    from spvit_fpga.quant import save_quant_checkpoint
+    from spvit_fpga.quant.model import save_quant_checkpoint
+    from spvit_fpga.quant.to_ir import export_ir
 
     ckpt = tmp_path / "micro.pt"
     save_quant_checkpoint(ckpt, quant_micro(), dataset_fingerprint(load_dataset("digits")))

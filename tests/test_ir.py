@@ -13,10 +13,11 @@ from quant_models import float_micro, quant_micro, sample_images
 from spvit_fpga import export as export_mod
 from spvit_fpga.errors import UserError, run_cli
 from spvit_fpga.ir import intops as I
-from spvit_fpga.ir.graph import IR_JSON, IR_WEIGHTS, SCHEMA_VERSION, ir_from_quant_model, load_ir, save_ir
+from spvit_fpga.ir.graph import IR_JSON, IR_WEIGHTS, SCHEMA_VERSION, load_ir, save_ir
 from spvit_fpga.ir.reference import quantize_image, run_reference
 from spvit_fpga.nn.checkpoint import save_checkpoint
-from spvit_fpga.quant import save_quant_checkpoint
+from spvit_fpga.quant.model import save_quant_checkpoint
+from spvit_fpga.quant.to_ir import ir_from_quant_model
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -282,7 +283,7 @@ def test_qonnx_dense_backbone_export_executes(tmp_path, quant_ckpt):
     from qonnx.core.modelwrapper import ModelWrapper
     from qonnx.core.onnx_exec import execute_onnx
 
-    from spvit_fpga.qonnx_export import DenseBackbone, export_qonnx_backbone
+    from spvit_fpga.quant.qonnx_export import DenseBackbone, export_qonnx_backbone
 
     path = tmp_path / "backbone.onnx"
     export_qonnx_backbone(quant_ckpt, path)

@@ -1,4 +1,4 @@
-"""Property tests of the fake-quant QAT ops (spvit_fpga.qat_ops).
+"""Property tests of the fake-quant QAT ops (spvit_fpga.quant.qat_ops).
 
 For every op: on-grid float inputs give exactly ``intops(integers) * 2**-frac`` (torch.equal),
 off-grid inputs give the same as their quantised values, and gradients exist and are finite.
@@ -10,9 +10,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from spvit_fpga import qat_ops as Q
 from spvit_fpga.ir import intops as I
 from spvit_fpga.ir.intops import FixedFormat, prob_format
+from spvit_fpga.quant import qat_ops as Q
 
 PROP = settings(max_examples=25, deadline=None)
 MODES = st.sampled_from(["random", "min", "max", "extremes", "zero"])

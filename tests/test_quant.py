@@ -8,13 +8,13 @@ import pytest
 import torch
 
 from quant_models import digits, float_micro, fresh_quant_micro, micro_cfg, quant_micro, sample_images
-from spvit_fpga import qat_ops as Q
 from spvit_fpga.errors import UserError
 from spvit_fpga.ir import intops as I
 from spvit_fpga.ir.intops import FixedFormat
 from spvit_fpga.nn.checkpoint import save_checkpoint
 from spvit_fpga.nn.evaluation import calibrate_thresholds, evaluate_masked, evaluate_physical
-from spvit_fpga.quant import (
+from spvit_fpga.quant import qat_ops as Q
+from spvit_fpga.quant.model import (
     QuantConfig,
     QuantSPViT,
     activation_points,

@@ -11,8 +11,8 @@ import torch
 from quant_models import digits, fresh_quant_micro, quant_micro, sample_images
 from spvit_fpga.errors import UserError
 from spvit_fpga.ir import intops as I
-from spvit_fpga.ir.graph import ir_from_quant_model
 from spvit_fpga.ir.reference import predict, quantize_image, run_reference
+from spvit_fpga.quant.to_ir import ir_from_quant_model
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -167,7 +167,7 @@ def test_evaluate_reference_matches_fake_quant_evaluation():
 )
 def test_other_bit_widths_stay_exact(widths):
     from quant_models import float_micro
-    from spvit_fpga.quant import QuantConfig, quantize_model
+    from spvit_fpga.quant.model import QuantConfig, quantize_model
 
     q = quantize_model(float_micro(1), digits().train.images[:8], QuantConfig(input_frac_bits=4, **widths))
     ir = ir_from_quant_model(q)

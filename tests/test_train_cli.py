@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from spvit_fpga.nn.checkpoint import load_checkpoint
-from spvit_fpga.quant import build_model
+from spvit_fpga.quant.model import build_model
 from spvit_fpga.train import main as train_main
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -19,8 +19,8 @@ from typing import Callable, Optional
 import numpy as np
 
 from .. import hls_sim
-from .vectors import read_vectors
 from ..errors import UserError
+from .vectors import read_vectors
 
 __all__ = ["CsimResult", "compile_project", "run_csim", "CSIM_JSON"]
 

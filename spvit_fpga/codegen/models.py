@@ -19,9 +19,10 @@ from typing import Optional
 import torch
 
 from ..errors import UserError
-from ..ir.graph import IR, ir_from_quant_model, load_ir
+from ..ir.graph import IR, load_ir
 from ..nn import defaults
 from ..nn.config import ModelConfig, model_config
+from ..quant.to_ir import export_ir, ir_from_quant_model
 
 __all__ = ["ModelSource", "default_model_ir", "checkpoint_ir", "ir_directory", "random_weights_ir",
            "synthetic_images", "truncate_config"]
@@ -52,7 +53,7 @@ def _dataset_spec(ir: IR, fallback: Optional[dict] = None) -> Optional[str]:
 def _post_training_quantize(model, dataset_spec: str, image_size: int):
     """QuantSPViT of a float model, formats and thresholds calibrated on training images."""
     from ..nn.data import load_dataset
-    from ..quant import QuantConfig, quantize_model
+    from ..quant.model import QuantConfig, quantize_model
 
     ds = load_dataset(dataset_spec, image_size=image_size)
     images = ds.train.images[:CALIBRATION_IMAGES] if hasattr(ds.train, "images") else \
@@ -68,8 +69,6 @@ def checkpoint_ir(path: str | Path) -> ModelSource:
     path = Path(path)
     ck = load_checkpoint(path)
     if ck.is_quantized:
-        from ..export import export_ir
-
         ir = export_ir(path)
         return ModelSource(ir, f"checkpoint {path.name} (quantised)", _dataset_spec(ir, ck.dataset))
     spec = (ck.dataset or {}).get("spec") or (ck.dataset or {}).get("name")
@@ -105,7 +104,7 @@ def default_model_ir() -> ModelSource:
 def _untrained_micro() -> ModelSource:
     from ..nn.data import load_dataset
     from ..nn.model import SPViT
-    from ..quant import QuantConfig, quantize_model
+    from ..quant.model import QuantConfig, quantize_model
 
     cfg = model_config("micro").with_data(1, 10)
     torch.manual_seed(RANDOM_SEED)
@@ -141,7 +140,7 @@ def random_weights_ir(name: str, depth: Optional[int] = None, selector_blocks: O
     other ``selector_blocks``), random float weights (seed), formats and thresholds calibrated on
     synthetic images.  Bit-exact like any other model; meaningless as a classifier."""
     from ..nn.model import SPViT
-    from ..quant import QuantConfig, quantize_model
+    from ..quant.model import QuantConfig, quantize_model
 
     cfg = model_config(name)
     if depth is not None:

@@ -5,7 +5,7 @@ are accepted) and uses only operations a fixed-point datapath has: shifts, integ
 add, integer comparison, exact integer division with a stated rounding rule and small lookup
 tables whose contents are built once, deterministically, and stored as integers.  The HLS C++
 kernels and the SystemVerilog modules implement exactly these definitions; the QAT modules
-(:mod:`spvit_fpga.qat_ops`) use them as their forward pass.  The specification for hardware
+(:mod:`spvit_fpga.quant.qat_ops`) use them as their forward pass.  The specification for hardware
 engineers is ``docs/integer_arithmetic.md``; names and symbols there match this file.
 
 Conventions

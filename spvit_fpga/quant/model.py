@@ -9,7 +9,7 @@ straight-through gradients, so every activation it produces is exactly
 ``integer_reference * 2**-frac`` (float32 holds these values exactly; the classifier logits are
 exact while ``|logit_int| < 2**24``):
 
-* the linear layers are Brevitas modules (:mod:`spvit_fpga.brevitas_layers`): ``QuantLinear``
+* the linear layers are Brevitas modules (:mod:`spvit_fpga.quant.brevitas_layers`): ``QuantLinear``
   (patch embedding ``QuantConv2d``) with fixed-point weight / bias quantizers and an exact
   float64 accumulator, holding the model's own Parameters (the state_dict is the float
   model's); Q / K / V are parameter-free ``QuantLinear`` views of the fused ``qkv``;
@@ -18,7 +18,7 @@ exact while ``|logit_int| < 2**24``):
   accumulators and feeds layer inputs to Brevitas as ``QuantTensor``;
 * the integer nonlinearities (LayerNorm, softmax, GELU / sigmoid tables, the selector's means,
   keep probability and package token) and the position embedding's quantiser run through
-  :mod:`spvit_fpga.qat_ops` (Brevitas has no bit-exact counterpart).
+  :mod:`spvit_fpga.quant.qat_ops` (Brevitas has no bit-exact counterpart).
 
 Formats (all power-of-two scales, see ``docs/integer_arithmetic.md`` §8):
 
@@ -35,7 +35,7 @@ Formats (all power-of-two scales, see ``docs/integer_arithmetic.md`` §8):
 
 Bit-exactness with Brevitas: a stock ``QuantLinear`` multiplies in the input's float dtype
 (inexact beyond 2**24 in float32) and its fixed-point weight quantizer rounds the radix point
-up (clipping a maximum of 1.0 to 127/128); :mod:`spvit_fpga.brevitas_layers` computes the product
+up (clipping a maximum of 1.0 to 127/128); :mod:`spvit_fpga.quant.brevitas_layers` computes the product
 in float64 and plugs the project's radix-point rule into the Brevitas quantizer.  The traced
 integers of the IR (:meth:`QuantSPViT.trace_ops`) are read from the Brevitas quantizers.
 
@@ -56,6 +56,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import UserError
+from ..ir import intops
+from ..ir.intops import FixedFormat, prob_format
+from ..nn.checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, Checkpoint, _torch_load, check_state_dict, save_checkpoint
+from ..nn.config import ModelConfig
+from ..nn.model import PhysicalOutput, SPViT, SPViTOutput, StageTrace
+from ..nn.token_select import DECISION_MODES, gumbel_keep, topk_keep
 from . import qat_ops as Q
 from .brevitas_layers import (
     DerivedFixedPointLinear,
@@ -67,13 +74,6 @@ from .brevitas_layers import (
     quant_ints,
     value_of,
 )
-from .errors import UserError
-from .ir import intops
-from .ir.intops import FixedFormat, prob_format
-from .nn.checkpoint import CHECKPOINT_FORMAT, CHECKPOINT_VERSION, Checkpoint, _torch_load, check_state_dict, save_checkpoint
-from .nn.config import ModelConfig
-from .nn.model import PhysicalOutput, SPViT, SPViTOutput, StageTrace
-from .nn.token_select import DECISION_MODES, gumbel_keep, topk_keep
 
 __all__ = [
     "QuantConfig",
@@ -827,7 +827,7 @@ def quantize_model(
     q.calibrate(calib_images)
     q.eval()
     if recalibrate_tau and q.cfg.prunes:
-        from .nn.evaluation import calibrate_thresholds
+        from ..nn.evaluation import calibrate_thresholds
 
         calibrate_thresholds(q, _ImageSet(calib_images))
     return q

@@ -30,9 +30,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .errors import UserError
-from .ir.intops import FixedFormat
-from .quant import QuantSPViT, load_quant_checkpoint, param_format
+from ..errors import UserError
+from ..ir.intops import FixedFormat
+from .model import QuantSPViT, load_quant_checkpoint, param_format
 
 
 def _brevitas():

@@ -29,7 +29,7 @@ times its power-of-two scale, bit for bit:
 
 Straight-through gradients are Brevitas' own: ``RoundSte`` everywhere, a clamp whose gradient is
 zero outside the representable range for activations and biases; the power-of-two scales are
-constants (no gradient), as in :mod:`spvit_fpga.qat_ops`.
+constants (no gradient), as in :mod:`spvit_fpga.quant.qat_ops`.
 """
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ from brevitas.quant import (
 from brevitas.quant_tensor import IntQuantTensor, QuantTensor
 from torch import Tensor, nn
 
-from .ir.intops import FixedFormat
+from ..ir.intops import FixedFormat
 
 __all__ = [
     "fit_format",

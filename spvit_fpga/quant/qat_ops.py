@@ -26,7 +26,7 @@ So the forward pass is exactly what the hardware computes and the gradient is th
 :class:`spvit_fpga.quant.QuantSPViT` uses these for the integer nonlinearities (LayerNorm,
 softmax, GELU / sigmoid tables, the selector's means, keep probability and package token) and the
 position embedding's quantiser; its linear layers, attention products and plain requantisations
-run through the Brevitas layers of :mod:`spvit_fpga.brevitas_layers`, which give the same
+run through the Brevitas layers of :mod:`spvit_fpga.quant.brevitas_layers`, which give the same
 integers as :func:`q_linear` / :func:`q_matmul` (tests/test_brevitas_qat.py).
 """
 from __future__ import annotations
@@ -36,8 +36,8 @@ from typing import Callable, Optional
 import torch
 import torch.nn.functional as F
 
-from .ir import intops
-from .ir.intops import (
+from ..ir import intops
+from ..ir.intops import (
     DEFAULT_ACC_BITS,
     DEFAULT_EXP_FRAC,
     DEFAULT_NORM_FMT,
