@@ -1,46 +1,23 @@
 """``python -m spvit_fpga.train``: train an unpruned ViT or fine-tune an SPViT model.
 
-Stages of the recipe:
+    python -m spvit_fpga.train --no-prune --out DIR                 # the unpruned baseline
+    python -m spvit_fpga.train --init BASE.pt --out DIR             # SPViT, BASE as the teacher
+    python -m spvit_fpga.train --qat --init SPVIT.pt --out DIR      # quantisation-aware fine-tuning
 
-1. ``--no-prune``: plain training of the backbone (the teacher of stage 2).
-2. SPViT (default): selectors on, optionally from an unpruned checkpoint (``--init``) that also
-   serves as the teacher. Phase A trains the selectors with hard Gumbel decisions (backbone frozen
-   for ``--freeze-epochs``); the loss is CE + 2.0 keep-ratio loss (or the computation-aware MAC
-   loss with ``--target-gmacs``) + 0.5 KL(teacher logits) + 0.5 MSE(kept tokens, teacher tokens).
-   Phase B (``--det-epochs``) calibrates the per-stage thresholds tau so the deterministic rule
-   ``sum_h w_h (s_keep - s_prune) >= tau`` meets the keep targets, freezes the selectors and
-   fine-tunes the backbone under exactly the decisions inference will make; tau is recalibrated
-   every epoch and the epoch with the best validation accuracy is kept.
-
-Runs unchanged under ``torchrun --nproc_per_node=N`` (DDP; gloo on CPU).
+The recipe and the loop are :mod:`spvit_fpga.nn.training`; ``--qat`` runs the same loop on the
+fake-quant model (:mod:`spvit_fpga.quant.training`).  Runs unchanged under
+``torchrun --nproc_per_node=N`` (DDP; gloo on CPU).
 """
 from __future__ import annotations
 
 import argparse
-import json
-import math
-import random
-import time
-from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
-import numpy as np
-import torch
-import torch.nn.functional as F
-from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
-from tqdm.auto import tqdm
-
 from .errors import UserError, run_cli
-from .nn.checkpoint import load_checkpoint, load_pretrained_deit, save_checkpoint
-from .nn.config import MODELS, ModelConfig, model_config
-from .nn.data import dataset_fingerprint, head_subset, load_dataset, random_shift
-from .nn.distributed import DistInfo, barrier, broadcast_, init_distributed, shutdown
-from .nn.evaluation import calibrate_thresholds, evaluate_masked
-from .nn.macs import model_macs, ratios_for_budget, unpruned_macs
-from .nn.model import SPViT
-from .quant.model import QuantConfig, QuantSPViT, is_quant_checkpoint, load_quant_checkpoint, quantize_model, save_quant_checkpoint
+from .nn.config import MODELS
+from .nn.distributed import init_distributed, shutdown
+from .nn.training import Trainer
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -90,355 +67,6 @@ def _float_list(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(f"expected a comma list of numbers, got {text!r}") from None
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % (2**32))
-    torch.manual_seed(seed)
-
-
-# --------------------------------------------------------------------------------------------
-# model set-up
-# --------------------------------------------------------------------------------------------
-def resolve_config(args, splits, init_cfg: ModelConfig | None) -> ModelConfig:
-    base = init_cfg if init_cfg is not None else model_config(args.model)
-    if init_cfg is None:
-        base = base.with_data(splits.in_chans, splits.num_classes)
-    elif (init_cfg.in_chans, init_cfg.num_classes) != (splits.in_chans, splits.num_classes):
-        raise UserError(
-            f"--init checkpoint expects {init_cfg.in_chans} channels / {init_cfg.num_classes} classes, "
-            f"data set {splits.name} has {splits.in_chans} / {splits.num_classes}; use the data set it was trained on"
-        )
-    if args.no_prune:
-        return base.unpruned()
-    default = model_config(base.name) if base.name in MODELS else base
-    blocks = args.selector_blocks or base.selector_blocks or default.selector_blocks
-    ratios = args.keep_ratios or (base.keep_ratios if base.selector_blocks == blocks else ()) or default.keep_ratios
-    if not blocks:
-        raise UserError("no selector placement: give --selector-blocks (e.g. 3,6,9) and --keep-ratios")
-    return replace(base, selector_blocks=blocks, keep_ratios=ratios)
-
-
-def build_student_and_teacher(args, cfg: ModelConfig, init) -> tuple[SPViT, SPViT | None]:
-    model = SPViT(cfg)
-    teacher = None
-    if args.pretrained:
-        load_pretrained_deit(args.pretrained, model)
-    if init is not None:
-        backbone = {k: v for k, v in init.state_dict.items() if not k.startswith("selectors.") and k != "tau"}
-        model.load_state_dict(backbone, strict=False)
-        if cfg.prunes and init.config.selector_blocks == cfg.selector_blocks:
-            # Continuing an SPViT model: keep its selectors too.
-            model.load_state_dict(init.state_dict)
-        if cfg.prunes:
-            teacher = SPViT(init.config.unpruned())
-            teacher.load_state_dict(backbone, strict=False)
-            teacher.eval().requires_grad_(False)
-    return model, teacher
-
-
-def build_qat_student_and_teacher(args, cfg: ModelConfig, init, splits) -> tuple[SPViT, SPViT]:
-    """Fake-quant student from a float SPViT checkpoint (activation formats calibrated on
-    training images, then frozen); the float model is the teacher (logit distillation)."""
-    if init is None:
-        raise UserError("--qat needs --init CKPT: a float SPViT checkpoint (python -m spvit_fpga.train --init BASE --out DIR)")
-    if not cfg.prunes:
-        raise UserError("--qat expects a model with selectors; --no-prune models are not quantised")
-    if is_quant_checkpoint(args.init):
-        student, _, _ = load_quant_checkpoint(args.init)
-        teacher = None
-        return student, teacher
-    teacher = SPViT(init.config)
-    teacher.load_state_dict(init.state_dict)
-    teacher.eval().requires_grad_(False)
-    images = splits.train.images if isinstance(getattr(splits.train, "images", None), torch.Tensor) else torch.stack(
-        [splits.train[i][0] for i in range(min(len(splits.train), args.calib_images))]
-    )
-    qcfg = QuantConfig(input_frac_bits=splits.input_frac_bits)
-    student = quantize_model(teacher, images[: args.calib_images], qcfg)
-    return student, teacher
-
-
-# --------------------------------------------------------------------------------------------
-# training
-# --------------------------------------------------------------------------------------------
-class Trainer:
-    def __init__(self, args, info: DistInfo) -> None:
-        self.args, self.info = args, info
-        self.out = Path(args.out)
-        init = load_checkpoint(args.init) if args.init else None
-        image_size = init.config.img_size if init else model_config(args.model).img_size
-        spec = args.dataset or (init.dataset.get("spec") if init else None) or "digits"
-        self.splits = load_dataset(spec, image_size=image_size)
-        if args.train_subset is not None:
-            self.splits.train = head_subset(self.splits.train, args.train_subset)
-        seed_everything(args.seed)
-        self.cfg = resolve_config(args, self.splits, init.config if init else None)
-        if args.qat:
-            self.model, self.teacher = build_qat_student_and_teacher(args, self.cfg, init, self.splits)
-        else:
-            self.model, self.teacher = build_student_and_teacher(args, self.cfg, init)
-        # Token-level distillation needs a teacher that keeps every token.
-        self.teacher_tokens = self.teacher is not None and not self.teacher.cfg.prunes
-        e = args.epochs
-        if args.qat:
-            self.det_epochs = e if args.det_epochs is None else min(args.det_epochs, e)
-            self.freeze_epochs = 0 if args.freeze_epochs is None else args.freeze_epochs
-        elif self.cfg.prunes:
-            self.det_epochs = e // 2 if args.det_epochs is None else min(args.det_epochs, e)
-            self.freeze_epochs = (1 if init else 0) if args.freeze_epochs is None else args.freeze_epochs
-        else:
-            self.det_epochs, self.freeze_epochs = 0, 0
-        self.gumbel_epochs = e - self.det_epochs
-        self.shift = args.augment_shift if args.augment_shift is not None else self.cfg.img_size // 16
-        groups = [
-            {"params": self.model.backbone_parameters(), "name": "backbone"},
-            {"params": self.model.selector_parameters(), "name": "selectors"},
-        ]
-        self.optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=args.lr, weight_decay=args.weight_decay)
-        self.ddp = (
-            DistributedDataParallel(self.model, find_unused_parameters=True) if info.enabled else self.model
-        )
-        sampler_gen = torch.Generator().manual_seed(args.seed)
-        self.sampler = (
-            DistributedSampler(self.splits.train, info.world_size, info.rank, shuffle=True, seed=args.seed)
-            if info.enabled
-            else RandomSampler(self.splits.train, generator=sampler_gen)
-        )
-        self.loader = DataLoader(self.splits.train, batch_size=args.batch_size, sampler=self.sampler, drop_last=False)
-        self.steps_per_epoch = max(1, len(self.loader))
-        self.in_memory = isinstance(getattr(self.splits.train, "images", None), torch.Tensor)
-        self.aug_gen = torch.Generator().manual_seed(args.seed * 1000 + info.rank)
-        self.ratio_ema: list[float] = list(self.cfg.keep_ratios)
-        self.start_epoch = 0
-        self.best = {"val_accuracy": -1.0, "epoch": -1, "state": None, "tau": None}
-        self.log: list[dict] = []
-        if args.resume:
-            self._resume()
-
-    # --- schedule ----------------------------------------------------------------------
-    def lr_at(self, epoch: float) -> float:
-        a = self.args
-        if epoch < a.warmup_epochs:
-            return a.lr * (epoch + 1e-3) / a.warmup_epochs
-        t = (epoch - a.warmup_epochs) / max(1e-9, a.epochs - a.warmup_epochs)
-        return 1e-6 + 0.5 * (a.lr - 1e-6) * (1 + math.cos(math.pi * min(1.0, t)))
-
-    def set_lr(self, epoch: float, phase: str) -> None:
-        lr = self.lr_at(epoch)
-        for g in self.optimizer.param_groups:
-            frozen = (g["name"] == "backbone" and phase == "gumbel" and epoch < self.freeze_epochs) or (
-                g["name"] == "selectors" and phase == "det"
-            )
-            g["lr"] = 0.0 if frozen else lr
-
-    # --- losses ------------------------------------------------------------------------
-    def loss(self, x, y, phase: str):
-        a, cfg = self.args, self.cfg
-        decision = {"plain": None, "gumbel": "gumbel", "det": "threshold"}[phase]
-        out = self.ddp(x, decision=decision) if decision else self.ddp(x)
-        loss = F.cross_entropy(out.logits, y, label_smoothing=a.label_smoothing)
-        parts = {"ce": loss.item()}
-        if phase == "gumbel":
-            n = cfg.num_patches
-            kept = out.kept_counts()  # [B, S], straight-through gradients
-            if a.target_gmacs:
-                gmacs = model_macs(cfg, [kept[:, s] for s in range(cfg.num_stages)]) / 1e9
-                budget = ((gmacs.mean() - a.target_gmacs) / a.target_gmacs) ** 2
-            else:
-                target = torch.tensor(cfg.keep_ratios, dtype=kept.dtype)
-                budget = ((kept / n - target) ** 2).mean()
-            loss = loss + a.ratio_weight * budget
-            parts["budget"] = budget.item()
-            means = (kept.detach() / n).mean(0).tolist()
-            self.ratio_ema = [0.9 * e + 0.1 * m for e, m in zip(self.ratio_ema, means)]
-        if self.teacher is not None and phase in ("gumbel", "det"):
-            with torch.no_grad():
-                t_out = self.teacher(x, decision="threshold") if self.teacher.cfg.prunes else self.teacher(x)
-            kl = F.kl_div(F.log_softmax(out.logits, -1), F.log_softmax(t_out.logits, -1), log_target=True, reduction="batchmean")
-            loss = loss + a.kl_weight * kl
-            parts["kl"] = kl.item()
-            if self.teacher_tokens:
-                n = cfg.num_patches
-                mask = out.policy[:, :, None]
-                diff = (out.tokens[:, 1 : 1 + n] - t_out.tokens[:, 1 : 1 + n]) ** 2
-                mse = (diff * mask).sum() / (mask.sum() * diff.shape[-1]).clamp(min=1.0)
-                loss = loss + a.mse_weight * mse
-                parts["mse"] = mse.item()
-        return loss, parts
-
-    def train_epoch(self, epoch: int, phase: str, bar) -> dict:
-        self.ddp.train()
-        if isinstance(self.sampler, DistributedSampler):
-            self.sampler.set_epoch(epoch)
-        totals: dict[str, float] = {}
-        for step, (x, y) in enumerate(self.batches()):
-            self.set_lr(epoch + step / self.steps_per_epoch, phase)
-            if self.shift:
-                x = random_shift(x, self.shift, self.aug_gen)
-            loss, parts = self.loss(x, y, phase)
-            self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), 5.0)
-            self.optimizer.step()
-            for k, v in parts.items():
-                totals[k] = totals.get(k, 0.0) + v
-        return {k: v / self.steps_per_epoch for k, v in totals.items()}
-
-    def batches(self):
-        """Training batches; in-memory data sets are indexed directly (same sampler order)."""
-        if not self.in_memory:
-            yield from self.loader
-            return
-        order = torch.tensor(list(iter(self.sampler)), dtype=torch.long)
-        images, labels = self.splits.train.images, self.splits.train.labels
-        for i in range(0, len(order), self.args.batch_size):
-            idx = order[i : i + self.args.batch_size]
-            yield images[idx], labels[idx]
-
-    # --- validation / selection ----------------------------------------------------------
-    def validate(self, phase: str) -> float:
-        if phase == "det":
-            calibrate_thresholds(self.model, self.splits.train, self.cfg.keep_ratios)
-            broadcast_(self.model.tau, self.info)
-            return evaluate_masked(self.model, self.splits.val, "threshold").accuracy
-        decision = "topk" if phase == "gumbel" else None
-        return evaluate_masked(self.model, self.splits.val, decision).accuracy
-
-    def maybe_keep_best(self, epoch: int, phase: str, acc: float) -> None:
-        selectable = phase in ("plain", "det") or self.det_epochs == 0
-        # Ties go to the later epoch: with a cosine schedule it has seen more training.
-        if selectable and acc >= self.best["val_accuracy"]:
-            self.best = {
-                "val_accuracy": acc,
-                "epoch": epoch,
-                "state": {k: v.detach().clone() for k, v in self.model.state_dict().items()},
-                "tau": self.model.tau.tolist(),
-            }
-
-    def phase_of(self, epoch: int) -> str:
-        if not self.cfg.prunes:
-            return "plain"
-        return "gumbel" if epoch < self.gumbel_epochs else "det"
-
-    def enter_det_phase(self) -> None:
-        """Fix the keep ratios (computation-aware runs: from the learned profile, scaled to the
-        budget) and calibrate the thresholds before the first deterministic epoch."""
-        if self.args.target_gmacs:
-            ratios = ratios_for_budget(self.cfg, self.ratio_ema, self.args.target_gmacs * 1e9)
-            self.cfg = replace(self.cfg, keep_ratios=ratios)
-            self.model.cfg = self.cfg
-        calibrate_thresholds(self.model, self.splits.train, self.cfg.keep_ratios)
-        broadcast_(self.model.tau, self.info)
-
-    # --- persistence -----------------------------------------------------------------------
-    def _resume(self) -> None:
-        path = self.out / "last.pt"
-        if not path.exists():
-            raise UserError(f"--resume: {path} does not exist; start without --resume")
-        st = torch.load(path, map_location="cpu", weights_only=False)
-        self.cfg = ModelConfig.from_dict(st["config"])
-        self.model.cfg = self.cfg
-        if st.get("quant") is not None:
-            self.model.set_formats(QuantSPViT.from_quant_state(self.cfg, st["quant"]).formats)
-        self.model.load_state_dict(st["model"])
-        self.optimizer.load_state_dict(st["optimizer"])
-        self.start_epoch = st["epoch"] + 1
-        self.best = st["best"]
-        self.ratio_ema = st["ratio_ema"]
-        self.log = st["log"]
-        torch.set_rng_state(st["rng"])
-        self.aug_gen.set_state(st["aug_rng"])
-        if isinstance(self.sampler, RandomSampler):
-            self.sampler.generator.set_state(st["sampler_rng"])
-
-    def save_last(self, epoch: int) -> None:
-        state = {
-            "config": self.cfg.to_dict(),
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
-            "epoch": epoch,
-            "best": self.best,
-            "ratio_ema": self.ratio_ema,
-            "log": self.log,
-            "rng": torch.get_rng_state(),
-            "aug_rng": self.aug_gen.get_state(),
-            "sampler_rng": self.sampler.generator.get_state() if isinstance(self.sampler, RandomSampler) else None,
-            "quant": self.model.quant_state() if isinstance(self.model, QuantSPViT) else None,
-        }
-        tmp = self.out / "last.pt.tmp"
-        torch.save(state, tmp)
-        tmp.replace(self.out / "last.pt")
-
-    def fresh_model(self) -> SPViT:
-        if isinstance(self.model, QuantSPViT):
-            return QuantSPViT.from_quant_state(self.cfg, self.model.quant_state())
-        return SPViT(self.cfg)
-
-    def save_best(self, seconds: float) -> dict:
-        model = self.fresh_model()
-        model.load_state_dict(self.best["state"])
-        summary = {
-            "model": self.cfg.name,
-            "dataset": self.splits.spec,
-            "seed": self.args.seed,
-            "epochs": self.args.epochs,
-            "best_epoch": self.best["epoch"],
-            "val_accuracy": self.best["val_accuracy"],
-            "prunes": self.cfg.prunes,
-            "qat": isinstance(self.model, QuantSPViT),
-            "keep_ratios": list(self.cfg.keep_ratios),
-            "tau": self.best["tau"],
-            "gmacs_unpruned": unpruned_macs(self.cfg) / 1e9,
-            "train_seconds": round(seconds, 1),
-        }
-        save = save_quant_checkpoint if isinstance(model, QuantSPViT) else save_checkpoint
-        save(
-            self.out / "checkpoint.pt",
-            model,
-            dataset_fingerprint(self.splits),
-            train_args={k: v for k, v in vars(self.args).items()},
-            summary=summary,
-            val_accuracy=self.best["val_accuracy"],
-        )
-        (self.out / "train_log.json").write_text(json.dumps({"summary": summary, "epochs": self.log}, indent=1) + "\n")
-        return summary
-
-    # --- main loop ---------------------------------------------------------------------------
-    def run(self) -> dict | None:
-        a = self.args
-        if self.info.is_main:
-            self.out.mkdir(parents=True, exist_ok=True)
-        barrier(self.info)
-        t0 = time.time()
-        bar = tqdm(total=a.epochs, initial=self.start_epoch, desc="train", disable=a.quiet or not self.info.is_main, unit="ep")
-        stop = a.epochs if a.stop_after is None else min(a.epochs, self.start_epoch + a.stop_after)
-        for epoch in range(self.start_epoch, stop):
-            phase = self.phase_of(epoch)
-            if phase == "det" and epoch == self.gumbel_epochs:
-                self.enter_det_phase()
-            stats = self.train_epoch(epoch, phase, bar)
-            acc = self.validate(phase)
-            self.maybe_keep_best(epoch, phase, acc)
-            entry = {"epoch": epoch, "phase": phase, "val_accuracy": round(acc, 4), **{k: round(v, 4) for k, v in stats.items()}}
-            if phase == "det":
-                entry["tau"] = [round(t, 4) for t in self.model.tau.tolist()]
-            self.log.append(entry)
-            bar.set_postfix(phase=phase, loss=f"{stats.get('ce', 0):.3f}", val=f"{acc:.3f}")
-            bar.update(1)
-            if self.info.is_main:
-                self.save_last(epoch)
-        bar.close()
-        if stop < a.epochs:
-            if self.info.is_main:
-                print(f"stopped after epoch {stop}; continue with --resume")
-            return None
-        if self.best["state"] is None:  # e.g. a resumed run that had already finished
-            self.maybe_keep_best(a.epochs - 1, "plain", evaluate_masked(self.model, self.splits.val).accuracy)
-        summary = self.save_best(time.time() - t0) if self.info.is_main else None
-        barrier(self.info)
-        return summary
-
-
 def print_summary(summary: dict, out: Path) -> None:
     rows = [
         ("model", summary["model"]),
@@ -468,7 +96,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UserError("--train-subset must be at least 1")
     info = init_distributed()
     try:
-        summary = Trainer(args, info).run()
+        kind = None
+        if args.qat:
+            from .quant.training import QatKind
+
+            kind = QatKind()
+        summary = Trainer(args, info, kind).run()
         if summary is not None:
             print_summary(summary, Path(args.out))
     finally:

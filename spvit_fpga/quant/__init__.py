@@ -4,7 +4,8 @@ Owns the Brevitas layers with the project's fixed-point quantizers (``brevitas_l
 fake-quant autograd versions of the integer operators (``qat_ops``), the quantised model with its
 calibration and checkpoints (``model``: ``QuantSPViT``, ``QuantConfig``, ``quantize_model``,
 ``build_model``), the integer IR of a quantised model (``to_ir``: ``ir_from_quant_model``,
-``export_ir``) and the QONNX export for FINN / hls4ml users (``qonnx_export``).
+``export_ir``), the QAT flavour of the training loop (``training``) and the QONNX export for
+FINN / hls4ml users (``qonnx_export``).
 
 Comes after :mod:`spvit_fpga.ir`: its forward *is* the integer contract (``intops``) with
 straight-through gradients, so QAT trains against exactly what the hardware computes.
