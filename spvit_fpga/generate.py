@@ -26,9 +26,10 @@ from typing import Optional, Sequence
 import torch
 from tqdm.auto import tqdm
 
-from . import cost_model
-from .boards import board_names, load_board
 from .errors import UserError, run_cli
+from .hw import cost_model
+from .hw.boards import board_names, load_board
+from .hw.estimate_report import architecture_lines, cost_model_lines, text_table
 from .nn.config import MODELS, ModelConfig, model_config
 
 DEFAULT_IMAGES_ONCHIP = 10
@@ -80,12 +81,7 @@ def boards_table() -> str:
         b = load_board(name)
         r = b.resources
         rows.append((name, b.part, str(r["dsp"]), str(r["bram18"]), str(r["uram"]), str(r["lut"]), f"{b.clock_mhz:g} MHz"))
-    return _table(rows)
-
-
-def _table(rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+    return text_table(rows)
 
 
 def _parse_kept(text: Optional[str], cfg: ModelConfig) -> Optional[list[int]]:
@@ -122,7 +118,7 @@ def _recorded_command(argv: Sequence[str]) -> str:
 
 
 def load_source(args: argparse.Namespace):
-    from .codegen import models
+    from .hw import source as models
 
     if args.random_weights and not args.model:
         raise UserError("--random-weights needs --model (deit-tiny, deit-small, deit-base or micro)")
@@ -154,7 +150,7 @@ def load_source(args: argparse.Namespace):
 
 def test_images(src, cfg: ModelConfig, spec: Optional[str], n: int):
     """(images [n,C,H,W], labels or None, description)."""
-    from .codegen.models import synthetic_images
+    from .hw.source import synthetic_images
     from .nn.data import load_dataset
 
     ir = src.ir
@@ -178,29 +174,20 @@ def test_images(src, cfg: ModelConfig, spec: Optional[str], n: int):
 
 def estimate_report(cfg: ModelConfig, board, kept: Optional[list[int]], weights: str = "auto") -> str:
     """Per-layer cycles and total latency of both estimate views (no weights needed)."""
-    import dataclasses
-
-    from .codegen.estimate import kernel_costs, target_kept
+    from .codegen.estimate import kernel_costs
     from .codegen.plan import design_shape
 
-    par = cost_model.choose_parallelism(cfg, board)
-    if weights != "auto":
-        par = dataclasses.replace(par, weights_onchip=weights == "onchip")
+    par = cost_model.parallelism_for(cfg, board, weights)
     res = cost_model.check_fit(cfg, board, par)
     shape = design_shape(cfg, par.pe, par.simd)
-    kept = kept if kept is not None else target_kept(cfg)
-    cm = cost_model.layer_costs(cfg, board, par, kept)
+    kept = kept if kept is not None else cost_model.target_kept(cfg)
     kc = kernel_costs(cfg, shape, kept)
     mhz = board.clock_mhz
-    lines = [f"{cfg.name} on {board.name} ({board.part}, {mhz:g} MHz): GEMM array PE {par.pe} x SIMD {par.simd} = "
-             f"{par.macs_per_cycle} int8 MAC/cycle ({-(-par.macs_per_cycle // board.int8_macs_per_dsp)} DSP of "
-             f"{board.resources['dsp']}), weights {'on chip' if par.weights_onchip else 'streamed from DDR'}",
-             f"kept patch tokens per stage: {kept} of {cfg.num_patches}; cost-model resources {res}", ""]
-    lines.append("cost model (target accelerator), per layer:")
-    lines.append(_table([("layer", "tokens", "cycles")] + [(x.name, str(x.tokens), str(x.cycles)) for x in cm]))
+    lines = architecture_lines(cfg, board, par, res, kept) + [""]
+    cm_lines, tot_cm = cost_model_lines(cfg, board, par, kept)
+    lines += cm_lines
     lines += ["", "generated kernels (hls/ as written), per step:"]
-    lines.append(_table([("step", "tokens", "cycles")] + [(x.name, str(x.tokens), str(x.cycles)) for x in kc]))
-    tot_cm = sum(x.cycles for x in cm)
+    lines.append(text_table([("step", "tokens", "cycles")] + [(x.name, str(x.tokens), str(x.cycles)) for x in kc]))
     tot_k = sum(x.cycles for x in kc)
     lines += ["", f"total (cost model, target accelerator): {tot_cm} cycles = {tot_cm / (mhz * 1e3):.3f} ms per image",
               f"total (generated kernels as written):   {tot_k} cycles = {tot_k / (mhz * 1e3):.3f} ms per image"]
@@ -230,7 +217,7 @@ def summary_table(design, files: dict, out: Path, csim=None) -> str:
     if csim is not None:
         rows.append(("C-simulation", f"{csim.bit_exact}/{csim.images} bit-exact (compile {csim.compile_seconds:.1f} s, "
                                      f"run {csim.run_seconds:.1f} s)"))
-    return _table(rows)
+    return text_table(rows)
 
 
 # --------------------------------------------------------------------------------------------
@@ -273,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.images is not None and args.images < 1:
         raise UserError(f"--images must be at least 1, got {args.images}")
     if args.estimate and args.model:  # the estimate needs the architecture only
-        from .codegen.models import truncate_config
+        from .hw.source import truncate_config
 
         cfg = model_config(args.model)
         cfg = truncate_config(cfg, args.depth) if args.depth is not None else cfg
@@ -281,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     from .codegen.project import build_project, check_output_dir, design_for, write_project
-    from .codegen.vectors import make_vectors
+    from .hw.vectors import make_vectors
 
     if not args.estimate and args.out:
         check_output_dir(Path(args.out), args.force)  # fail before the expensive steps

@@ -11,8 +11,8 @@ end-to-end C-simulation.  Three pieces:
   build directory (``$SPVIT_FPGA_BUILD_DIR`` or ``<tmp>/spvit_fpga_build``).  :func:`compile_many`
   builds several sources in parallel.
 * **Running** -- :func:`run_binary` runs ``prog <dir>`` with every input array written to
-  ``<dir>/<name>.i64`` (raw little-endian int64) and reads the outputs back the same way.  The C++
-  side of this protocol is ``hls/spvit_tb_io.h``.
+  ``<dir>/<name>.i64`` (raw little-endian int64, :func:`spvit_fpga.hw.vectors.write_array`) and
+  reads the outputs back the same way.  The C++ side of this protocol is ``hls/spvit_tb_io.h``.
 
 The ap_types headers warn a lot under ``-Wall``; they are included with ``-isystem`` and no
 ``-Werror`` is ever used.
@@ -34,11 +34,11 @@ from typing import Iterable, Mapping, Optional, Sequence
 import numpy as np
 
 from .errors import UserError
+from .hw.vectors import ARRAY_SUFFIX, read_array, write_array
 
 __all__ = [
     "HlsSimError",
     "HLS_DIR",
-    "ARRAY_SUFFIX",
     "hls_include_dir",
     "ap_types_include_dir",
     "gxx_path",
@@ -48,15 +48,13 @@ __all__ = [
     "compile_cpp",
     "compile_many",
     "check_syntax",
-    "write_array",
-    "read_array",
+    "read_output",
     "run_binary",
 ]
 
 HLS_DIR = Path(__file__).resolve().parent.parent / "hls"
 """The project's header-only HLS kernel library (``hls/`` at the repository root)."""
 
-ARRAY_SUFFIX = ".i64"
 _HEADER_SUFFIXES = (".h", ".hpp", ".hh", ".inc")
 _AP_TYPES_ENV = "SPVIT_AP_TYPES_DIR"
 _CXX_ENV = "SPVIT_CXX"
@@ -289,32 +287,12 @@ def check_syntax(
 # ----------------------------------------------------------------------------------------------
 
 
-def _as_int64(name: str, value) -> np.ndarray:
-    if hasattr(value, "detach"):  # torch tensor
-        value = value.detach().cpu().numpy()
-    arr = np.asarray(value)
-    if arr.dtype == np.bool_:
-        arr = arr.astype(np.int64)
-    if arr.size and not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(f"input {name!r} must be an integer array, got {arr.dtype}")
-    if arr.dtype == np.uint64 and arr.size and int(arr.max()) > np.iinfo(np.int64).max:
-        raise ValueError(f"input {name!r} has values beyond int64")
-    return np.ascontiguousarray(arr.astype("<i8", copy=False).reshape(-1))
-
-
-def write_array(directory: os.PathLike | str, name: str, value) -> Path:
-    """Write an integer array as ``<directory>/<name>.i64`` (flattened, little-endian int64)."""
-    path = Path(directory) / f"{name}{ARRAY_SUFFIX}"
-    _as_int64(name, value).tofile(path)
-    return path
-
-
-def read_array(directory: os.PathLike | str, name: str) -> np.ndarray:
-    """Read ``<directory>/<name>.i64`` as a 1-D int64 array."""
+def read_output(directory: os.PathLike | str, name: str) -> np.ndarray:
+    """Output array ``name`` a C-simulation program wrote into ``directory`` (HlsSimError if it did not)."""
     path = Path(directory) / f"{name}{ARRAY_SUFFIX}"
     if not path.is_file():
         raise HlsSimError(f"the C-simulation did not write output {name!r} ({path})")
-    return np.fromfile(path, dtype="<i8").astype(np.int64)
+    return read_array(directory, name)
 
 
 def run_binary(
@@ -359,7 +337,7 @@ def _run_in(binary: Path, d: Path, inputs, outputs, timeout: float) -> dict[str,
             for p in d.glob(f"*{ARRAY_SUFFIX}")
             if p.name[: -len(ARRAY_SUFFIX)] not in inputs
         )
-    return {name: read_array(d, name) for name in outputs}
+    return {name: read_output(d, name) for name in outputs}
 
 
 def _tail(text: str, lines: int = 40) -> str:

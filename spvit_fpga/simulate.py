@@ -141,7 +141,7 @@ def design_sources(design: Path, manifest: dict[str, Any]) -> list[Path]:
 
 
 def _vectors(design: Path) -> dict[str, np.ndarray]:
-    from .codegen.vectors import read_vectors
+    from .hw.vectors import read_vectors
 
     v = read_vectors(design)
     return {"images": v.images, "logits": v.logits, "kept": v.kept, "labels": v.labels}

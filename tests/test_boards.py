@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from spvit_fpga.boards import board_names, load_board
 from spvit_fpga.errors import UserError
+from spvit_fpga.hw.boards import board_names, load_board
 
 # part, LUT, FF, BRAM18, URAM, DSP as given in the design notes (FINN/hls4ml tables, data sheets)
 EXPECTED = {

@@ -1,9 +1,9 @@
 """Cost model: parallelism per board, monotonic latency in kept tokens, fit checks."""
 import pytest
 
-from spvit_fpga.boards import load_board
-from spvit_fpga.cost_model import check_fit, choose_parallelism, latency_ms, layer_costs, total_cycles
 from spvit_fpga.errors import UserError
+from spvit_fpga.hw.boards import load_board
+from spvit_fpga.hw.cost_model import check_fit, choose_parallelism, latency_ms, layer_costs, total_cycles
 from spvit_fpga.nn.config import ModelConfig, model_config
 from spvit_fpga.nn.macs import model_macs
 

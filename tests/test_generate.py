@@ -24,15 +24,15 @@ import pytest
 import torch
 
 from spvit_fpga import generate
-from spvit_fpga import cost_model, hls_sim
-from spvit_fpga.boards import board_names, load_board
-from spvit_fpga.codegen import models
 from spvit_fpga.codegen.csim import compile_project, run_csim
-from spvit_fpga.codegen.estimate import kernel_costs, target_kept
+from spvit_fpga.codegen.estimate import kernel_costs
 from spvit_fpga.codegen.plan import design_shape
 from spvit_fpga.codegen.project import build_project, design_for, write_project
-from spvit_fpga.codegen.vectors import make_vectors
 from spvit_fpga.errors import UserError
+from spvit_fpga.hw import cost_model
+from spvit_fpga.hw import source as models
+from spvit_fpga.hw.boards import board_names, load_board
+from spvit_fpga.hw.vectors import make_vectors, read_array, write_array
 from spvit_fpga.nn.config import model_config
 
 REPO = Path(__file__).resolve().parent.parent
@@ -138,7 +138,7 @@ def test_project_layout_manifest_and_interfaces(micro_project):
     dsp = m["resources"]["dsp"]
     assert dsp["total"] <= dsp["board"]
     est = m["estimate"]
-    assert est["target_kept"] == target_kept(cfg)
+    assert est["target_kept"] == cost_model.target_kept(cfg)
     for view in ("cost_model", "kernels"):
         layers = est[view]["layers"]
         assert sum(x["cycles"] for x in layers) == est[view]["total_cycles"]
@@ -159,12 +159,12 @@ def test_csim_comparison_catches_a_difference(micro_project, tmp_path):
     copy = tmp_path / "p"
     shutil.copytree(out, copy)
     vec = copy / "tb" / "vectors"
-    logits = hls_sim.read_array(vec, "expected_logits")
+    logits = read_array(vec, "expected_logits")
     logits[3] += 1
-    hls_sim.write_array(vec, "expected_logits", logits)
-    kept = hls_sim.read_array(vec, "expected_kept")
+    write_array(vec, "expected_logits", logits)
+    kept = read_array(vec, "expected_kept")
     kept[-1] += 1
-    hls_sim.write_array(vec, "expected_kept", kept)
+    write_array(vec, "expected_kept", kept)
     res = run_csim(copy, binary=compile_project(out))  # the binary takes the project directory as argument
     assert res.images == 20 and res.bit_exact == 18
     bad = [r for r in res.per_image if not r["bit_exact"]]
@@ -494,7 +494,7 @@ def test_zcu102_estimates_for_deit(name, capsys):
     par = cost_model.choose_parallelism(cfg, board)
     assert (par.pe, par.simd) == (64, 64) and not par.weights_onchip
     assert par.macs_per_cycle / board.int8_macs_per_dsp >= 0.8 * board.resources["dsp"]
-    kept = target_kept(cfg)
+    kept = cost_model.target_kept(cfg)
     cm_ms = cost_model.latency_ms(cost_model.layer_costs(cfg, board, par, kept), board)
     assert f"= {cm_ms:.3f} ms per image" in text
     assert cm_ms < 9.15  # below HeatViT's DeiT-S figure on the same board and clock (target accelerator)

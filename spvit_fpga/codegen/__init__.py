@@ -3,8 +3,9 @@
 * :mod:`.plan`      the design plan: GEMM engines, frame buffers, constant arrays, the op sequence
 * :mod:`.estimate`  cycle estimates of the generated kernels (beside the cost model's)
 * :mod:`.render`    the Jinja2 templates (``spvit_fpga/templates/hls``) -> project files
-* :mod:`.vectors`   test vectors from the golden integer reference
 * :mod:`.project`   manifest, atomic write of the project directory
 * :mod:`.csim`      g++ C-simulation of a generated project and its bit-exact comparison
-* :mod:`.models`    where the IR comes from: embedded default, checkpoint, IR directory, random weights
+
+Where the IR comes from and the test vectors are :mod:`spvit_fpga.hw.source` and
+:mod:`spvit_fpga.hw.vectors`.
 """

@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import hls_sim
 from ..errors import UserError
-from .vectors import read_vectors
+from ..hw.vectors import ARRAY_SUFFIX, read_vectors
 
 __all__ = ["CsimResult", "compile_project", "run_csim", "CSIM_JSON"]
 
@@ -107,12 +107,12 @@ def run_csim(project: str | os.PathLike, *, binary: Optional[Path] = None, compi
         compile_seconds = t1 - t0
     out_dir = project / OUT_DIR
     out_dir.mkdir(exist_ok=True)
-    for stale in out_dir.glob(f"*{hls_sim.ARRAY_SUFFIX}"):
+    for stale in out_dir.glob(f"*{ARRAY_SUFFIX}"):
         stale.unlink()
     _run(binary, project, out_dir, n, progress, timeout)
     t2 = time.monotonic()
-    logits = hls_sim.read_array(out_dir, "logits").reshape(n, classes)
-    kept = hls_sim.read_array(out_dir, "kept").reshape(n, stages)
+    logits = hls_sim.read_output(out_dir, "logits").reshape(n, classes)
+    kept = hls_sim.read_output(out_dir, "kept").reshape(n, stages)
     exp_logits, exp_kept, labels = vec.logits, vec.kept, vec.labels
     per_image = []
     for i in range(n):

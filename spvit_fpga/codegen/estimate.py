@@ -2,7 +2,7 @@
 
 Two views, both in the manifest:
 
-* ``cost_model`` -- :mod:`spvit_fpga.cost_model`: the target accelerator (one shared PE x SIMD
+* ``cost_model`` -- :mod:`spvit_fpga.hw.cost_model`: the target accelerator (one shared PE x SIMD
   array for every GEMM incl. QK^T and AV, weight tiles streamed at the DDR bandwidth and
   double-buffered, a ``lanes``-wide vector unit).  This is the design the parallelism is chosen for.
 * ``kernels`` -- the cycles of the generated C++ as written, from the loop structure of the
@@ -25,12 +25,12 @@ import math
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
-from .. import cost_model
-from ..boards import Board
+from ..hw import cost_model
+from ..hw.boards import Board
 from ..nn.config import ModelConfig
 from .plan import DesignShape
 
-__all__ = ["KernelCost", "kernel_costs", "target_kept", "cost_model_summary", "latency_table"]
+__all__ = ["KernelCost", "kernel_costs", "cost_model_summary", "latency_table"]
 
 LOOP_OVERHEAD = 3  # cycles to enter/leave a pipelined inner loop (per outer iteration)
 
@@ -41,11 +41,6 @@ class KernelCost:
     kind: str
     tokens: int
     cycles: int
-
-
-def target_kept(cfg: ModelConfig) -> list[int]:
-    """Kept patch tokens per stage at the config's keep ratios (rounded)."""
-    return [int(round(r * cfg.num_patches)) for r in cfg.keep_ratios]
 
 
 def _linear(k: int, m: int, simd: int, pe: int, n: int) -> int:
@@ -174,7 +169,7 @@ def latency_table(cfg: ModelConfig, shape: DesignShape, board: Board, par: cost_
     """Total latency (both views) for a few kept-token schedules: dense, the target keep ratios,
     and the target scaled by 0.5 and 1.5 (clamped) -- the latency as a function of kept tokens."""
     n = cfg.num_patches
-    target = target_kept(cfg)
+    target = cost_model.target_kept(cfg)
     rows = [("dense", [n] * cfg.num_stages), ("target", target)]
     if cfg.num_stages:
         rows.append(("target x 0.5", [int(round(k * 0.5)) for k in target]))

@@ -31,6 +31,7 @@ from typing import Any, Optional
 import numpy as np
 
 from ..errors import UserError
+from ..hw.weight_image import WeightImage
 from ..ir import intops
 from ..ir.graph import IR, BlockOp, LayerNormOp, LinearOp, TableOp, TokenSelectOp
 from ..ir.intops import FixedFormat
@@ -39,7 +40,6 @@ from ..nn.config import ModelConfig
 __all__ = ["ConstArray", "Engine", "Buffer", "Step", "DesignPlan", "EngineShape", "DesignShape", "design_shape",
            "build_plan", "fmt_type", "int_type"]
 
-WEIGHT_ALIGN = 64  # DDR weight image: every matrix starts on a 64-byte boundary (AXI bursts)
 # Budgets of the smaller engines, as fractions of the block engine's MAC/cycle (so that they scale
 # with the board) and absolute caps: the patch embedding runs once per image, the classifier on
 # one token, the selector MLPs on n*H short rows; the attention unit has two SIMD-lane dot products.
@@ -296,26 +296,6 @@ class Step:
     kind: str
     comment: str
     args: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class WeightImage:
-    """The DDR weight image: int8 matrices at 64-byte aligned offsets."""
-
-    chunks: list[tuple[str, int, np.ndarray]] = field(default_factory=list)  # (name, offset, flat int8)
-    size: int = 0
-
-    def add(self, name: str, values: np.ndarray) -> int:
-        off = self.size
-        self.chunks.append((name, off, values.astype(np.int64).reshape(-1)))
-        self.size = off + -(-values.size // WEIGHT_ALIGN) * WEIGHT_ALIGN
-        return off
-
-    def to_bytes(self) -> bytes:
-        img = np.zeros(self.size, dtype=np.int8)
-        for _name, off, v in self.chunks:
-            img[off : off + v.size] = v.astype(np.int8)
-        return img.tobytes()
 
 
 @dataclass

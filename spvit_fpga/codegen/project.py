@@ -7,7 +7,6 @@ half-written project; a non-empty target is only replaced with ``force``.
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -17,15 +16,15 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from .. import __version__, cost_model
-from ..boards import Board
-from ..errors import UserError
+from .. import __version__
+from ..hw import cost_model
+from ..hw.boards import Board
+from ..hw.source import ModelSource
+from ..hw.vectors import TestVectors, vector_arrays
 from ..nn.config import ModelConfig
 from ..outdir import check_output_dir, write_dir_atomically
 from . import estimate, render
-from .models import ModelSource
 from .plan import DesignPlan, build_plan
-from .vectors import TestVectors, vector_arrays
 
 __all__ = ["Design", "design_for", "build_project", "write_project", "check_output_dir", "MANIFEST"]
 
@@ -51,12 +50,8 @@ class Design:
 def design_for(source: ModelSource, board: Board, weights: str = "auto") -> Design:
     """Parallelism from the cost model, fit check (UserError with the numbers), design plan.
     ``weights``: ``auto`` (on chip if they fit, the cost model's rule), ``onchip`` or ``ddr``."""
-    if weights not in ("auto", "onchip", "ddr"):
-        raise UserError(f"weights must be auto, onchip or ddr, got {weights!r}")
     cfg = ModelConfig.from_dict(source.ir.model)
-    par = cost_model.choose_parallelism(cfg, board)
-    if weights != "auto":
-        par = dataclasses.replace(par, weights_onchip=weights == "onchip")
+    par = cost_model.parallelism_for(cfg, board, weights)
     resources = cost_model.check_fit(cfg, board, par)
     plan = build_plan(source.ir, block_pe=par.pe, block_simd=par.simd, weights_in_ddr=not par.weights_onchip)
     return Design(source, cfg, board, par, plan, resources)
@@ -83,7 +78,7 @@ def _dsp_estimate(d: Design) -> dict[str, Any]:
 
 
 def estimates(d: Design, kept: Optional[Sequence[int]] = None) -> dict[str, Any]:
-    target = estimate.target_kept(d.cfg)
+    target = cost_model.target_kept(d.cfg)
     kept = list(kept) if kept is not None else target
     return {
         "clock_mhz": d.board.clock_mhz,
@@ -208,7 +203,7 @@ def build_project(d: Design, vectors: TestVectors, command: str, kept: Optional[
 
         rtl_files, rtl_entry, net = rtl_gen.build_rtl(ir, d.board, version=__version__, render_fn=render.render_rtl)
         files.update(rtl_files)
-        k = list(kept) if kept is not None else estimate.target_kept(d.cfg)
+        k = list(kept) if kept is not None else cost_model.target_kept(d.cfg)
         units = rtl_gen.unit_cycles(net, ir, k)
         rtl_entry["estimate"] = {"kept_tokens": k, "unit_cycles": units,
                                  "busiest_unit_cycles": max((u["cycles"] for u in units), default=0),

@@ -12,12 +12,13 @@ tokens, double-buffered so transfer and compute overlap: a layer costs
 from __future__ import annotations
 
 import math
+import dataclasses
 from dataclasses import asdict, dataclass
 from typing import Sequence
 
+from ..errors import UserError
+from ..nn.config import ModelConfig
 from .boards import Board
-from .errors import UserError
-from .nn.config import ModelConfig
 
 PIPELINE_FILL = 16  # cycles to fill/drain the GEMM pipeline per matrix product
 DDR_EFFICIENCY = 0.8  # fraction of the peak DDR bandwidth a burst reader sustains
@@ -95,6 +96,25 @@ def choose_parallelism(cfg: ModelConfig, board: Board, dsp_fraction: float = 0.8
     lanes = min(64, _pow2_floor(max(1, pe)))
     onchip = weight_bytes(cfg) <= ONCHIP_FRACTION * onchip_bytes(board)
     return Parallelism(pe, simd, lanes, onchip)
+
+
+WEIGHT_PLACES = ("auto", "onchip", "ddr")
+
+
+def parallelism_for(cfg: ModelConfig, board: Board, weights: str = "auto") -> Parallelism:
+    """:func:`choose_parallelism` with the weights' place: ``auto`` (on chip if they fit, the rule
+    above), ``onchip`` or ``ddr`` (generate's ``--weights``)."""
+    if weights not in WEIGHT_PLACES:
+        raise UserError(f"weights must be auto, onchip or ddr, got {weights!r}")
+    par = choose_parallelism(cfg, board)
+    if weights != "auto":
+        par = dataclasses.replace(par, weights_onchip=weights == "onchip")
+    return par
+
+
+def target_kept(cfg: ModelConfig) -> list[int]:
+    """Kept patch tokens per stage at the config's keep ratios (rounded)."""
+    return [int(round(r * cfg.num_patches)) for r in cfg.keep_ratios]
 
 
 def _gemm(name: str, tokens: int, k: int, n: int, par: Parallelism, bytes_per_cycle: float, streamed: bool) -> LayerCost:
