@@ -174,8 +174,8 @@ def test_images(src, cfg: ModelConfig, spec: Optional[str], n: int):
 
 def estimate_report(cfg: ModelConfig, board, kept: Optional[list[int]], weights: str = "auto") -> str:
     """Per-layer cycles and total latency of both estimate views (no weights needed)."""
-    from .codegen.estimate import kernel_costs
-    from .codegen.plan import design_shape
+    from .hls.estimate import kernel_costs
+    from .hls.plan import design_shape
 
     par = cost_model.parallelism_for(cfg, board, weights)
     res = cost_model.check_fit(cfg, board, par)
@@ -227,8 +227,8 @@ def summary_table(design, files: dict, out: Path, csim=None) -> str:
 
 def simulate(out: Path, design, cfg: ModelConfig, board, n_images: int, quiet: bool):
     """g++ C-simulation of the written project (csim.json); per-image latency estimates."""
-    from .codegen.csim import compile_project, run_csim
-    from .codegen.estimate import kernel_costs
+    from .hls.csim import compile_project, run_csim
+    from .hls.estimate import kernel_costs
 
     def latency(k: list[int]) -> dict:
         cm = cost_model.latency_ms(cost_model.layer_costs(cfg, board, design.par, k), board)

@@ -24,11 +24,11 @@ import pytest
 import torch
 
 from spvit_fpga import generate
-from spvit_fpga.codegen.csim import compile_project, run_csim
-from spvit_fpga.codegen.estimate import kernel_costs
-from spvit_fpga.codegen.plan import design_shape
 from spvit_fpga.codegen.project import build_project, design_for, write_project
 from spvit_fpga.errors import UserError
+from spvit_fpga.hls.csim import compile_project, run_csim
+from spvit_fpga.hls.estimate import kernel_costs
+from spvit_fpga.hls.plan import design_shape
 from spvit_fpga.hw import cost_model
 from spvit_fpga.hw import source as models
 from spvit_fpga.hw.boards import board_names, load_board
@@ -227,7 +227,7 @@ def test_small_engine_fallback_bit_exact(tmp_path, monkeypatch):
     estimate describes that path."""
     import dataclasses
 
-    from spvit_fpga.codegen import plan as plan_mod
+    from spvit_fpga.hls import plan as plan_mod
     from spvit_fpga.nn.config import ModelConfig
 
     monkeypatch.setattr(plan_mod._Builder, "_patch_on_block", lambda self, op: None)
@@ -509,7 +509,7 @@ def test_kernel_estimate_attention_and_merge_formulas():
     """The attention part is spvit::attention_cycles (hls/spvit_attention.h, checked by a
     static_assert in tests/hls_drivers/attention_tb.cpp) plus loop entry; the merge is
     token_select_frame's loops at MERGE_LANES channels per cycle."""
-    from spvit_fpga.codegen import estimate
+    from spvit_fpga.hls import estimate
 
     lo = estimate.LOOP_OVERHEAD
     # DeiT head: 197 tokens, DH 64, 32 lanes, 8 query rows, 8 exps per cycle: 25 blocks,
@@ -528,7 +528,7 @@ def test_kernel_estimate_attention_and_merge_formulas():
 
 def test_kernel_estimate_uses_the_library_linear_formula():
     """The GEMM part of the kernel estimate is spvit::linear_cycles (hls/spvit_linear.h)."""
-    from spvit_fpga.codegen import estimate
+    from spvit_fpga.hls import estimate
 
     # K/SIMD = 3 prefetch, 2 tiles of max(n, 1) * 3 with the next tile's load hidden, the last tile
     assert estimate._linear(192, 192, 64, 64, 100) == 3 * (1 + 2 * 100 + 100) + 4 * estimate.LOOP_OVERHEAD

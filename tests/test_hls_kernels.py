@@ -4,7 +4,7 @@ Each kernel has a C++ driver in tests/hls_drivers/<kernel>_tb.cpp that instantia
 reads batched cases written here (random and edge-case inputs) and writes the kernel outputs;
 every output is compared with the intops reference with ``assert_array_equal`` (no tolerance).
 All drivers are compiled once per session, two at a time (cached by content hash in the build
-directory of :mod:`spvit_fpga.hls_sim`), and each runs once with all its cases.  A missing g++ or
+directory of :mod:`spvit_fpga.hls.gxx`), and each runs once with all its cases.  A missing g++ or
 ap_types makes these tests fail with the UserError that names the fix; they are never skipped.
 
 Coverage per kernel:
@@ -40,7 +40,7 @@ import pytest
 import torch
 from numpy.testing import assert_array_equal
 
-from spvit_fpga import hls_sim
+from spvit_fpga.hls import gxx
 from spvit_fpga.ir import intops
 from spvit_fpga.ir.intops import FixedFormat, prob_format
 
@@ -52,7 +52,7 @@ U8P = prob_format(8)
 
 @pytest.fixture(scope="session")
 def binaries() -> dict[str, Path]:
-    paths = hls_sim.compile_many([DRIVERS / f"{k}_tb.cpp" for k in KERNELS], jobs=2)
+    paths = gxx.compile_many([DRIVERS / f"{k}_tb.cpp" for k in KERNELS], jobs=2)
     return dict(zip(KERNELS, paths))
 
 
@@ -162,7 +162,7 @@ def test_requant_div_add_widths(binaries):
     ranges = np.array([[0, 0], [-1, 0], [0, 1], [-128, 127], [-129, 127], [-128, 128], [-(2**40), 5],
                        [3, 2**33], [-7, -3], [-(2**61), 2**61 - 1]], dtype=np.int64)
 
-    out = hls_sim.run_binary(binaries["requant"], {
+    out = gxx.run_binary(binaries["requant"], {
         "x32": x32, "s32": s32, "x48": x48, "s48": s48, "xu20": xu20, "su20": su20,
         "div_n": div_n, "div_d": div_d, "udiv_n": udiv_n, "udiv_d": udiv_d,
         "sdiv_n": sdiv_n, "sdiv_d": sdiv_d, "add_a": add_a, "add_b": add_b, "add_fr": add_fr,
@@ -212,7 +212,7 @@ def test_tables_exhaustive(binaries):
     rng = np.random.default_rng(2)
     frame = fmt_rand(rng, gin, (6, 7))
     n = 4
-    out = hls_sim.run_binary(binaries["tables"], {
+    out = gxx.run_binary(binaries["tables"], {
         "gelu8_table": gelu8, "sig8_table": sig8, "t10_table": t10, "tu6_table": tu6,
         "frame_x": np.concatenate([[n], frame.reshape(-1)]),
     })
@@ -319,7 +319,7 @@ def test_linear_engine(binaries):
         cases = _linear_cases(rng, K, M, max_n, xf, bias_bits, out_fmt, rf, W9 if name == "delta" else W8)
         inputs[f"{name}_in"] = _pack_linear(cases)
         refs[name] = _linear_ref(cases, out_fmt, gelu, rf)
-    out = hls_sim.run_binary(binaries["linear"], inputs)
+    out = gxx.run_binary(binaries["linear"], inputs)
     for name, ref in refs.items():
         assert_array_equal(out[f"{name}_out"], ref, err_msg=f"linear variant {name}")
 
@@ -346,10 +346,10 @@ def test_linear_rejects_narrow_accumulator(tmp_path):
         "(x, w, b, y, y, 2, 0, 0, (const ap_int<8>*)0); return 0; }\n"
     )
     src.write_text(template.replace("ACC_W", str(need - 1)))
-    with pytest.raises(hls_sim.HlsSimError, match="accumulator too narrow"):
-        hls_sim.check_syntax(src)
+    with pytest.raises(gxx.HlsSimError, match="accumulator too narrow"):
+        gxx.check_syntax(src)
     src.write_text(template.replace("ACC_W", str(need)))
-    hls_sim.check_syntax(src)  # the exact width is accepted (cached after the first run)
+    gxx.check_syntax(src)  # the exact width is accepted (cached after the first run)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -403,7 +403,7 @@ def test_softmax_rows(binaries):
             ref.append(N(intops.int_softmax(T(x), in_fmt=sf, prob_fmt=pf)))
         inputs[f"{name}_in"] = np.concatenate(parts)
         refs[name] = np.concatenate(ref)
-    out = hls_sim.run_binary(binaries["softmax"], inputs)
+    out = gxx.run_binary(binaries["softmax"], inputs)
     for name, ref in refs.items():
         assert_array_equal(out[f"{name}_out"], ref, err_msg=f"softmax variant {name}")
     # the edge rows really hit the saturation and the clamp
@@ -507,7 +507,7 @@ def test_layernorm_frames(binaries):
         inputs[f"{name}_in"] = np.concatenate(parts)
         refs[name] = np.concatenate(ref)
     assert paths >= {"zero", "neg", "pos", "k0"}, paths
-    out = hls_sim.run_binary(binaries["layernorm"], inputs)
+    out = gxx.run_binary(binaries["layernorm"], inputs)
     for name, ref in refs.items():
         assert_array_equal(out[f"{name}_out"], ref, err_msg=f"layernorm variant {name}")
 
@@ -553,7 +553,7 @@ def test_attention_head(binaries):
             ref.append(N(o).reshape(-1))
         inputs[f"{name}_in"] = np.concatenate(parts)
         refs[name] = np.concatenate(ref)
-    out = hls_sim.run_binary(binaries["attention"], inputs)
+    out = gxx.run_binary(binaries["attention"], inputs)
     for name, ref in refs.items():
         assert_array_equal(out[f"{name}_out"], ref, err_msg=f"attention variant {name}")
 
@@ -744,7 +744,7 @@ def test_token_select_kernels(binaries):
     for src, dst in (("ts", "tsf"), ("tsk", "tskf"), ("ts", "tsf1")):
         for part in ("out", "keep", "nkept"):
             refs[f"{dst}_{part}"] = refs[f"{src}_{part}"]
-    out = hls_sim.run_binary(binaries["token_select"], inputs)
+    out = gxx.run_binary(binaries["token_select"], inputs)
     for name, ref in refs.items():
         assert_array_equal(out[name], ref, err_msg=name)
 
@@ -756,9 +756,9 @@ def test_token_select_kernels(binaries):
 
 def test_toolchain_present():
     """g++ and the ap_types headers are required: a missing tool fails here with the fix named."""
-    assert Path(hls_sim.gxx_path()).is_file()
-    assert (hls_sim.ap_types_include_dir() / "ap_int.h").is_file()
-    assert (hls_sim.hls_include_dir() / "spvit_linear.h").is_file()
+    assert Path(gxx.gxx_path()).is_file()
+    assert (gxx.ap_types_include_dir() / "ap_int.h").is_file()
+    assert (gxx.hls_include_dir() / "spvit_linear.h").is_file()
 
 
 def test_kernels_are_cxx11_and_warning_clean():
@@ -769,9 +769,9 @@ def test_kernels_are_cxx11_and_warning_clean():
     flags = ["-Wall", "-Wextra", "-Wno-unknown-pragmas", "-Wno-unused-label"]
     sources = [DRIVERS / f"{k}_tb.cpp" for k in KERNELS]
     with ThreadPoolExecutor(max_workers=2) as pool:
-        logs = list(pool.map(lambda s: hls_sim.check_syntax(s, std="c++11", extra_flags=flags), sources))
+        logs = list(pool.map(lambda s: gxx.check_syntax(s, std="c++11", extra_flags=flags), sources))
     ours = [line for log in logs for line in log.splitlines()
-            if "warning" in line and str(hls_sim.HLS_DIR) in line or line.startswith("hls/")]
+            if "warning" in line and str(gxx.HLS_DIR) in line or line.startswith("hls/")]
     assert not ours, "\n".join(ours)
 
 
@@ -787,26 +787,26 @@ def test_harness_cache_run_and_errors(tmp_path, monkeypatch):
         '  spvit_tb::write_array(d, "y", v);\n'
         "  return 0;\n}\n"
     )
-    first = hls_sim.compile_cpp(src)
+    first = gxx.compile_cpp(src)
     stamp = first.stat().st_mtime_ns
     assert first.parent == tmp_path / "build"
-    assert hls_sim.compile_cpp(src) == first and first.stat().st_mtime_ns == stamp  # cached
+    assert gxx.compile_cpp(src) == first and first.stat().st_mtime_ns == stamp  # cached
     x = np.array([0, -1, 2**62 - 1, -(2**62), 5])
-    assert_array_equal(hls_sim.run_binary(first, {"x": x})["y"], x * 2)
-    assert_array_equal(hls_sim.run_binary(first, {"x": np.zeros(0, np.int64)}, ["y"])["y"], [])
-    with pytest.raises(hls_sim.HlsSimError, match="status 7"):
-        hls_sim.run_binary(first, {"x": [13]})
-    with pytest.raises(hls_sim.HlsSimError, match="did not write output 'z'"):
-        hls_sim.run_binary(first, {"x": [1]}, ["z"])
+    assert_array_equal(gxx.run_binary(first, {"x": x})["y"], x * 2)
+    assert_array_equal(gxx.run_binary(first, {"x": np.zeros(0, np.int64)}, ["y"])["y"], [])
+    with pytest.raises(gxx.HlsSimError, match="status 7"):
+        gxx.run_binary(first, {"x": [13]})
+    with pytest.raises(gxx.HlsSimError, match="did not write output 'z'"):
+        gxx.run_binary(first, {"x": [1]}, ["z"])
     with pytest.raises(TypeError):
-        hls_sim.run_binary(first, {"x": np.array([0.5])})
+        gxx.run_binary(first, {"x": np.array([0.5])})
     src.write_text(src.read_text().replace("*= 2", "*= 3"))
-    second = hls_sim.compile_cpp(src)
+    second = gxx.compile_cpp(src)
     assert second != first
-    assert_array_equal(hls_sim.run_binary(second, {"x": [4]})["y"], [12])
+    assert_array_equal(gxx.run_binary(second, {"x": [4]})["y"], [12])
     src.write_text("int main() { return undefined_name; }\n")
-    with pytest.raises(hls_sim.HlsSimError, match="undefined_name"):
-        hls_sim.compile_cpp(src)
+    with pytest.raises(gxx.HlsSimError, match="undefined_name"):
+        gxx.compile_cpp(src)
 
 
 def test_harness_missing_tools_are_user_errors(tmp_path, monkeypatch):
@@ -814,12 +814,12 @@ def test_harness_missing_tools_are_user_errors(tmp_path, monkeypatch):
 
     monkeypatch.setenv("SPVIT_CXX", "no-such-compiler-spvit")
     with pytest.raises(UserError, match="install g\\+\\+"):
-        hls_sim.gxx_path()
+        gxx.gxx_path()
     monkeypatch.delenv("SPVIT_CXX")
     monkeypatch.setenv("SPVIT_AP_TYPES_DIR", str(tmp_path))
     with pytest.raises(UserError, match="ap_int.h"):
-        hls_sim.ap_types_include_dir()
+        gxx.ap_types_include_dir()
     monkeypatch.delenv("SPVIT_AP_TYPES_DIR")
-    monkeypatch.setattr(hls_sim.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(gxx.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(UserError, match="pip install hls4ml"):
-        hls_sim.ap_types_include_dir()
+        gxx.ap_types_include_dir()

@@ -14,17 +14,16 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-import numpy as np
-
 from .. import __version__
+from ..hls import estimate
+from ..hls import project as hls_project
+from ..hls.plan import DesignPlan, build_plan
 from ..hw import cost_model
 from ..hw.boards import Board
 from ..hw.source import ModelSource
-from ..hw.vectors import TestVectors, vector_arrays
+from ..hw.vectors import TestVectors
 from ..nn.config import ModelConfig
 from ..outdir import check_output_dir, write_dir_atomically
-from . import estimate, render
-from .plan import DesignPlan, build_plan
 
 __all__ = ["Design", "design_for", "build_project", "write_project", "check_output_dir", "MANIFEST"]
 
@@ -44,7 +43,7 @@ class Design:
 
     @property
     def clock_period_ns(self) -> str:
-        return f"{1000.0 / self.board.clock_mhz:.3f}"
+        return hls_project.clock_period_ns(self.board)
 
 
 def design_for(source: ModelSource, board: Board, weights: str = "auto") -> Design:
@@ -137,71 +136,19 @@ def manifest(d: Design, vectors: TestVectors, files: dict[str, bytes], command: 
 # --------------------------------------------------------------------------------------------
 
 
-def _bd_context(board: Board, weights_in_ddr: bool) -> dict[str, Any]:
-    """Block-design facts of the board's PS (port names and PS configuration keys)."""
-    ports = list(board.memory.get("ports") or [])
-    if board.family == "zynq_ultrascale_plus":
-        def use(p: str) -> str:  # S_AXI_HP<i>_FPD is the PS's S_AXI_GP<i+2>
-            return f"PSU__USE__S_AXI_GP{int(p[len('S_AXI_HP')]) + 2}"
-        data, wport = ports[0], ports[1] if len(ports) > 1 else ports[0]
-        cfg = [("PSU__USE__M_AXI_GP0", "1"), (use(data), "1"), ("PSU__FPGA_PL0_ENABLE", "1"),
-               ("PSU__CRL_APB__PL0_REF_CTRL__FREQMHZ", f"{board.clock_mhz:g}")]
-        if weights_in_ddr:
-            cfg.append((use(wport), "1"))
-        return {"kind": "zynq_mp", "ps_ip": board.ps_ip or "zynq_ultra_ps_e", "ps_automation": '{apply_board_preset "1"}',
-                "ps_config": sorted(set(cfg)), "master_port": "M_AXI_HPM0_FPD", "data_port": data, "weight_port": wport,
-                "clk_pin": "pl_clk0"}
-    if board.family == "zynq7000":
-        data, wport = ports[0], ports[1] if len(ports) > 1 else ports[0]
-        cfg = [("PCW_USE_M_AXI_GP0", "1"), (f"PCW_USE_{data}", "1"), ("PCW_FPGA0_PERIPHERAL_FREQMHZ", f"{board.clock_mhz:g}")]
-        if weights_in_ddr:
-            cfg.append((f"PCW_USE_{wport}", "1"))
-        return {"kind": "zynq7", "ps_ip": board.ps_ip or "processing_system7",
-                "ps_automation": '{make_external "FIXED_IO, DDR" apply_board_preset "1" Master "Disable" Slave "Disable"}',
-                "ps_config": sorted(set(cfg)), "master_port": "M_AXI_GP0", "data_port": data, "weight_port": wport,
-                "clk_pin": "FCLK_CLK0"}
-    return {"kind": "none"}
-
-
-def _sources_hash(files: dict[str, bytes], names: Sequence[str]) -> str:
-    h = hashlib.sha256()
-    for n in names:
-        h.update(n.encode() + b"\0" + files[n] + b"\0")
-    return h.hexdigest()
-
-
 def build_project(d: Design, vectors: TestVectors, command: str, kept: Optional[Sequence[int]] = None,
                   rtl: bool = False) -> dict[str, bytes]:
     """All files of the project (relative path -> content); with ``rtl`` also the dataflow RTL
     design under ``rtl/`` (:mod:`spvit_fpga.codegen.rtl`), named in the manifest's ``rtl`` key."""
-    ir = d.source.ir
-    est = estimates(d, kept)
-    ctx = dict(plan=d.plan, board=d.board, model_name=d.cfg.name, version=__version__, cfg=d.cfg, source=d.source,
-               clock_period_ns=d.clock_period_ns, clock_mhz=f"{d.board.clock_mhz:g}", command=command, n_ops=sum(1 for _ in ir.ops()),
-               logits_frac=ir.logits_frac, estimate=est, n_vectors=len(vectors), vector_source=vectors.source,
-               bd=_bd_context(d.board, d.plan.weights_in_ddr))
-    files: dict[str, bytes] = {}
-    for template, path in (("spvit_top.h.j2", "src/spvit_top.h"), ("spvit_params.h.j2", "src/spvit_params.h"),
-                           ("spvit_top.cpp.j2", "src/spvit_top.cpp"), ("spvit_tb.cpp.j2", "tb/spvit_tb.cpp"),
-                           ("run_hls.tcl.j2", "run_hls.tcl"), ("block_design.tcl.j2", "block_design.tcl"),
-                           ("README.md.j2", "README.md")):
-        files[path] = render.render(template, **ctx).encode()
-    for name, data in render.static_files().items():
-        files[f"src/{name}"] = data
-    for name, data in render.kernel_library_files().items():
-        files[f"hls/{name}"] = data
-    files["tb/csim_main.cpp"] = render.render(
-        "csim_main.cpp.j2", version=__version__,
-        sources=_sources_hash(files, ["src/spvit_top.cpp", "tb/spvit_tb.cpp"])).encode()
-    for name, arr in vector_arrays(vectors).items():
-        files[f"tb/vectors/{name}.i64"] = np.ascontiguousarray(arr.astype("<i8").reshape(-1)).tobytes()
-    if d.plan.weights_in_ddr and d.plan.weight_image is not None:
-        files["weights.bin"] = d.plan.weight_image.to_bytes()
+    files = hls_project.hls_files(d.plan, d.board, d.cfg, d.source, vectors, command=command,
+                                  estimate=estimates(d, kept), version=__version__)
     rtl_entry = None
     if rtl:
+        from ..hls.render import render_rtl
         from . import rtl as rtl_gen
 
-        rtl_files, rtl_entry, net = rtl_gen.build_rtl(ir, d.board, version=__version__, render_fn=render.render_rtl)
+        ir = d.source.ir
+        rtl_files, rtl_entry, net = rtl_gen.build_rtl(ir, d.board, version=__version__, render_fn=render_rtl)
         files.update(rtl_files)
         k = list(kept) if kept is not None else cost_model.target_kept(d.cfg)
         units = rtl_gen.unit_cycles(net, ir, k)

@@ -1,4 +1,4 @@
-"""Render the project files from the Jinja2 templates in ``spvit_fpga/templates/hls``.
+"""Render the project files from the Jinja2 templates in ``spvit_fpga/hls/templates``.
 
 Every file of a generated project comes from a template file (``*.j2``, rendered with the
 design plan) or is copied verbatim (``static/``, and the kernel library ``hls/``).  Rendering is
@@ -12,12 +12,12 @@ from typing import Any
 
 import jinja2
 
-from ..hls_sim import hls_include_dir
+from .gxx import hls_include_dir
 
 __all__ = ["TEMPLATE_DIR", "RTL_TEMPLATE_DIR", "environment", "render", "render_rtl", "static_files",
            "kernel_library_files"]
 
-TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "hls"
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 RTL_TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "rtl"
 
 
@@ -34,7 +34,7 @@ def environment(directory: str = str(TEMPLATE_DIR)) -> jinja2.Environment:
 
 
 def render(template: str, **context: Any) -> str:
-    """Render ``templates/hls/<template>`` with ``context``."""
+    """Render ``templates/<template>`` with ``context``."""
     return environment().get_template(template).render(**context)
 
 
@@ -44,7 +44,7 @@ def render_rtl(template: str, **context: Any) -> str:
 
 
 def static_files() -> dict[str, bytes]:
-    """``templates/hls/static/*``: project files copied verbatim (name -> content)."""
+    """``templates/static/*``: project files copied verbatim (name -> content)."""
     d = TEMPLATE_DIR / "static"
     return {p.name: p.read_bytes() for p in sorted(d.iterdir()) if p.is_file()}
 

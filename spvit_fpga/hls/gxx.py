@@ -1,7 +1,7 @@
 """C-simulation harness: compile HLS C++ with g++ against Xilinx's open-source ``ap_types`` and run it.
 
-Used by the kernel tests (``tests/test_hls_kernels.py``) and, later, by the generated projects'
-end-to-end C-simulation.  Three pieces:
+Used by the kernel tests (``tests/test_hls_kernels.py``) and by the generated projects'
+end-to-end C-simulation (:mod:`spvit_fpga.hls.csim`).  Three pieces:
 
 * **Tool discovery** -- :func:`ap_types_include_dir` (the headers ship in the ``hls4ml`` wheel),
   :func:`gxx_path`; both raise :class:`~spvit_fpga.errors.UserError` naming the fix.
@@ -33,8 +33,8 @@ from typing import Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
-from .errors import UserError
-from .hw.vectors import ARRAY_SUFFIX, read_array, write_array
+from ..errors import UserError
+from ..hw.vectors import ARRAY_SUFFIX, read_array, write_array
 
 __all__ = [
     "HlsSimError",
@@ -52,7 +52,7 @@ __all__ = [
     "run_binary",
 ]
 
-HLS_DIR = Path(__file__).resolve().parent.parent / "hls"
+HLS_DIR = Path(__file__).resolve().parents[2] / "hls"
 """The project's header-only HLS kernel library (``hls/`` at the repository root)."""
 
 _HEADER_SUFFIXES = (".h", ".hpp", ".hh", ".inc")

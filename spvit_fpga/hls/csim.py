@@ -1,7 +1,7 @@
 """g++ C-simulation of a generated project and its bit-exact comparison with the reference.
 
 ``tb/csim_main.cpp`` (top function + testbench in one translation unit) is compiled with
-:func:`spvit_fpga.hls_sim.compile_cpp` against the open-source ap_types headers
+:func:`spvit_fpga.hls.gxx.compile_cpp` against the open-source ap_types headers
 (``-DSPVIT_AXIS_SHIM``: they lack ``ap_axi_sdata.h``), with the project's own copy of the kernel
 library first on the include path.  The binary runs every test vector through the top function;
 its outputs are compared here with the reference's, and ``csim.json`` records the result.
@@ -18,9 +18,9 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from .. import hls_sim
 from ..errors import UserError
 from ..hw.vectors import ARRAY_SUFFIX, read_vectors
+from . import gxx
 
 __all__ = ["CsimResult", "compile_project", "run_csim", "CSIM_JSON"]
 
@@ -53,7 +53,7 @@ class CsimResult:
             "compile_seconds": round(self.compile_seconds, 3),
             "run_seconds": round(self.run_seconds, 3),
             "seconds_per_image": round(self.run_seconds / self.images, 4) if self.images else None,
-            "compiler": hls_sim.gxx_version(),
+            "compiler": gxx.gxx_version(),
             **self.extra,
             "per_image": self.per_image,
         }
@@ -66,7 +66,7 @@ def compile_project(project: Path) -> Path:
         raise UserError(f"{project} is not a generated HLS project (no tb/csim_main.cpp); generate it first")
     inc = [project / "src", project / "hls", project / "tb"]
     quote = [f for d in inc for f in ("-iquote", str(d))]
-    return hls_sim.compile_cpp(src, include_dirs=inc, defines={"SPVIT_AXIS_SHIM": None}, extra_flags=quote)
+    return gxx.compile_cpp(src, include_dirs=inc, defines={"SPVIT_AXIS_SHIM": None}, extra_flags=quote)
 
 
 def _run(binary: Path, project: Path, out_dir: Path, n_images: int, progress, timeout: Optional[float]) -> str:
@@ -81,12 +81,12 @@ def _run(binary: Path, project: Path, out_dir: Path, n_images: int, progress, ti
                 progress.update(1)
             if timeout is not None and time.monotonic() - start > timeout:
                 proc.kill()
-                raise hls_sim.HlsSimError(f"C-simulation timed out after {timeout:.0f} s")
+                raise gxx.HlsSimError(f"C-simulation timed out after {timeout:.0f} s")
         err = proc.stderr.read()
         code = proc.wait()
     if code not in (0, 1):  # 1: the testbench ran and found a mismatch (compared below)
         tail = "\n".join(lines[-20:])
-        raise hls_sim.HlsSimError(f"C-simulation binary exited with status {code}\nstdout:\n{tail}\nstderr:\n{err[-4000:]}")
+        raise gxx.HlsSimError(f"C-simulation binary exited with status {code}\nstdout:\n{tail}\nstderr:\n{err[-4000:]}")
     return "\n".join(lines)
 
 
@@ -111,8 +111,8 @@ def run_csim(project: str | os.PathLike, *, binary: Optional[Path] = None, compi
         stale.unlink()
     _run(binary, project, out_dir, n, progress, timeout)
     t2 = time.monotonic()
-    logits = hls_sim.read_output(out_dir, "logits").reshape(n, classes)
-    kept = hls_sim.read_output(out_dir, "kept").reshape(n, stages)
+    logits = gxx.read_output(out_dir, "logits").reshape(n, classes)
+    kept = gxx.read_output(out_dir, "kept").reshape(n, stages)
     exp_logits, exp_kept, labels = vec.logits, vec.kept, vec.labels
     per_image = []
     for i in range(n):
