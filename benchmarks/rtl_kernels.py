@@ -4,13 +4,13 @@
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/rtl_kernels.py -k keep    # ids containing "keep"
 
 Every kernel configuration of ``tests/test_rtl_kernels.py`` (``KERNEL_CASES``: same vectors,
-same testbench) is built and run through :func:`rtl_sim.runner.run` three times, each in a
+same testbench) is built and run through :func:`spvit_fpga.rtl.runner.run` three times, each in a
 fresh temporary build folder (``SPVIT_RTL_BUILD_DIR``) of its own:
 
 * **cold**: empty folder: Verilator, the design's C++ and Verilator's run-time library
   (``verilated*.cpp``) are all compiled;
 * **objcache**: the build folder of the configuration is deleted but the run-time library's
-  object cache (``rtl_sim/objcache.py``) is kept: the cost of a new configuration in a
+  object cache (``spvit_fpga/rtl/objcache.py``) is kept: the cost of a new configuration in a
   working tree that has built any kernel before;
 * **warm**: the finished build is reused (only the cache check), then simulated.
 
@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rtl_sim import runner  # noqa: E402
+from spvit_fpga.rtl import runner  # noqa: E402
 from rtl_sim.streams import CLOCK_NS  # noqa: E402
 
 _CLK_RE = re.compile(r"\binput\s+logic\s+clk\b")

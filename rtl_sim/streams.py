@@ -26,9 +26,9 @@ from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import Event, ReadOnly, RisingEdge, SimTimeoutError, with_timeout
 
-from rtl_sim.bits import pack, to_signed, unpack  # noqa: F401  (re-exported for testbenches)
+from spvit_fpga.rtl.bits import pack, to_signed, unpack  # noqa: F401  (re-exported for testbenches)
 
-VECTORS_ENV = "SPVIT_TB_VECTORS"  # same name as rtl_sim.runner.VECTORS_ENV (kept import-free)
+VECTORS_ENV = "SPVIT_TB_VECTORS"  # same name as spvit_fpga.rtl.runner.VECTORS_ENV (kept import-free)
 CLOCK_NS = 10
 
 
@@ -51,7 +51,7 @@ def load_vectors() -> Any:
     path = os.environ.get(VECTORS_ENV)
     if not path:
         raise RuntimeError(
-            f"{VECTORS_ENV} is not set: run this testbench through rtl_sim.runner.run(vectors=...)"
+            f"{VECTORS_ENV} is not set: run this testbench through spvit_fpga.rtl.runner.run(vectors=...)"
         )
     with open(path) as fh:
         return json.load(fh)

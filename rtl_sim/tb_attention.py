@@ -1,6 +1,6 @@
 """cocotb testbench of spvit_attention (q, k, v token streams -> context token stream).
 
-Vectors (rtl_sim.vectors_attention): frames of 1..T_MAX tokens back to back — random q, k, v
+Vectors (spvit_fpga.rtl.vectors.attention): frames of 1..T_MAX tokens back to back — random q, k, v
 over the full range, all-min / all-max frames (saturated scores, uniform rows, saturated
 context), a split frame (scores saturated both ways, the exp table's far tail), a frame with
 one dominant score — and the context tokens of intops.int_attention_scores / int_softmax /

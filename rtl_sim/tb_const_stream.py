@@ -1,6 +1,6 @@
 """cocotb testbench of spvit_const_stream (endless source of ROM tokens 0..DEPTH-1, 0, ...).
 
-Vectors (rtl_sim.vectors_plumbing.const_stream_vectors): DEPTH random entries (lane extremes
+Vectors (spvit_fpga.rtl.vectors.plumbing.const_stream_vectors): DEPTH random entries (lane extremes
 included), written as a $readmemh file; expected tokens from ``vectors_plumbing.
 const_stream_model`` (the specification).  The first test takes several rounds of the DEPTH
 entries under random back-pressure; the second takes them without back-pressure and checks one

@@ -1,6 +1,6 @@
 """cocotb testbench of spvit_divider (sequential divider, round half to even).
 
-Vectors (rtl_sim.vectors.divider_vectors): random and edge-case (num, den) — den 1 and maximal,
+Vectors (spvit_fpga.rtl.vectors.kernels.divider_vectors): random and edge-case (num, den) — den 1 and maximal,
 exact .5 ties with even and odd quotients, both signs, the largest |num| the precondition allows —
 and intops.int_rounded_div results.  tuser/tlast must come back with their division.
 """

@@ -1,6 +1,6 @@
 """cocotb testbench of spvit_fifo (stream FIFO, block-RAM storage, registered output).
 
-Vectors (rtl_sim.vectors_plumbing.fifo_vectors): token frames incl. 1-token frames; expected
+Vectors (spvit_fpga.rtl.vectors.plumbing.fifo_vectors): token frames incl. 1-token frames; expected
 output = the input (``vectors_plumbing.fifo_model``, the specification).  Tests: random idle
 cycles on the input and back-pressure on the output (tdata, tlast, tuser compared exactly); full
 rate without idle cycles or back-pressure (one beat a cycle: n + 2 cycles, the 2-cycle latency

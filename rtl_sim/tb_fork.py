@@ -1,6 +1,6 @@
 """cocotb testbench of spvit_fork (one stream broadcast to N outputs).
 
-Vectors (rtl_sim.vectors_plumbing.fork_vectors): token frames incl. 1-token frames; every output
+Vectors (spvit_fpga.rtl.vectors.plumbing.fork_vectors): token frames incl. 1-token frames; every output
 must receive every beat (``vectors_plumbing.fork_model``, the specification).  The outputs are
 packed ports (output i at m_axis_tdata[i*W +: W], m_axis_t{valid,ready,last}[i],
 m_axis_tuser[i*USER_W +: USER_W]), so this testbench has its own N-output monitor: each output

@@ -1,6 +1,6 @@
 """cocotb testbench of spvit_gemm (PE x SIMD MAC array + bias / residual / requant / GELU).
 
-Vectors (rtl_sim.vectors.gemm_vectors): several layers with different fan-ins K in one stream,
+Vectors (spvit_fpga.rtl.vectors.kernels.gemm_vectors): several layers with different fan-ins K in one stream,
 an extreme layer (all -128 / 127 activations and weights, maximal accumulations), bias values
 at the 32-bit limits (saturation both ways) and a layer whose outputs are all exact .5 ties.
 Expected outputs from intops.int_linear (+ intops.int_gelu).  Every input stream (x, w, bias,

@@ -1,6 +1,6 @@
 """cocotb testbench of spvit_head_mean (per-head channel mean, intops.int_head_mean).
 
-Vectors (rtl_sim.vectors_selector.head_mean_vectors): all-min / all-max tokens (saturation),
+Vectors (spvit_fpga.rtl.vectors.selector.head_mean_vectors): all-min / all-max tokens (saturation),
 zeros, +-1 LSB, exact .5 ties, one large channel per head, random tokens of several spreads.
 The first test adds random idle cycles and back-pressure; the second runs at full rate and
 checks the throughput bound of the module header.

@@ -1,6 +1,6 @@
 """cocotb testbench of spvit_keep_prob (sum w sigma(delta) / sum w, intops.int_keep_prob).
 
-Vectors (rtl_sim.vectors_selector.keep_prob_vectors): all weights zero (equal-weights
+Vectors (spvit_fpga.rtl.vectors.selector.keep_prob_vectors): all weights zero (equal-weights
 fallback), one non-zero weight, all weights max, deltas at both table ends, random and sparse
 weights.  The first test adds random idle cycles and back-pressure; the second runs at full rate
 and checks the throughput of the module header (one token per divider pass).

@@ -1,7 +1,7 @@
 """cocotb testbench of spvit_kind_filter (tokens of the kinds in KEEP_KINDS, tlast moved onto the
 last passed token of each frame).
 
-Vectors (rtl_sim.vectors_plumbing.kind_filter_vectors): frames with the last token filtered,
+Vectors (spvit_fpga.rtl.vectors.plumbing.kind_filter_vectors): frames with the last token filtered,
 with nothing passing (also the first and the last frame of the stream), with everything passing,
 1-token frames, random frames; expected outputs from ``vectors_plumbing.kind_filter_model`` (the
 specification; there is no intops op).  The stream may end with frames that produce no output,

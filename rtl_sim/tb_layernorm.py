@@ -1,11 +1,11 @@
 """cocotb testbench of spvit_layernorm (integer sums, rsqrt table, per-token shift, affine).
 
-Vectors (rtl_sim.vectors.layernorm_vectors): constant tokens (d = 0: y = RNE(beta); with eps = 0
+Vectors (spvit_fpga.rtl.vectors.kernels.layernorm_vectors): constant tokens (d = 0: y = RNE(beta); with eps = 0
 also V = 0), one non-zero channel (small variance, negative k: the mantissa is a left shift),
 alternating extremes (largest variance), random tokens of several scales, per-channel gamma/beta
 on their own stream (beta at the 32-bit limits: output saturation), and intops.int_layernorm.
 LANES channels a beat on every stream.  A second test runs at full rate and checks the cycle count
-of the module header (rtl_sim.vectors.layernorm_cycles: T*(2P + 6) without OVERLAP, (T-1)*max(P, 5)
+of the module header (spvit_fpga.rtl.vectors.kernels.layernorm_cycles: T*(2P + 6) without OVERLAP, (T-1)*max(P, 5)
 + 2P + 6 with it, P = C/LANES).
 """
 import cocotb

@@ -1,8 +1,8 @@
 """cocotb testbench of spvit_mvau (dataflow GEMM unit: weight RAM on the weight bus, token in ->
 token out, bias ROM, fused residual, requant, optional table, raw-accumulator mode).
 
-Vectors: rtl_sim.vectors_mvau.mvau_vectors (expected tokens from intops.int_linear /
-table_lookup; weight words, bias and table files from spvit_fpga.codegen.rtlpack).  Tests:
+Vectors: spvit_fpga.rtl.vectors.mvau.mvau_vectors (expected tokens from intops.int_linear /
+table_lookup; weight words, bias and table files from spvit_fpga.rtl.pack).  Tests:
 
 * ``mvau_matches_intops``: the weights are written first (the unit's words in random order, with
   words outside its range mixed in and random idle cycles on the bus), then the frames stream

@@ -1,6 +1,6 @@
 """cocotb testbench of spvit_patchify (pixel stream -> patch tokens).
 
-Vectors (rtl_sim.vectors_edge.patchify_vectors): several images back to back (the first a
+Vectors (spvit_fpga.rtl.vectors.edge.patchify_vectors): several images back to back (the first a
 pattern of all-ones and zero pixels, the others random), one pixel a beat in channel / row /
 column order with tlast on each image's last pixel; expected: reference.py ``_patches`` of each
 image, tuser = 1, tlast on the image's last token.

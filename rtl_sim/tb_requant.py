@@ -1,6 +1,6 @@
 """cocotb testbench of spvit_requant_stream (round-half-even shift + saturation, LANES lanes).
 
-Vectors (from rtl_sim.vectors.requant_vectors): ``x`` inputs, ``y`` = intops.requantize(x).
+Vectors (from spvit_fpga.rtl.vectors.kernels.requant_vectors): ``x`` inputs, ``y`` = intops.requantize(x).
 Random idle cycles on the input and random back-pressure on the output; exact comparison.
 """
 import random

@@ -1,13 +1,13 @@
 """cocotb testbench of spvit_requant_var (round-half-even by a run-time shift; combinational).
 
-Vectors (rtl_sim.vectors.requant_var_vectors): for every shift of the range (left shifts
+Vectors (spvit_fpga.rtl.vectors.kernels.requant_var_vectors): for every shift of the range (left shifts
 included) the tie / saturation edge inputs, plus random (x, sh); expected intops.requantize
 with a per-element shift.  No stream: inputs are applied and the output read after a delay.
 """
 import cocotb
 from cocotb.triggers import Timer
 
-from rtl_sim.bits import to_signed
+from spvit_fpga.rtl.bits import to_signed
 from rtl_sim.streams import first_mismatch, load_vectors, quiet_loggers
 
 

@@ -1,6 +1,6 @@
 """cocotb testbench of spvit_result_out (logits token + kept counts -> OUT_W-bit words).
 
-Vectors (rtl_sim.vectors_edge.result_out_vectors): several frames back to back, the first ones at
+Vectors (spvit_fpga.rtl.vectors.edge.result_out_vectors): several frames back to back, the first ones at
 the limits of both widths (most negative / most positive logits, zero / largest counts, -1 and 0),
 then random values; expected: the HLS write_output words (NC logits as OUT_W-bit two's
 complement, then the S counts), tlast on each frame's last word.

@@ -1,6 +1,6 @@
 """cocotb testbench of spvit_softmax (row max, exp table, sum, rounded division).
 
-Vectors (rtl_sim.vectors.softmax_vectors): rows of run-time length 1..N_MAX — a one-element row
+Vectors (spvit_fpga.rtl.vectors.kernels.softmax_vectors): rows of run-time length 1..N_MAX — a one-element row
 (saturated 2^P), all mass on one element, exact halves and thirds, the longest row all equal,
 one maximum with the table's zero tail everywhere else, random rows of several spreads — and
 intops.int_softmax.  Random idle cycles on the scores and back-pressure on the probabilities;

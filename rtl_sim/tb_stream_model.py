@@ -1,6 +1,6 @@
 """Generic cocotb testbench of a stream module checked against a Python model of its semantics.
 
-Used by the plumbing modules whose whole specification is a model in rtl_sim/vectors_plumbing.py
+Used by the plumbing modules whose whole specification is a model in spvit_fpga/rtl/vectors/plumbing.py
 (spvit_split, spvit_merge, spvit_join2, spvit_prepend, spvit_kind_count; there is no intops op
 for them).  Vectors: ``inputs`` / ``outputs`` as in :func:`rtl_sim.streams.drive_and_check`, and
 ``full_rate_cycles``, the module header's cycle count from the start to the last output beat

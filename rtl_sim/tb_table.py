@@ -1,6 +1,6 @@
 """cocotb testbench of spvit_table (ROM lookup on a stream: GELU / sigmoid tables).
 
-Vectors (rtl_sim.vectors.table_vectors): every table input in random order, twice, and the
+Vectors (spvit_fpga.rtl.vectors.kernels.table_vectors): every table input in random order, twice, and the
 expected intops.int_gelu / int_sigmoid outputs.  Random idle cycles and back-pressure.
 """
 import random

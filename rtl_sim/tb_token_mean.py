@@ -1,6 +1,6 @@
 """cocotb testbench of spvit_token_mean (mean over live tokens, intops.int_token_mean).
 
-Vectors (rtl_sim.vectors_selector.token_mean_vectors): one live token, one dead token, no live
+Vectors (spvit_fpga.rtl.vectors.selector.token_mean_vectors): one live token, one dead token, no live
 token (defined 0), N_MAX tokens all min / all max, .5 ties, random frames with random live
 masks (tuser).  The first test adds random idle cycles and back-pressure; the second runs at
 full rate and checks the cycle count of the module header.

@@ -1,6 +1,6 @@
 """cocotb testbench of spvit_token_select (keep decision, token replay, package-token merge).
 
-Vectors (rtl_sim.vectors.token_select_vectors): one frame per group with its threshold tau —
+Vectors (spvit_fpga.rtl.vectors.kernels.token_select_vectors): one frame per group with its threshold tau —
 random frames at several tau, nothing pruned (package token 0), everything pruned, no patch
 tokens, one patch token pruned, pruned tokens with p = 0 (equal-weight mean), z == tau ties,
 all head weights 0 with tau = 0 and 1, N_MAX tokens at the value extremes — and the expected
@@ -12,7 +12,7 @@ third runs each frame at full rate and checks the cycle count of the module head
 import cocotb
 from cocotb.triggers import RisingEdge
 
-from rtl_sim.bits import to_signed
+from spvit_fpga.rtl.bits import to_signed
 from rtl_sim.streams import drive_and_check, load_vectors, quiet_loggers, start_clock_and_reset
 
 

@@ -2,7 +2,7 @@
 rtl_sim/tb_tokwrap.py (all frames back to back with idle cycles / back-pressure, and at full rate)
 plus one frame at a time with the n_kept status checked after each frame.
 
-Vectors: rtl_sim.vectors_tokwrap.token_select_tok_vectors (the model selector's tau and formats;
+Vectors: spvit_fpga.rtl.vectors.tokwrap.token_select_tok_vectors (the model selector's tau and formats;
 random, nothing pruned, everything pruned, class-only, one-patch, z == tau ties, p = 0, maximum
 frames) with the expected frames from intops.keep_decision / intops.int_package_token.
 """

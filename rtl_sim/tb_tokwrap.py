@@ -1,7 +1,7 @@
 """cocotb testbench of the token-stream wrappers (spvit_layernorm_tok, spvit_head_mean_tok,
 spvit_keep_prob_tok, spvit_token_select_tok, spvit_global_concat).
 
-Vectors (rtl_sim.vectors_tokwrap): several frames back to back, each token / sub-token one beat
+Vectors (spvit_fpga.rtl.vectors.tokwrap): several frames back to back, each token / sub-token one beat
 with its kind in tuser and tlast on the frame's last beat, expected values from spvit_fpga.ir.intops.
 The first test drives every input stream with random idle cycles and takes the output with
 random back-pressure, comparing data, tuser and tlast exactly (and n_kept of the last frame for

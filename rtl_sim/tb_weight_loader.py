@@ -1,6 +1,6 @@
 """cocotb testbench of spvit_weight_loader (AXI4 read master -> weight bus).
 
-Vectors (rtl_sim.vectors_edge.weight_loader_vectors): two non-overlapping images of random
+Vectors (spvit_fpga.rtl.vectors.edge.weight_loader_vectors): two non-overlapping images of random
 words at non-zero bases, N_WORDS not a multiple of the burst size, crossing 4 KB boundaries,
 and each load's expected burst plan.  The slave is cocotbext-axi's AxiRamRead holding both
 images; a monitor records every AR handshake (checked against the burst plan: addresses,

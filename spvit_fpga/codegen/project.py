@@ -139,16 +139,15 @@ def manifest(d: Design, vectors: TestVectors, files: dict[str, bytes], command: 
 def build_project(d: Design, vectors: TestVectors, command: str, kept: Optional[Sequence[int]] = None,
                   rtl: bool = False) -> dict[str, bytes]:
     """All files of the project (relative path -> content); with ``rtl`` also the dataflow RTL
-    design under ``rtl/`` (:mod:`spvit_fpga.codegen.rtl`), named in the manifest's ``rtl`` key."""
+    design under ``rtl/`` (:mod:`spvit_fpga.rtl.generator`), named in the manifest's ``rtl`` key."""
     files = hls_project.hls_files(d.plan, d.board, d.cfg, d.source, vectors, command=command,
                                   estimate=estimates(d, kept), version=__version__)
     rtl_entry = None
     if rtl:
-        from ..hls.render import render_rtl
-        from . import rtl as rtl_gen
+        from ..rtl import generator as rtl_gen
 
         ir = d.source.ir
-        rtl_files, rtl_entry, net = rtl_gen.build_rtl(ir, d.board, version=__version__, render_fn=render_rtl)
+        rtl_files, rtl_entry, net = rtl_gen.build_rtl(ir, d.board, version=__version__)
         files.update(rtl_files)
         k = list(kept) if kept is not None else cost_model.target_kept(d.cfg)
         units = rtl_gen.unit_cycles(net, ir, k)

@@ -6,41 +6,20 @@ deterministic: no dates, no absolute paths, sorted iteration everywhere.
 """
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
+from .._resources import template_environment
 from .gxx import hls_include_dir
 
-__all__ = ["TEMPLATE_DIR", "RTL_TEMPLATE_DIR", "environment", "render", "render_rtl", "static_files",
-           "kernel_library_files"]
+__all__ = ["TEMPLATE_DIR", "render", "static_files", "kernel_library_files"]
 
 TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
-RTL_TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates" / "rtl"
-
-
-@functools.lru_cache(maxsize=None)
-def environment(directory: str = str(TEMPLATE_DIR)) -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(directory),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
 
 
 def render(template: str, **context: Any) -> str:
     """Render ``templates/<template>`` with ``context``."""
-    return environment().get_template(template).render(**context)
-
-
-def render_rtl(template: str, **context: Any) -> str:
-    """Render ``templates/rtl/<template>`` with ``context``."""
-    return environment(str(RTL_TEMPLATE_DIR)).get_template(template).render(**context)
+    return template_environment(TEMPLATE_DIR).get_template(template).render(**context)
 
 
 def static_files() -> dict[str, bytes]:

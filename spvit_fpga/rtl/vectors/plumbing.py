@@ -4,7 +4,7 @@ spvit_prepend, spvit_const_stream.
 
 These modules compute nothing, so there is no intops op: the expected outputs come from the
 plain Python models below (``*_model``), which are the specification of each module's
-semantics.  Same conventions as :mod:`rtl_sim.vectors`: each builder returns ``(parameters,
+semantics.  Same conventions as :mod:`spvit_fpga.rtl.vectors.kernels`: each builder returns ``(parameters,
 vectors)`` with ``vectors = {"params", "inputs": {port: [[data, last, user], ...]}, "outputs":
 {port: [...]}, "lanes": {port: [width, count, signed]}}`` for
 :func:`rtl_sim.streams.drive_and_check`.  Token streams: a token is ``(lanes, kind)``, a frame a
@@ -15,8 +15,8 @@ from __future__ import annotations
 import random
 from typing import Dict, List, Sequence, Tuple
 
-from .bits import pack
-from .runner import sv_string, sv_unsigned, write_memh
+from ..bits import pack
+from ..runner import sv_string, sv_unsigned, write_memh
 
 Params = Dict[str, object]
 Vectors = Dict[str, object]

@@ -1,9 +1,9 @@
 """Test vectors for ``spvit_mvau`` (the dataflow GEMM unit): weight-bus writes, token frames and
 the expected output tokens from :mod:`spvit_fpga.ir.intops` (``int_linear`` + ``table_lookup``).
 
-The weight words, the bias ROM and the table file come from :mod:`spvit_fpga.codegen.rtlpack`
+The weight words, the bias ROM and the table file come from :mod:`spvit_fpga.rtl.pack`
 (the generator's packing), so a passing run checks the packing against the RTL as well.
-Same conventions as :mod:`rtl_sim.vectors`: :func:`mvau_vectors` returns ``(parameters,
+Same conventions as :mod:`spvit_fpga.rtl.vectors.kernels`: :func:`mvau_vectors` returns ``(parameters,
 vectors)``; the vectors hold ``inputs`` / ``outputs`` / ``lanes`` for
 :func:`rtl_sim.streams.drive_and_check` plus ``writes`` (``[[addr, data], ...]``: the unit's
 words in image order, then words outside its range for the testbench to mix in) and the
@@ -17,13 +17,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from spvit_fpga.codegen import rtlpack
-from spvit_fpga.ir import intops
-from spvit_fpga.ir.intops import FixedFormat
-
-from .bits import pack
-from .runner import sv_string, write_memh_text
-from .vectors import Params, Vectors
+from ...ir import intops
+from ...ir.intops import FixedFormat
+from .. import pack as rtlpack
+from ..bits import pack
+from ..runner import sv_string, write_memh_text
+from .kernels import Params, Vectors
 
 
 def _range(bits: int, signed: bool) -> Tuple[int, int]:

@@ -2,7 +2,7 @@
 (DDR weight image over AXI4 -> weight bus), the patchify unit (pixel stream -> patch tokens) and
 the result writer (logits token + kept counts -> output words).
 
-As in :mod:`rtl_sim.vectors`, each ``*_vectors`` function returns ``(parameters, vectors)``: the
+As in :mod:`spvit_fpga.rtl.vectors.kernels`, each ``*_vectors`` function returns ``(parameters, vectors)``: the
 Verilog parameters and a JSON-serialisable dict for the cocotb testbench
 (``rtl_sim/tb_<module>.py``), which only drives inputs and compares integers.  Expected values
 come from Python models of the software side: the AXI burst plan of the loader, ``reference.py``
@@ -19,9 +19,9 @@ from typing import Any
 
 import torch
 
-from spvit_fpga.ir.reference import _patches
+from ...ir.reference import _patches
 
-from .bits import pack
+from ..bits import pack
 
 Params = dict[str, Any]
 Vectors = dict[str, Any]

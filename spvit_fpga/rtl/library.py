@@ -1,7 +1,7 @@
 """The ``rtl/`` SystemVerilog library of a source checkout: where it is and which files a module needs.
 
-Shared by the RTL generator (:mod:`spvit_fpga.codegen.rtl`, which copies the files a design uses)
-and the Verilator runner (``rtl_sim/runner.py``), so both resolve module dependencies the same way.
+Shared by the RTL generator (:mod:`spvit_fpga.rtl.generator`, which copies the files a design uses)
+and the Verilator runner (``spvit_fpga/rtl/runner.py``), so both resolve module dependencies the same way.
 """
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import re
 from pathlib import Path
 from typing import Iterable
 
-from .errors import UserError
+from ..errors import UserError
 
 __all__ = ["RTL_DIR", "rtl_library_dir", "library_order"]
 
-RTL_DIR = Path(__file__).resolve().parent.parent / "rtl"
+RTL_DIR = Path(__file__).resolve().parents[2] / "rtl"
 _IDENT_RE = re.compile(r"\b(spvit_\w+)\b")
 _COMMENT_RE = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
 

@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
-from spvit_fpga.errors import UserError
-from spvit_fpga.rtl_library import library_order
+from ..errors import UserError
+from .library import library_order
 
 __all__ = [
     "REPO_ROOT",
@@ -67,7 +67,7 @@ __all__ = [
     "run",
 ]
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 RTL_DIR = REPO_ROOT / "rtl"
 VECTORS_ENV = "SPVIT_TB_VECTORS"
 """Environment variable holding the path of the JSON test-vector file of one cocotb run."""
@@ -206,7 +206,7 @@ def configure_environment() -> Toolchain:
         makeflags = os.environ.get("MAKEFLAGS", "")
         if flag not in makeflags.split():
             os.environ["MAKEFLAGS"] = (makeflags + " " + flag).strip()
-    # Cache the design-independent run-time library objects across builds (rtl_sim/objcache.py);
+    # Cache the design-independent run-time library objects across builds (spvit_fpga/rtl/objcache.py);
     # a user's own OBJCACHE (e.g. ccache) wins.
     if "OBJCACHE" not in os.environ or os.environ.get("SPVIT_OBJCACHE_DIR"):
         cache = build_root() / "objcache"
@@ -248,7 +248,7 @@ def rtl_modules() -> list:
 
 
 def sources_for(top: str) -> list:
-    """``rtl/`` files a module needs, dependencies first (:func:`spvit_fpga.rtl_library.library_order`)."""
+    """``rtl/`` files a module needs, dependencies first (:func:`spvit_fpga.rtl.library.library_order`)."""
     rtl_file(top)  # the one-line error for an unknown module
     return [rtl_file(n) for n in library_order([top])]
 

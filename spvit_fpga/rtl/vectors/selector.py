@@ -1,7 +1,7 @@
 """Test vectors for the selector kernels (spvit_head_mean, spvit_token_mean, spvit_keep_prob):
 random and edge-case inputs with the expected outputs from :mod:`spvit_fpga.ir.intops`.
 
-Same conventions as :mod:`rtl_sim.vectors`: each builder returns ``(parameters, vectors)``;
+Same conventions as :mod:`spvit_fpga.rtl.vectors.kernels`: each builder returns ``(parameters, vectors)``;
 the vectors are ``{"params", "inputs": {port: [[data, last, user], ...]}, "outputs": {...},
 "lanes": {port: [width, count, signed]}}`` for :func:`rtl_sim.streams.drive_and_check`.
 """
@@ -12,12 +12,12 @@ from typing import List, Sequence, Tuple
 
 import torch
 
-from spvit_fpga.ir import intops
-from spvit_fpga.ir.intops import FixedFormat
+from ...ir import intops
+from ...ir.intops import FixedFormat
 
-from .bits import pack
-from .runner import sv_string
-from .vectors import Params, Vectors, table_memfile
+from ..bits import pack
+from ..runner import sv_string
+from .kernels import Params, Vectors, table_memfile
 
 
 def _t(values) -> torch.Tensor:

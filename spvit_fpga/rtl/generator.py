@@ -11,7 +11,7 @@ stream.  Matrices come from DDR once (``spvit_weight_loader`` → weight bus →
 everything else is ``$readmemh`` ROM contents in ``rtl/mem``.
 
 :func:`build_rtl` is deterministic: the same IR and board give byte-identical files.  The netlist
-is plain data (:class:`Netlist`); ``templates/rtl/spvit_accel.sv.j2`` prints it.
+is plain data (:class:`Netlist`); ``templates/spvit_accel.sv.j2`` (beside this module) prints it.
 """
 from __future__ import annotations
 
@@ -23,16 +23,18 @@ from typing import Any, Optional
 
 import numpy as np
 
+from .._resources import template_environment
 from ..errors import UserError
 from ..ir import intops
 from ..ir.graph import IR, LayerNormOp, LinearOp, TableOp, TokenSelectOp
 from ..ir.intops import FixedFormat
-from ..rtl_library import library_order, rtl_library_dir
-from . import rtlpack
+from . import pack as rtlpack
+from .library import library_order, rtl_library_dir
 
 __all__ = ["RtlOptions", "Netlist", "Stream", "Inst", "build_netlist", "build_rtl", "library_order", "unit_cycles", "TOP"]
 
 TOP = "spvit_accel"
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
 WB_W = 64  # weight bus / AXI data width
 ADDR_W = 40
 KIND_CLASS, KIND_PATCH, KIND_PKG = 0, 1, 2
@@ -779,7 +781,12 @@ def check_rtl_fit(ir: IR, board, net: Netlist) -> dict[str, int]:
     return use
 
 
-def build_rtl(ir: IR, board, opt: Optional[RtlOptions] = None, *, version: str = "", render_fn=None) -> tuple[dict[str, bytes], dict[str, Any]]:
+def render(template: str, **context: Any) -> str:
+    """Render ``templates/<template>`` with ``context``."""
+    return template_environment(TEMPLATE_DIR).get_template(template).render(**context)
+
+
+def build_rtl(ir: IR, board, opt: Optional[RtlOptions] = None, *, version: str = "", render_fn=render) -> tuple[dict[str, bytes], dict[str, Any]]:
     """All files of the RTL design under ``rtl/`` (path -> bytes) and the manifest's ``rtl`` entry."""
     opt = opt or choose_options(ir, board)
     net = build_netlist(ir, opt)

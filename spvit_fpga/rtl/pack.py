@@ -17,7 +17,7 @@ at bits ``[p*bias_w +: bias_w]``.
 
 ``$readmemh`` text (:func:`memh_text`, :func:`table_memh`): one hexadecimal word a line,
 ``ceil(width/4)`` digits, two's complement masked to ``width`` bits — the format of
-``rtl_sim.runner.write_memh``.
+``spvit_fpga.rtl.runner.write_memh``.
 """
 from __future__ import annotations
 
@@ -122,7 +122,7 @@ def words_bytes(words: Iterable[int], wb_bits: int) -> bytes:
 
 def memh_text(values: Iterable[int], width: int) -> str:
     """``$readmemh`` text: one ``width``-bit word a line, two's complement masked, ``ceil(width/4)``
-    hex digits (the format of ``rtl_sim.runner.write_memh``); values in ``[-2**(width-1), 2**width - 1]``."""
+    hex digits (the format of ``spvit_fpga.rtl.runner.write_memh``); values in ``[-2**(width-1), 2**width - 1]``."""
     if width < 1:
         raise ValueError("width must be positive")
     vals = _ints(values)

@@ -5,7 +5,7 @@
 Expected values come from :mod:`spvit_fpga.ir.intops` with the formats (and, for the LayerNorm, the
 gamma / beta / rsqrt constants) of the embedded default model (``spvit_fpga/default_model/ir``:
 ``blocks[0].norm1``, ``blocks[1].selector``) unless a builder is asked for other formats.  Same
-conventions as :mod:`rtl_sim.vectors`: each builder returns ``(parameters, vectors)`` with
+conventions as :mod:`spvit_fpga.rtl.vectors.kernels`: each builder returns ``(parameters, vectors)`` with
 ``vectors = {"params", "inputs": {port: [[data, last, user], ...]}, "outputs": {...},
 "lanes": {port: [width, count, signed]}}`` for :func:`rtl_sim.streams.drive_and_check`; tuser is
 the token kind (0 class, 1 patch, 2 package) and is checked too.  Every builder streams several
@@ -20,21 +20,21 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
-from spvit_fpga.codegen import rtlpack
-from spvit_fpga.ir import intops
-from spvit_fpga.ir.intops import FixedFormat
+from ...ir import intops
+from ...ir.intops import FixedFormat
+from ...nn.defaults import DEFAULT_IR_DIR
+from .. import pack as rtlpack
+from ..bits import pack
+from ..runner import sv_string, sv_unsigned, write_memh
+from .kernels import KIND_CLASS, KIND_PATCH, KIND_PKG, Params, Vectors, _token_select_frame, table_memfile
 
-from .bits import pack
-from .runner import REPO_ROOT, sv_string, sv_unsigned, write_memh
-from .vectors import KIND_CLASS, KIND_PATCH, KIND_PKG, Params, Vectors, _token_select_frame, table_memfile
-
-MODEL_IR = REPO_ROOT / "spvit_fpga" / "default_model" / "ir"
+MODEL_IR = DEFAULT_IR_DIR
 
 
 @functools.lru_cache(maxsize=None)
 def model_ir(path: str = str(MODEL_IR)):
     """The embedded default model's IR (loaded once)."""
-    from spvit_fpga.ir.graph import load_ir
+    from ...ir.graph import load_ir
 
     return load_ir(Path(path))
 

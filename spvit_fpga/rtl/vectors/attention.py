@@ -2,7 +2,7 @@
 context tokens that spvit_fpga.ir.reference._attention computes between its linears, i.e.
 intops.int_attention_scores -> intops.int_softmax -> intops.int_attention_context per head.
 
-Same conventions as :mod:`rtl_sim.vectors`: the builder returns ``(parameters, vectors)``; the
+Same conventions as :mod:`spvit_fpga.rtl.vectors.kernels`: the builder returns ``(parameters, vectors)``; the
 vectors are ``{"params", "inputs": {port: [[data, last, user], ...]}, "outputs": {...},
 "lanes": {port: [width, count, signed]}, "frames": [T, ...]}`` for
 :func:`rtl_sim.streams.drive_and_check`.
@@ -14,12 +14,12 @@ from typing import List, Sequence, Tuple, Union
 
 import torch
 
-from spvit_fpga.ir import intops
-from spvit_fpga.ir.intops import FixedFormat
+from ...ir import intops
+from ...ir.intops import FixedFormat
 
-from .bits import pack
-from .runner import sv_string, write_memh
-from .vectors import Params, Vectors
+from ..bits import pack
+from ..runner import sv_string, write_memh
+from .kernels import Params, Vectors
 
 FrameSpec = Union[int, Tuple[int, str]]
 """A frame: its token count (random q, k, v over the full range), or ``(T, kind)`` with kind
@@ -149,8 +149,8 @@ def micro_model_vectors(*, seed: int = 1, frames: Sequence[FrameSpec] = (66, 20)
                         buffers: int = 1) -> Tuple[Params, Vectors]:
     """The embedded micro model's first attention (spvit_fpga/default_model/ir blocks[0].attn):
     its q / k / v / score / probability / context formats and exp_frac, C = 64, H = 2."""
-    from spvit_fpga.ir.graph import load_ir
-    from spvit_fpga.nn.defaults import DEFAULT_DIR
+    from ...ir.graph import load_ir
+    from ...nn.defaults import DEFAULT_DIR
 
     attn = load_ir(DEFAULT_DIR / "ir").blocks[0].attn
     params, vec = attention_vectors(

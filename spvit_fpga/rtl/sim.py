@@ -1,0 +1,231 @@
+"""Lint, simulate and synthesise the RTL design of a generated project (``python -m spvit_fpga.simulate``).
+
+:func:`load_design` checks a project written by ``generate --rtl`` and reads its manifest;
+:func:`lint_design` runs ``verilator --lint-only -Wall`` on its files; :func:`simulate_design`
+builds it with Verilator and runs the end-to-end cocotb testbench ``rtl_sim.tb_accel`` (weights from
+an AXI RAM model, the project's test images in, logits and kept counts compared exactly with the
+golden reference) and :func:`record` writes the measured cycles beside the estimates;
+:func:`synth_design` runs Yosys; :func:`simulate_hls_export` drives the RTL that Vitis/Vivado HLS
+exported from the project's HLS design with ``rtl_sim.tb_hls_top``.  The testbenches are passed to
+cocotb by name and run in the simulator process, never imported here.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from ..errors import UserError
+from ..hw.vectors import read_vectors
+from . import runner
+from .synth import synth_xilinx
+
+__all__ = ["WEIGHTS_BASE", "load_design", "design_sources", "lint_design", "simulate_design", "record",
+           "synth_design", "hls_export_sources", "simulate_hls_export", "mem_dir_for_build"]
+
+WEIGHTS_BASE = 0x0010_0000  # byte address of weights.bin in the simulated DDR
+CYCLES_PER_WORD_LIMIT = 64
+
+
+HLS_EXPORT_DIRS = ("spvit_hls_prj/solution1/impl/verilog", "spvit_hls_prj/solution1/syn/verilog")
+
+
+def hls_export_sources(design: Path, verilog_dir: str) -> list[Path]:
+    """The Verilog files Vitis/Vivado HLS exported for the project's top (UserError if none)."""
+    dirs = [Path(verilog_dir)] if verilog_dir else [design / d for d in HLS_EXPORT_DIRS]
+    for d in dirs:
+        files = sorted(d.glob("*.v")) if d.is_dir() else []
+        if files:
+            return files
+    raise UserError(f"no RTL exported by Vitis/Vivado HLS in {' or '.join(str(d) for d in dirs)}: run "
+                    f"`vitis_hls -f run_hls.tcl` (export step) in {design} on a machine with the vendor tools, "
+                    "or pass the folder of the exported Verilog")
+
+
+def simulate_hls_export(design: Path, manifest: dict[str, Any], verilog_dir: str, n_images: Optional[int],
+                        seed: int = 0) -> dict[str, Any]:
+    sources = hls_export_sources(design, verilog_dir)
+    vec = _vectors(design)
+    n = vec["images"].shape[0] if n_images is None else min(n_images, vec["images"].shape[0])
+    weights = design / "weights.bin"
+    with tempfile.TemporaryDirectory(prefix="spvit_hls_rtl_") as tmp:
+        res_path = Path(tmp) / "results.json"
+        payload = {"images": vec["images"][:n].tolist(), "logits": vec["logits"][:n].tolist(),
+                   "kept": vec["kept"][:n].tolist(), "weights": str(weights.resolve()) if weights.is_file() else None,
+                   "base": WEIGHTS_BASE, "num_classes": int(manifest["model"]["config"]["num_classes"]),
+                   "stages": int(vec["kept"].shape[1]), "max_cycles": 10_000_000, "seed": seed}
+        err = None
+        try:
+            runner.run(top=manifest.get("hls_top", "spvit_top"), test_module="rtl_sim.tb_hls_top", sources=sources,
+                       vectors=payload, extra_env={"SPVIT_TB_RESULTS": str(res_path)})
+        except runner.RTLSimError as exc:
+            err = exc
+        if not res_path.is_file():
+            raise UserError(f"the simulation of the exported RTL produced no results:\n{err}")
+        per = json.loads(res_path.read_text())["images"]
+    return {"images": len(per), "bit_exact": sum(1 for r in per if r["logits_equal"] and r["kept_equal"]),
+            "per_image": per}
+
+
+def load_design(design: Path) -> dict[str, Any]:
+    mpath = design / "manifest.json"
+    if not mpath.is_file():
+        raise UserError(f"{design} is not a generated project (no manifest.json); create one with "
+                        "python -m spvit_fpga.generate --board zcu102 --rtl --out DIR")
+    manifest = json.loads(mpath.read_text())
+    if "rtl" not in manifest:
+        raise UserError(f"{design} has no RTL design (manifest key rtl): regenerate it with --rtl")
+    rtl = manifest["rtl"]
+    for key in ("top", "filelist", "weights", "mem_dir"):
+        if not (design / rtl[key]).exists():
+            raise UserError(f"{design / rtl[key]} is missing: the project is incomplete, regenerate it")
+    return manifest
+
+
+def design_sources(design: Path, manifest: dict[str, Any]) -> list[Path]:
+    rtl = manifest["rtl"]
+    base = design / rtl["filelist_base"]
+    lines = [ln.strip() for ln in (design / rtl["filelist"]).read_text().splitlines() if ln.strip()]
+    srcs = [base / ln for ln in lines]
+    missing = [str(s) for s in srcs if not s.is_file()]
+    if missing:
+        raise UserError(f"files of the file list are missing: {', '.join(missing[:5])}")
+    return srcs
+
+
+def _vectors(design: Path) -> dict[str, np.ndarray]:
+    v = read_vectors(design)
+    return {"images": v.images, "logits": v.logits, "kept": v.kept, "labels": v.labels}
+
+
+def mem_dir_for_build(design: Path, manifest: dict[str, Any]) -> Path:
+    """A content-addressed copy of the design's ``$readmemh`` folder under the RTL build root.
+
+    The folder's absolute path is compiled into the simulator (``MEM_DIR``); a path that depends
+    only on the contents lets the same design in another directory reuse the cached build."""
+    src = design / manifest["rtl"]["mem_dir"]
+    files = sorted(p for p in src.iterdir() if p.is_file())
+    h = hashlib.sha256()
+    for p in files:
+        h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
+    dst = runner.build_root() / "mem" / f"design_{h.hexdigest()[:16]}"
+    if not dst.is_dir():
+        tmp = dst.with_name(dst.name + f".tmp{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(src, tmp)
+        try:
+            os.replace(tmp, dst)
+        except OSError:  # another process made it first
+            shutil.rmtree(tmp, ignore_errors=True)
+    return dst
+
+
+def lint_design(design: Path, manifest: dict[str, Any]) -> list[str]:
+    rtl = manifest["rtl"]
+    mem = (design / rtl["mem_dir"]).resolve()
+    return runner.lint(design_sources(design, manifest), rtl["module"],
+                       parameters={"MEM_DIR": runner.sv_string(mem)}, check=False)
+
+
+def simulate_design(design: Path, manifest: dict[str, Any], n_images: Optional[int], *, waves: bool = False,
+                    seed: int = 0, stream: bool = False) -> dict[str, Any]:
+    rtl = manifest["rtl"]
+    vec = _vectors(design)
+    avail = vec["images"].shape[0]
+    n = avail if n_images is None else n_images
+    if n < 1:
+        raise UserError(f"--images must be at least 1, got {n}")
+    if n > avail:
+        raise UserError(f"the design holds {avail} test images; regenerate it with --images {n}")
+    cfg = manifest["model"]["config"]
+    probes = [u["stream"] for u in rtl.get("gemm_units", [])]
+    words = int(np.prod(vec["images"].shape[1:]))
+    max_cycles = int(rtl.get("estimate", {}).get("sum_unit_cycles", 0)) * 4 + words * CYCLES_PER_WORD_LIMIT + 200_000
+    with tempfile.TemporaryDirectory(prefix="spvit_rtl_") as tmp:
+        res_path = Path(tmp) / "results.json"
+        payload = {
+            "images": vec["images"][:n].tolist(), "logits": vec["logits"][:n].tolist(), "kept": vec["kept"][:n].tolist(),
+            "weights": str((design / rtl["weights"]).resolve()), "base": WEIGHTS_BASE,
+            "num_classes": int(cfg["num_classes"]), "stages": int(vec["kept"].shape[1]), "probes": probes,
+            "max_cycles": max_cycles, "idle": 0.1, "stall": 0.2, "seed": seed, "stream": stream,
+        }
+        mem = mem_dir_for_build(design, manifest)
+        t0 = time.monotonic()
+        err: Optional[Exception] = None
+        sim = None
+        try:
+            sim = runner.run(top=rtl["module"], test_module="rtl_sim.tb_accel", sources=design_sources(design, manifest),
+                             parameters={"MEM_DIR": runner.sv_string(mem)}, vectors=payload,
+                             extra_env={"SPVIT_TB_RESULTS": str(res_path)}, build_args=["-DSPVIT_PROBES", "--public-depth", "1"],
+                             waves=waves, seed=seed)
+        except runner.RTLSimError as exc:
+            err = exc
+        wall = time.monotonic() - t0
+        if not res_path.is_file():
+            raise UserError(f"the RTL simulation produced no results:\n{err}")
+        tb = json.loads(res_path.read_text())
+    per = tb["images"]
+    cycles = [int(r["cycles"]) for r in per]
+    exact = sum(1 for r in per if r["logits_equal"] and r["kept_equal"])
+    out = {
+        "images": len(per), "bit_exact": exact, "cycles_per_image": cycles, "stream": stream,
+        "interval_cycles": [int(r["interval"]) for r in per],
+        "mean_cycles": float(np.mean(cycles)) if cycles else 0.0,
+        "clock_mhz": manifest["board"]["clock_mhz"],
+        "latency_ms": [round(c / (manifest["board"]["clock_mhz"] * 1e3), 6) for c in cycles],
+        "load_cycles": tb["load_cycles"],
+        "build_seconds": round(sim.build_seconds, 2) if sim else None,
+        "sim_seconds": round(sim.run_seconds, 2) if sim else round(wall, 2),
+        "simulated_cycles": int(sim.sim_time_ns // 10) if sim else None,
+        "per_image": per,
+    }
+    if sim and sim.run_seconds > 0:
+        out["cycles_per_second"] = round(out["simulated_cycles"] / sim.run_seconds, 1)
+    if waves and sim is not None:
+        out["waves"] = str(sim.test_dir / "dump.vcd")
+    return out
+
+
+def record(design: Path, manifest: dict[str, Any], result: dict[str, Any]) -> None:
+    """``DIR/rtl_sim.json`` and ``manifest.rtl.simulation`` (measured beside the estimate)."""
+    (design / "rtl_sim.json").write_text(json.dumps(result, indent=2) + "\n")
+    est = manifest["rtl"].get("estimate", {})
+    sim = {k: result[k] for k in ("images", "bit_exact", "stream", "cycles_per_image", "interval_cycles", "mean_cycles",
+                                  "load_cycles")}
+    if est.get("sum_unit_cycles"):
+        sim["mean_over_sum_unit_cycles"] = round(result["mean_cycles"] / est["sum_unit_cycles"], 4)
+        sim["mean_over_busiest_unit_cycles"] = round(result["mean_cycles"] / max(1, est["busiest_unit_cycles"]), 4)
+    manifest["rtl"]["simulation"] = sim
+    write_manifest(design, manifest)
+
+
+def synth_family(manifest: dict[str, Any]) -> str:
+    """Yosys ``synth_xilinx -family`` of the design's board."""
+    return "xc7" if manifest["board"].get("family") == "zynq7000" else "xcup"
+
+
+def synth_design(design: Path, manifest: dict[str, Any]):
+    """Yosys ``synth_xilinx`` on the design's top; its counts go into ``manifest.rtl.synth``."""
+    rtl = manifest["rtl"]
+    family = synth_family(manifest)
+    res = synth_xilinx(design_sources(design, manifest), rtl["module"], family=family,
+                       mem_dir=(design / rtl["mem_dir"]).resolve())
+    counts = res.as_dict()
+    counts["family"] = family
+    manifest["rtl"]["synth"] = counts
+    write_manifest(design, manifest)
+    return res
+
+
+def write_manifest(design: Path, manifest: dict[str, Any]) -> None:
+    """Replace ``DIR/manifest.json`` atomically."""
+    tmp = design / "manifest.json.tmp"
+    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+    os.replace(tmp, design / "manifest.json")
