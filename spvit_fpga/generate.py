@@ -23,18 +23,20 @@ import time
 from pathlib import Path
 from typing import Optional, Sequence
 
-import torch
 from tqdm.auto import tqdm
 
+from .builder.design import Design, design_for, latency_estimates
+from .builder.project import build_project, write_project
+from .builder.summary import boards_table, estimate_report, summary_table
 from .errors import UserError, run_cli
-from .hw import cost_model
+from .hw import source as models
 from .hw.boards import board_names, load_board
-from .hw.estimate_report import architecture_lines, cost_model_lines, text_table
+from .hw.vectors import make_vectors
 from .nn.config import MODELS, ModelConfig, model_config
+from .outdir import check_output_dir
 
 DEFAULT_IMAGES_ONCHIP = 10
 DEFAULT_IMAGES_DDR = 2
-SYNTHETIC_SEED = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,17 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # --------------------------------------------------------------------------------------------
-# helpers
+# arguments
 # --------------------------------------------------------------------------------------------
-
-
-def boards_table() -> str:
-    rows = [("board", "part", "DSP", "BRAM18", "URAM", "LUT", "clock")]
-    for name in board_names():
-        b = load_board(name)
-        r = b.resources
-        rows.append((name, b.part, str(r["dsp"]), str(r["bram18"]), str(r["uram"]), str(r["lut"]), f"{b.clock_mhz:g} MHz"))
-    return text_table(rows)
 
 
 def _parse_kept(text: Optional[str], cfg: ModelConfig) -> Optional[list[int]]:
@@ -117,9 +110,8 @@ def _recorded_command(argv: Sequence[str]) -> str:
     return " ".join(["python -m spvit_fpga.generate", *out, "--out DIR"])
 
 
-def load_source(args: argparse.Namespace):
-    from .hw import source as models
-
+def load_source(args: argparse.Namespace) -> models.ModelSource:
+    """The model source the arguments select (default: the embedded model)."""
     if args.random_weights and not args.model:
         raise UserError("--random-weights needs --model (deit-tiny, deit-small, deit-base or micro)")
     if args.depth is not None and not args.random_weights:
@@ -148,99 +140,22 @@ def load_source(args: argparse.Namespace):
     return src
 
 
-def test_images(src, cfg: ModelConfig, spec: Optional[str], n: int):
-    """(images [n,C,H,W], labels or None, description)."""
-    from .hw.source import synthetic_images
-    from .nn.data import load_dataset
-
-    ir = src.ir
-    spec = spec or src.dataset_spec
-    if spec is None:
-        if src.random_weights:
-            return synthetic_images(cfg, n, ir.input_fmt.frac, SYNTHETIC_SEED), None, f"synthetic noise images (seed {SYNTHETIC_SEED})"
-        raise UserError("the model does not record the data set it was trained on; pass --dataset")
-    ds = load_dataset(spec, image_size=cfg.img_size)
-    if ds.in_chans != cfg.in_chans:
-        raise UserError(f"data set {spec} has {ds.in_chans} channels, the model takes {cfg.in_chans}")
-    if ds.input_frac_bits != ir.input_fmt.frac:
-        raise UserError(f"data set {spec} has pixels at 2^-{ds.input_frac_bits}, the model's input format is {ir.input_fmt}")
-    test = ds.test
-    n = min(n, len(test))
-    if hasattr(test, "images") and hasattr(test, "labels"):
-        return test.images[:n], test.labels[:n].tolist(), f"{spec} test split, first {n}"
-    items = [test[i] for i in range(n)]
-    return torch.stack([x for x, _ in items]), [int(y) for _, y in items], f"{spec} test split, first {n}"
-
-
-def estimate_report(cfg: ModelConfig, board, kept: Optional[list[int]], weights: str = "auto") -> str:
-    """Per-layer cycles and total latency of both estimate views (no weights needed)."""
-    from .hls.estimate import kernel_costs
-    from .hls.plan import design_shape
-
-    par = cost_model.parallelism_for(cfg, board, weights)
-    res = cost_model.check_fit(cfg, board, par)
-    shape = design_shape(cfg, par.pe, par.simd)
-    kept = kept if kept is not None else cost_model.target_kept(cfg)
-    kc = kernel_costs(cfg, shape, kept)
-    mhz = board.clock_mhz
-    lines = architecture_lines(cfg, board, par, res, kept) + [""]
-    cm_lines, tot_cm = cost_model_lines(cfg, board, par, kept)
-    lines += cm_lines
-    lines += ["", "generated kernels (hls/ as written), per step:"]
-    lines.append(text_table([("step", "tokens", "cycles")] + [(x.name, str(x.tokens), str(x.cycles)) for x in kc]))
-    tot_k = sum(x.cycles for x in kc)
-    lines += ["", f"total (cost model, target accelerator): {tot_cm} cycles = {tot_cm / (mhz * 1e3):.3f} ms per image",
-              f"total (generated kernels as written):   {tot_k} cycles = {tot_k / (mhz * 1e3):.3f} ms per image"]
-    dense = [cfg.num_patches] * cfg.num_stages
-    if cfg.num_stages:
-        d_cm = cost_model.latency_ms(cost_model.layer_costs(cfg, board, par, dense), board)
-        d_k = sum(x.cycles for x in kernel_costs(cfg, shape, dense)) / (mhz * 1e3)
-        lines.append(f"dense (nothing pruned): {d_cm:.3f} ms (cost model), {d_k:.3f} ms (kernels)")
-    return "\n".join(lines)
-
-
-def summary_table(design, files: dict, out: Path, csim=None) -> str:
-    from .codegen.project import estimates
-
-    plan, board, cfg = design.plan, design.board, design.cfg
-    est = estimates(design)
-    eb = plan.engine("engine_block")
-    rows = [("item", "value"),
-            ("model", design.source.description),
-            ("board", f"{board.name} ({board.part}), {board.clock_mhz:g} MHz"),
-            ("block GEMM engine", f"PE {eb.pe} x SIMD {eb.simd} = {eb.macs_per_cycle} MAC/cycle"),
-            ("weights", f"DDR image {len(files.get('weights.bin', b''))} bytes" if plan.weights_in_ddr else "on-chip ROMs"),
-            ("kept tokens (target)", str(est["target_kept"])),
-            ("latency, cost model", f"{est['cost_model']['latency_ms']:.3f} ms"),
-            ("latency, kernels", f"{est['kernels']['latency_ms']:.3f} ms"),
-            ("files", f"{len(files)} in {out}")]
-    if csim is not None:
-        rows.append(("C-simulation", f"{csim.bit_exact}/{csim.images} bit-exact (compile {csim.compile_seconds:.1f} s, "
-                                     f"run {csim.run_seconds:.1f} s)"))
-    return text_table(rows)
-
-
 # --------------------------------------------------------------------------------------------
 # main
 # --------------------------------------------------------------------------------------------
 
 
-def simulate(out: Path, design, cfg: ModelConfig, board, n_images: int, quiet: bool):
+def simulate(out: Path, design: Design, n_images: int, quiet: bool):
     """g++ C-simulation of the written project (csim.json); per-image latency estimates."""
     from .hls.csim import compile_project, run_csim
-    from .hls.estimate import kernel_costs
-
-    def latency(k: list[int]) -> dict:
-        cm = cost_model.latency_ms(cost_model.layer_costs(cfg, board, design.par, k), board)
-        kc = sum(x.cycles for x in kernel_costs(cfg, design.plan.shape, k)) / (board.clock_mhz * 1e3)
-        return {"cost_model": round(cm, 6), "kernels": round(kc, 6)}
 
     t0 = time.monotonic()
     print("compiling the C-simulation with g++ ...", file=sys.stderr, flush=True)
     binary = compile_project(out)
     compile_s = time.monotonic() - t0
     with tqdm(total=n_images, desc="C-sim", unit="img", disable=quiet, file=sys.stderr) as bar:
-        csim = run_csim(out, binary=binary, compile_seconds=compile_s, progress=bar, latency=latency)
+        csim = run_csim(out, binary=binary, compile_seconds=compile_s, progress=bar,
+                        latency=latency_estimates(design))
     for r in csim.per_image:
         if not r["bit_exact"]:
             print(f"  image {r['index']}: MISMATCH (logits equal: {r['logits_equal']}, kept {r['kept']} "
@@ -260,15 +175,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.images is not None and args.images < 1:
         raise UserError(f"--images must be at least 1, got {args.images}")
     if args.estimate and args.model:  # the estimate needs the architecture only
-        from .hw.source import truncate_config
-
         cfg = model_config(args.model)
-        cfg = truncate_config(cfg, args.depth) if args.depth is not None else cfg
+        cfg = models.truncate_config(cfg, args.depth) if args.depth is not None else cfg
         print(estimate_report(cfg, board, _parse_kept(args.kept, cfg), args.weights))
         return 0
-
-    from .codegen.project import build_project, check_output_dir, design_for, write_project
-    from .hw.vectors import make_vectors
 
     if not args.estimate and args.out:
         check_output_dir(Path(args.out), args.force)  # fail before the expensive steps
@@ -285,13 +195,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     check_output_dir(out_dir, args.force)
     design = design_for(src, board, args.weights)
     n_images = args.images or (DEFAULT_IMAGES_DDR if design.plan.weights_in_ddr else DEFAULT_IMAGES_ONCHIP)
-    images, labels, img_src = test_images(src, cfg, args.dataset, n_images)
+    images, labels, img_src = models.test_images(src, cfg, args.dataset, n_images)
     with tqdm(total=len(images), desc="reference", unit="img", disable=args.quiet, file=sys.stderr) as bar:
         vectors = make_vectors(src.ir, images, labels, img_src, progress=bar)
     files = build_project(design, vectors, _recorded_command(argv), kept, rtl=args.rtl)
     out = write_project(files, out_dir, force=args.force)
     print(f"wrote {out} ({len(files)} files, {time.monotonic() - t0:.1f} s)")
-    csim = simulate(out, design, cfg, board, len(vectors), args.quiet) if args.csim else None
+    csim = simulate(out, design, len(vectors), args.quiet) if args.csim else None
     print(summary_table(design, files, out, csim))
     if src.random_weights:
         print("NOTE: RANDOM WEIGHTS -- architecture-only design", file=sys.stderr)

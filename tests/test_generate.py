@@ -24,7 +24,8 @@ import pytest
 import torch
 
 from spvit_fpga import generate
-from spvit_fpga.codegen.project import build_project, design_for, write_project
+from spvit_fpga.builder.design import design_for
+from spvit_fpga.builder.project import build_project, write_project
 from spvit_fpga.errors import UserError
 from spvit_fpga.hls.csim import compile_project, run_csim
 from spvit_fpga.hls.estimate import kernel_costs

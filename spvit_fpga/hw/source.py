@@ -25,12 +25,13 @@ from ..nn.config import ModelConfig, model_config
 from ..quant.to_ir import export_ir, ir_from_quant_model
 
 __all__ = ["ModelSource", "default_model_ir", "checkpoint_ir", "ir_directory", "random_weights_ir",
-           "synthetic_images", "truncate_config"]
+           "synthetic_images", "truncate_config", "test_images"]
 
 DEFAULT_DIR = defaults.DEFAULT_DIR
 DEFAULT_IR_DIR = getattr(defaults, "DEFAULT_IR_DIR", DEFAULT_DIR / "ir")  # export of the default checkpoint
 CALIBRATION_IMAGES = 24  # images that calibrate the activation formats of a post-training quantisation
 RANDOM_SEED = 0
+SYNTHETIC_SEED = 2  # noise images of the test vectors of a random-weights design
 
 
 @dataclass
@@ -159,3 +160,28 @@ def random_weights_ir(name: str, depth: Optional[int] = None, selector_blocks: O
     return ModelSource(ir, f"{what}, RANDOM WEIGHTS (seed {seed})", None, random_weights=True,
                        notes=["RANDOM WEIGHTS: architecture-only design; the weights are random (formats calibrated "
                               "on noise images) -- the design is bit-exact but does not classify anything"])
+
+
+def test_images(src: ModelSource, cfg: ModelConfig, spec: Optional[str], n: int):
+    """The images of a design's test vectors: the first ``n`` of the test split of ``spec`` (default:
+    the data set the model was trained on), or noise images for a random-weights design.
+    Returns (images [n,C,H,W], labels or None, description)."""
+    from ..nn.data import load_dataset
+
+    ir = src.ir
+    spec = spec or src.dataset_spec
+    if spec is None:
+        if src.random_weights:
+            return synthetic_images(cfg, n, ir.input_fmt.frac, SYNTHETIC_SEED), None, f"synthetic noise images (seed {SYNTHETIC_SEED})"
+        raise UserError("the model does not record the data set it was trained on; pass --dataset")
+    ds = load_dataset(spec, image_size=cfg.img_size)
+    if ds.in_chans != cfg.in_chans:
+        raise UserError(f"data set {spec} has {ds.in_chans} channels, the model takes {cfg.in_chans}")
+    if ds.input_frac_bits != ir.input_fmt.frac:
+        raise UserError(f"data set {spec} has pixels at 2^-{ds.input_frac_bits}, the model's input format is {ir.input_fmt}")
+    test = ds.test
+    n = min(n, len(test))
+    if hasattr(test, "images") and hasattr(test, "labels"):
+        return test.images[:n], test.labels[:n].tolist(), f"{spec} test split, first {n}"
+    items = [test[i] for i in range(n)]
+    return torch.stack([x for x, _ in items]), [int(y) for _, y in items], f"{spec} test split, first {n}"

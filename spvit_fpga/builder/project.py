@@ -1,4 +1,5 @@
-"""Assemble a generated HLS project (file name -> bytes), its manifest, and write it atomically.
+"""Assemble a generated project (file name -> bytes): the HLS files, optionally the RTL design, and
+the manifest that describes both; write it atomically.
 
 :func:`build_project` is deterministic: the same model, board and options give byte-identical files
 (no dates, no absolute paths; JSON with fixed key order).  :func:`write_project` renders into a
@@ -10,50 +11,20 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
 from .. import __version__
-from ..hls import estimate
 from ..hls import project as hls_project
-from ..hls.plan import DesignPlan, build_plan
 from ..hw import cost_model
-from ..hw.boards import Board
-from ..hw.source import ModelSource
 from ..hw.vectors import TestVectors
-from ..nn.config import ModelConfig
-from ..outdir import check_output_dir, write_dir_atomically
+from ..outdir import write_dir_atomically
+from .design import Design, estimates
 
-__all__ = ["Design", "design_for", "build_project", "write_project", "check_output_dir", "MANIFEST"]
+__all__ = ["build_project", "write_project", "manifest", "MANIFEST"]
 
 MANIFEST = "manifest.json"
-
-
-@dataclass
-class Design:
-    """Everything a project is rendered from."""
-
-    source: ModelSource
-    cfg: ModelConfig
-    board: Board
-    par: cost_model.Parallelism
-    plan: DesignPlan
-    resources: dict[str, int]
-
-    @property
-    def clock_period_ns(self) -> str:
-        return hls_project.clock_period_ns(self.board)
-
-
-def design_for(source: ModelSource, board: Board, weights: str = "auto") -> Design:
-    """Parallelism from the cost model, fit check (UserError with the numbers), design plan.
-    ``weights``: ``auto`` (on chip if they fit, the cost model's rule), ``onchip`` or ``ddr``."""
-    cfg = ModelConfig.from_dict(source.ir.model)
-    par = cost_model.parallelism_for(cfg, board, weights)
-    resources = cost_model.check_fit(cfg, board, par)
-    plan = build_plan(source.ir, block_pe=par.pe, block_simd=par.simd, weights_in_ddr=not par.weights_onchip)
-    return Design(source, cfg, board, par, plan, resources)
 
 
 # --------------------------------------------------------------------------------------------
@@ -74,19 +45,6 @@ def _dsp_estimate(d: Design) -> dict[str, Any]:
     return {"engines": engines, "attention": attention, "layernorm": layernorm, "merge": merge, "total": total,
             "board": d.board.resources["dsp"],
             "fraction": round(total / max(1, d.board.resources["dsp"]), 4), "int8_macs_per_dsp": per}
-
-
-def estimates(d: Design, kept: Optional[Sequence[int]] = None) -> dict[str, Any]:
-    target = cost_model.target_kept(d.cfg)
-    kept = list(kept) if kept is not None else target
-    return {
-        "clock_mhz": d.board.clock_mhz,
-        "target_kept": target,
-        "kept_tokens": kept,
-        "cost_model": estimate.cost_model_summary(d.cfg, d.board, d.par, kept),
-        "kernels": estimate.kernels_summary(d.cfg, d.plan.shape, d.board, kept),
-        "latency_table": estimate.latency_table(d.cfg, d.plan.shape, d.board, d.par),
-    }
 
 
 def manifest(d: Design, vectors: TestVectors, files: dict[str, bytes], command: str,
