@@ -40,6 +40,7 @@ import pytest
 import torch
 from numpy.testing import assert_array_equal
 
+from spvit_fpga._resources import hls_library_dir
 from spvit_fpga.hls import gxx
 from spvit_fpga.ir import intops
 from spvit_fpga.ir.intops import FixedFormat, prob_format
@@ -758,7 +759,7 @@ def test_toolchain_present():
     """g++ and the ap_types headers are required: a missing tool fails here with the fix named."""
     assert Path(gxx.gxx_path()).is_file()
     assert (gxx.ap_types_include_dir() / "ap_int.h").is_file()
-    assert (gxx.hls_include_dir() / "spvit_linear.h").is_file()
+    assert (hls_library_dir() / "spvit_linear.h").is_file()
 
 
 def test_kernels_are_cxx11_and_warning_clean():
@@ -771,7 +772,7 @@ def test_kernels_are_cxx11_and_warning_clean():
     with ThreadPoolExecutor(max_workers=2) as pool:
         logs = list(pool.map(lambda s: gxx.check_syntax(s, std="c++11", extra_flags=flags), sources))
     ours = [line for log in logs for line in log.splitlines()
-            if "warning" in line and str(gxx.HLS_DIR) in line or line.startswith("hls/")]
+            if "warning" in line and str(hls_library_dir()) in line or line.startswith("hls/")]
     assert not ours, "\n".join(ours)
 
 

@@ -33,13 +33,12 @@ from typing import Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
+from .._resources import hls_library_dir
 from ..errors import UserError
 from ..hw.vectors import ARRAY_SUFFIX, read_array, write_array
 
 __all__ = [
     "HlsSimError",
-    "HLS_DIR",
-    "hls_include_dir",
     "ap_types_include_dir",
     "gxx_path",
     "gxx_version",
@@ -51,9 +50,6 @@ __all__ = [
     "read_output",
     "run_binary",
 ]
-
-HLS_DIR = Path(__file__).resolve().parents[2] / "hls"
-"""The project's header-only HLS kernel library (``hls/`` at the repository root)."""
 
 _HEADER_SUFFIXES = (".h", ".hpp", ".hh", ".inc")
 _AP_TYPES_ENV = "SPVIT_AP_TYPES_DIR"
@@ -68,16 +64,6 @@ class HlsSimError(RuntimeError):
 # ----------------------------------------------------------------------------------------------
 # Tool discovery
 # ----------------------------------------------------------------------------------------------
-
-
-def hls_include_dir() -> Path:
-    """The ``hls/`` kernel library directory."""
-    if not (HLS_DIR / "spvit_common.h").is_file():
-        raise UserError(
-            f"HLS kernel library not found at {HLS_DIR}: run from a source checkout of spvit_fpga "
-            "(pip install -e .), the headers are not part of a wheel install"
-        )
-    return HLS_DIR
 
 
 def ap_types_include_dir() -> Path:
@@ -145,7 +131,7 @@ def compile_flags(
     extra_flags: Sequence[str] = (),
 ) -> list[str]:
     """The g++ flags used by :func:`compile_cpp` (``-I hls``, user includes, ``-isystem ap_types``)."""
-    flags = [f"-std={std}", opt, "-I", str(hls_include_dir())]
+    flags = [f"-std={std}", opt, "-I", str(hls_library_dir())]
     for d in include_dirs:
         flags += ["-I", str(d)]
     flags += ["-isystem", str(ap_types_include_dir())]

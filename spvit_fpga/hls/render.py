@@ -9,8 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .._resources import template_environment
-from .gxx import hls_include_dir
+from .._resources import hls_library_dir, template_environment
 
 __all__ = ["TEMPLATE_DIR", "render", "static_files", "kernel_library_files"]
 
@@ -30,5 +29,5 @@ def static_files() -> dict[str, bytes]:
 
 def kernel_library_files() -> dict[str, bytes]:
     """The kernel library headers (``hls/*.h``) copied into every project (name -> content)."""
-    d = hls_include_dir()
+    d = hls_library_dir()
     return {p.name: p.read_bytes() for p in sorted(d.glob("*.h"))}

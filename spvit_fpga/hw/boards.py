@@ -2,21 +2,15 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .._resources import boards_dir
 from ..errors import UserError
 
 BOARD_SCHEMA_VERSION = 1
 RESOURCE_KEYS = ("lut", "ff", "bram18", "uram", "dsp")
-
-
-def boards_dir() -> Path:
-    """``$SPVIT_BOARDS_DIR`` if set, else ``boards/`` next to the package."""
-    env = os.environ.get("SPVIT_BOARDS_DIR")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "boards"
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,13 @@ from typing import Any, Optional
 
 import numpy as np
 
-from .._resources import template_environment
+from .._resources import rtl_library_dir, template_environment
 from ..errors import UserError
 from ..ir import intops
 from ..ir.graph import IR, LayerNormOp, LinearOp, TableOp, TokenSelectOp
 from ..ir.intops import FixedFormat
 from . import pack as rtlpack
-from .library import library_order, rtl_library_dir
+from .library import library_order
 
 __all__ = ["RtlOptions", "Netlist", "Stream", "Inst", "build_netlist", "build_rtl", "library_order", "unit_cycles", "TOP"]
 

