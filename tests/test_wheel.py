@@ -5,7 +5,7 @@ The wheel is built with the project's own build backend (``pip wheel --no-deps
 ``*.egg-info`` never land in the checkout other tests are using), installed with ``pip install
 --target`` and put on ``PYTHONPATH``; the virtual environment supplies the dependencies.  From a
 folder outside the checkout it generates the default design with its RTL and C-simulation
-("2/2 bit-exact") and lints the RTL design.  It checks that the
+("2/2 bit-exact"), lints the RTL design, and shows the console script's help.  It checks that the
 children imported spvit_fpga and rtl_sim from the install, and that build caches went to the
 per-user cache folder (``XDG_CACHE_HOME``), not into the installed package.
 """
@@ -76,3 +76,11 @@ def test_generate_csim_and_lint_from_the_wheel(installed):
     assert cache.is_dir() and (cache.stat().st_mode & 0o777) == 0o700
     assert not (installed["site"] / "build").exists()
 
+
+def test_console_script_lists_the_commands(installed):
+    script = installed["site"] / "bin" / "spvit-fpga"
+    out = _run([script, "--help"], cwd=installed["work"], env=installed["env"]).stdout
+    for command in ("train", "evaluate", "export", "generate", "simulate"):
+        assert f"  {command} " in out
+    out = _run([script, "generate", "--list-boards"], cwd=installed["work"], env=installed["env"]).stdout
+    assert "zcu102" in out
