@@ -18,7 +18,7 @@ run: $(STAMP)
 	$(PY) -m spvit_fpga.generate --board zcu102 --out build/hls_zcu102 --force --csim --images 20
 
 test: $(STAMP)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 clean:
 	rm -rf $(VENV) *.egg-info
