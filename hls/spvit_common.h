@@ -3,7 +3,7 @@
 // Every kernel of this library holds tensors as plain integers (ap_int<W> / ap_uint<W> holding q,
 // the real value being q * 2^-frac; see docs/integer_arithmetic.md §1.1).  Rounding and saturation
 // are written out with integer operations (spvit_requant.h), never left to ap_fixed quantisation
-// modes, so the C-simulation is bit-exact with spvit_fpga/intops.py by construction.
+// modes, so the C-simulation is bit-exact with spvit_fpga/ir/intops.py by construction.
 //
 // This header holds what every kernel needs: integer traits of ap_int/ap_uint (range limits) and
 // constexpr width calculators that mirror the Python ones (signed_bits_for_range,

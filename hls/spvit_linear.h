@@ -14,7 +14,7 @@
 // the next tile into the other half of a double buffer, so a tile costs max(n, 1) * K/SIMD
 // cycles and a frame of n tokens K/SIMD * (1 + (M/PE - 1) * max(n, 1) + n) (linear_cycles).  The
 // slice rate assumes PE*SIMD weights per cycle: array-partitioned ROMs, or an m_axi port that
-// wide (a narrower DDR port stalls the load; codegen/estimate.py bounds it by the DDR rate).
+// wide (a narrower DDR port stalls the load; spvit_fpga/hls/estimate.py bounds it by the DDR rate).
 // The token count n is data-dependent, <= MAX_N.
 //
 // Classifier (intops out_fmt=None): pass TY = TACC and shift = 0, the output is the accumulator.

@@ -1,6 +1,6 @@
 // spvit_tb_io.h -- testbench-side I/O for C-simulation binaries (NOT synthesisable).
 //
-// Protocol shared with spvit_fpga/hls_sim.py: a binary is run as `prog <dir>`; every input array
+// Protocol shared with spvit_fpga/hls/gxx.py: a binary is run as `prog <dir>`; every input array
 // is a file `<dir>/<name>.i64` of raw little-endian int64 values, and every output is written the
 // same way.  Shapes are the driver's business (a driver usually reads a small header array).
 #ifndef SPVIT_TB_IO_H

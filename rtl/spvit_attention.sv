@@ -1,6 +1,6 @@
 // spvit_attention: multi-head attention core of the dataflow design (rtl/DATAFLOW.md "Token
 // streams"): the q, k, v token streams of one frame in, the context token stream out
-// (spvit_fpga/reference.py _attention without the four linears).
+// (spvit_fpga/ir/reference.py _attention without the four linears).
 //
 // For a frame of T tokens (1 <= T <= T_MAX, T known from tlast) and heads h = 0..H-1, each the
 // channel slice [h*DH, (h+1)*DH):

@@ -18,7 +18,7 @@
 // may arrive in any order, with any other words in between (ignored).
 // Bias ROM (HAS_BIAS): $readmemh BIAS_FILE, M/PE lines; line g is one PE*BIAS_W-bit word,
 // bias[g*PE + p] (two's complement) at bits [p*BIAS_W +: BIAS_W]
-// (spvit_fpga.codegen.rtlpack.bias_memh).  Table (HAS_TABLE): TABLE_FILE as in spvit_gemm.
+// (spvit_fpga.rtl.pack.bias_memh).  Table (HAS_TABLE): TABLE_FILE as in spvit_gemm.
 //
 // Token buffer: the accepted token's K values are held in a register (K*X_W bits) and sent to
 // the MAC array SIMD values a beat, once per output group: beat (g, b) = x[b*SIMD +: SIMD] with

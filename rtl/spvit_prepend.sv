@@ -3,7 +3,7 @@
 //
 // The constant token has C lanes of W bits (lane i at [i*W +: W]) read by $readmemh from
 // INIT_FILE: one lane value a line, C lines, W-bit two's complement in hexadecimal
-// (rtl_sim.runner.write_memh).  It leaves with tuser = KIND and tlast = 0 as soon as the first
+// (spvit_fpga.rtl.runner.write_memh).  It leaves with tuser = KIND and tlast = 0 as soon as the first
 // token of a frame is valid on the input (it is not sent before that, so nothing follows the
 // last frame); then the frame's tokens pass unchanged (tdata, tlast, tuser); the input's tlast
 // arms the constant token for the next frame.  One output register (m_axis_t* are register

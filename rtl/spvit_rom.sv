@@ -1,7 +1,7 @@
 // spvit_rom: read-only table with a registered read port (block or distributed ROM).
 //
 // Contents come from a $readmemh file written by Python from the intops table builders
-// (rtl_sim.runner.write_memh): one DATA_W-bit hexadecimal word per line, DEPTH lines, entry i
+// (spvit_fpga.rtl.runner.write_memh): one DATA_W-bit hexadecimal word per line, DEPTH lines, entry i
 // on line i.  The read is synchronous with an enable (data holds while en is low), the form
 // Vivado maps to a block RAM with output enable.  addr must be < DEPTH.
 module spvit_rom #(

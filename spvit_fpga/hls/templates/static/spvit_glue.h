@@ -3,7 +3,7 @@
 // The arithmetic kernels live in the spvit kernel library (hls/spvit_*.h); this header only moves
 // tokens between frame buffers and applies the library's requantisation primitives on whole
 // frames.  Every function is the exact composition of library calls that the integer reference
-// (spvit_fpga/reference.py) performs, so the C-simulation stays bit-exact:
+// (spvit_fpga/ir/reference.py) performs, so the C-simulation stays bit-exact:
 //
 //   requant_frame     y = requantize(acc, shift) [then the GELU table]   (int_linear epilogue)
 //   residual_frame    x = add(acc, x)  == int_linear's fused residual epilogue (see below)
