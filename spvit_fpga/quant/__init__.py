@@ -15,32 +15,7 @@ May import: the top-level helpers, :mod:`spvit_fpga.nn` and :mod:`spvit_fpga.ir`
 The public names of :mod:`spvit_fpga.quant.model` are re-exported here
 (``from spvit_fpga.quant import QuantSPViT``).
 """
-from .model import (
-    QUANT_CHECKPOINT_KEY,
-    QuantConfig,
-    QuantSPViT,
-    activation_points,
-    build_model,
-    fit_format,
-    infer_input_format,
-    is_quant_checkpoint,
-    load_quant_checkpoint,
-    quantize_model,
-    saturation_report,
-    save_quant_checkpoint,
-)
+from . import model as _model
+from .model import *  # noqa: F401,F403  (the names of model.__all__)
 
-__all__ = [
-    "QuantConfig",
-    "QuantSPViT",
-    "activation_points",
-    "fit_format",
-    "quantize_model",
-    "infer_input_format",
-    "saturation_report",
-    "save_quant_checkpoint",
-    "load_quant_checkpoint",
-    "is_quant_checkpoint",
-    "build_model",
-    "QUANT_CHECKPOINT_KEY",
-]
+__all__ = list(_model.__all__)
