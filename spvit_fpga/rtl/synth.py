@@ -141,6 +141,7 @@ class SynthResult:
     srl: int = 0  # SRL16E / SRLC32E (LUTs used as shift registers, not in ``lut``)
     lutram: int = 0  # RAM32M/RAM64M/RAM*X1* cells (LUTs used as memory, not in ``lut``)
     uram: int = 0  # URAM288 (UltraScale+)
+    timing: Any = field(default=None, repr=False)  # spvit_fpga.rtl.timing.TimingReport (synth_xilinx(timing=True))
 
     def as_dict(self) -> dict:
         """The counts for a manifest (no log)."""
@@ -156,6 +157,7 @@ class SynthResult:
             "cells": dict(self.cells),
             "seconds": round(self.seconds, 2),
             "yosys_version": self.yosys_version,
+            **({"timing": self.timing.as_dict()} if self.timing is not None else {}),
         }
 
 
@@ -335,7 +337,7 @@ def _declares_mem_dir(sources: Sequence[Path], top: str) -> bool:
 
 
 def _script(sources: Sequence[Path], top: str, parameters: Mapping[str, Any], defines: Mapping[str, Any],
-            family: str, cwd: Path, stat_json: Path) -> str:
+            family: str, cwd: Path, stat_json: Path, netlist_json: Path | None = None) -> str:
     dflags = " ".join(_define_arg(k, v) for k, v in sorted(defines.items()))
     lines = [f"read_verilog -defer -sv {dflags} {_rel(src, cwd)}".replace("  ", " ") for src in sources]
     if parameters:
@@ -347,6 +349,8 @@ def _script(sources: Sequence[Path], top: str, parameters: Mapping[str, Any], de
         "stat",
         f"tee -q -o {_rel(stat_json, cwd)} stat -json",
     ]
+    if netlist_json is not None:
+        lines.append(f"write_json {_rel(netlist_json, cwd)}")
     return "\n".join(lines) + "\n"
 
 
@@ -392,6 +396,7 @@ def synth_xilinx(
     workdir: Path | None = None,
     timeout: float | None = None,
     mem_dir: Path | None = None,
+    timing: bool = False,
 ) -> SynthResult:
     """Synthesise ``top`` from ``sources`` with Yosys ``synth_xilinx`` and count its cells.
 
@@ -438,7 +443,8 @@ def synth_xilinx(
         for p in (log, stat_json):
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
-        script.write_text(_script(srcs, top, params, defines or {}, family, cwd, stat_json))
+        netlist = work / "netlist.json" if timing else None
+        script.write_text(_script(srcs, top, params, defines or {}, family, cwd, stat_json, netlist))
 
         env = dict(os.environ)
         cache = yowasp_cache_dir().resolve()
@@ -474,6 +480,14 @@ def synth_xilinx(
             cells = _parse_stat(json.loads(stat_json.read_text()), top)
         except (OSError, ValueError, TypeError, AttributeError) as exc:
             raise YosysError(f"could not read Yosys' statistics of {top} from {stat_json}: {exc}", tail) from None
+        depth = None
+        if netlist is not None:
+            from .rtl.timing import analyse_file
+
+            try:
+                depth = analyse_file(netlist, top)
+            except (OSError, ValueError, KeyError) as exc:
+                raise YosysError(f"could not read the netlist of {top} from {netlist}: {exc}", tail) from None
         version = _version(text) if text else "unknown"
         if version == "unknown":
             with contextlib.suppress(OSError, ValueError):
@@ -493,6 +507,7 @@ def synth_xilinx(
         srl=_count(cells, _SRL_TYPES),
         lutram=lutram,
         uram=_count(cells, _URAM_TYPES),
+        timing=depth,
     )
 
 

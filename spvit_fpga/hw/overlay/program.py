@@ -492,3 +492,158 @@ class _Compiler:
 def compile_program(ir: IR, cfg: OverlayConfig) -> Program:
     """The layer program and param stream of ``ir`` for an engine of size ``cfg``."""
     return _Compiler(ir, cfg).compile()
+
+
+# --------------------------------------------------------------------------------------------
+# encoding: one fixed-width word an instruction (the RTL's program ROM)
+# --------------------------------------------------------------------------------------------
+
+OPCODES = {"LOAD_XB": 1, "PIXELS": 2, "GEMM": 3, "LAYERNORM": 4, "SOFTMAX": 5, "HEAD_MEAN": 6, "TOKEN_MEAN": 7,
+           "CONCAT": 8, "SELECT": 9, "RESULT": 10}
+COUNT_REGS = {"const": 0, "T": 1, "N": 2}
+DST_KINDS = {"am": 0, "am_t": 1, "xb": 2, "result": 3}
+
+FIELDS: tuple[tuple[str, int, bool], ...] = (
+    # name, bits, signed
+    ("op", 4, False),
+    ("rows_reg", 2, False), ("rows_scale", 4, False), ("rows_off", 12, False),
+    ("k_reg", 2, False), ("k_scale", 4, False), ("k_off", 12, False),
+    ("n_reg", 2, False), ("n_scale", 4, False), ("n_off", 12, False),
+    ("a_bank", 2, False), ("a_base", 20, False), ("a_stride", 12, False), ("a_signed", 1, False),
+    ("w_am", 1, False), ("w_bank", 2, False), ("w_base", 20, False), ("w_stride", 12, False), ("w16", 1, False),
+    ("table", 1, False), ("tbl_in_bits", 4, False), ("tbl_out_signed", 1, False), ("bias", 1, False),
+    ("shift", 7, False), ("res", 1, False), ("res_align", 7, True), ("raw", 1, False),
+    ("out_bits", 5, False), ("out_signed", 1, False),
+    ("d_kind", 2, False), ("d_bank", 2, False), ("d_base", 20, False), ("d_stride", 12, False),
+    ("heads", 5, False), ("words", 7, False), ("channels", 13, False),
+    ("eps", 64, False), ("rsqrt_shift", 7, False), ("norm_bits", 5, False), ("norm_frac", 7, True),
+    ("sm_entries", 11, False), ("prob_bits", 5, False), ("prob_frac", 6, False),
+    ("up0", 8, True), ("up1", 8, True), ("tau", 40, True), ("topk", 12, False), ("topk_rule", 1, False),
+    ("stage", 3, False), ("half", 10, False), ("hdim", 10, False),
+    ("classes", 14, False), ("stages", 3, False), ("blob_beats", 24, False),
+)
+
+
+def field_layout() -> list[tuple[str, int, int, bool]]:
+    """(name, lsb, bits, signed) of every field, the first field at bit 0."""
+    out, pos = [], 0
+    for name, bits, signed in FIELDS:
+        out.append((name, pos, bits, signed))
+        pos += bits
+    return out
+
+
+INSTR_BITS = sum(b for _, b, _ in FIELDS)
+
+
+def _count_fields(prefix: str, c: Count) -> dict[str, int]:
+    return {f"{prefix}_reg": COUNT_REGS[c.reg], f"{prefix}_scale": c.scale, f"{prefix}_off": c.offset}
+
+
+def instruction_fields(prog: Program, ins: Instruction) -> dict[str, int]:
+    """The field values of one instruction (absent fields are 0)."""
+    L = prog.cfg.lanes
+    wpr = prog.embed_dim // L
+    f: dict[str, int] = {"op": OPCODES[ins.op]}
+    blob = getattr(ins, "blob", -1)
+    if blob >= 0:
+        f["blob_beats"] = prog.stream.blobs[blob].beats
+
+    def tensor_at(name: str, row0: int, col0: int) -> tuple[int, int, int]:
+        t = prog.tensors[name]
+        return t.bank, t.base + row0 * t.stride + col0 // L, t.stride
+
+    if isinstance(ins, LoadXB):
+        f.update(d_base=ins.row0 * wpr, rows_off=ins.rows, words=wpr)
+    elif isinstance(ins, Pixels):
+        b, base, stride = tensor_at(ins.dst, 0, 0)
+        f.update(d_bank=b, d_base=base, d_stride=stride, a_signed=int(ins.signed), channels=ins.channels,
+                 rows_off=ins.height, k_off=ins.width, hdim=ins.patch)
+    elif isinstance(ins, Gemm):
+        f.update(_count_fields("rows", ins.rows))
+        f.update(_count_fields("k", ins.k_in))
+        f.update(_count_fields("n", ins.n_out))
+        b, base, stride = tensor_at(ins.act, ins.act_row0, ins.act_col0)
+        f.update(a_bank=b, a_base=base, a_stride=stride, a_signed=int(ins.act_signed))
+        if ins.w_src == "am":
+            assert ins.w_tensor is not None
+            b, base, stride = tensor_at(ins.w_tensor, ins.w_row0, ins.w_col0)
+            f.update(w_am=1, w_bank=b, w_base=base, w_stride=stride)
+        f["w16"] = int(ins.w_bits > 8)
+        if ins.table is not None:
+            f.update(table=1, tbl_in_bits=ins.table[0].bits, tbl_out_signed=int(ins.table[1].signed))
+        f.update(bias=int(ins.bias), shift=ins.shift,
+                 res=int(ins.residual), res_align=ins.res_align, raw=int(ins.out_fmt is None))
+        if ins.out_fmt is not None:
+            f.update(out_bits=ins.out_fmt.bits, out_signed=int(ins.out_fmt.signed))
+        f["d_kind"] = DST_KINDS[ins.dst_kind]
+        if ins.dst_kind in ("am", "am_t"):
+            assert ins.dst is not None
+            t = prog.tensors[ins.dst]
+            if ins.dst_kind == "am":
+                b, base, stride = tensor_at(ins.dst, ins.dst_row0, ins.dst_col0)
+            else:  # value (row i, output n) -> row dst_col0 + n, column dst_row0 + i
+                b, base, stride = tensor_at(ins.dst, ins.dst_col0, ins.dst_row0)
+            f.update(d_bank=b, d_base=base, d_stride=stride)
+        elif ins.dst_kind == "xb":
+            f.update(d_base=ins.dst_row0 * wpr, d_stride=wpr)
+    elif isinstance(ins, LayerNorm):
+        b, base, stride = tensor_at(ins.dst, 0, 0)
+        p = ins.params
+        f.update(_count_fields("rows", ins.rows))
+        f.update(a_base=ins.row0 * wpr, d_bank=b, d_base=base, d_stride=stride, heads=ins.heads,
+                 words=ins.channels // L, channels=ins.channels, eps=p.eps_int, rsqrt_shift=p.rsqrt_shift,
+                 norm_bits=p.norm_fmt.bits, norm_frac=p.norm_fmt.frac, shift=ins.out_shift,
+                 out_bits=ins.out_fmt.bits, out_signed=int(ins.out_fmt.signed))
+    elif isinstance(ins, Softmax):
+        f.update(_count_fields("rows", ins.rows))
+        f.update(_count_fields("n", ins.length))
+        b, base, stride = tensor_at(ins.src, 0, 0)
+        f.update(a_bank=b, a_base=base, a_stride=stride, a_signed=int(ins.in_fmt.signed))
+        b, base, stride = tensor_at(ins.dst, 0, 0)
+        f.update(d_bank=b, d_base=base, d_stride=stride, sm_entries=ins.table_entries,
+                 prob_bits=ins.prob_fmt.bits, prob_frac=ins.prob_fmt.frac)
+    elif isinstance(ins, HeadMean):
+        b, base, stride = tensor_at(ins.dst, 0, 0)
+        f.update(a_base=wpr, d_bank=b, d_base=base, d_stride=stride, heads=ins.heads, hdim=ins.head_dim,
+                 words=wpr, up0=ins.out_fmt.frac - ins.in_frac, out_bits=ins.out_fmt.bits,
+                 out_signed=int(ins.out_fmt.signed))
+    elif isinstance(ins, TokenMean):
+        b, base, stride = tensor_at(ins.src, 0, 0)
+        f.update(a_bank=b, a_base=base, a_stride=stride, heads=ins.heads, half=ins.half)
+        b, base, stride = tensor_at(ins.dst, 0, 0)
+        f.update(d_bank=b, d_base=base, d_stride=stride, up0=ins.out_fmt.frac - ins.in_frac,
+                 out_bits=ins.out_fmt.bits, out_signed=int(ins.out_fmt.signed))
+    elif isinstance(ins, Concat):
+        b, base, stride = tensor_at(ins.src, 0, 0)
+        f.update(a_bank=b, a_base=base, a_stride=stride, heads=ins.heads, half=ins.half)
+        b, base, stride = tensor_at(ins.glob, 0, 0)
+        f.update(w_bank=b, w_base=base, w_stride=stride)
+        b, base, stride = tensor_at(ins.dst, 0, 0)
+        f.update(d_bank=b, d_base=base, d_stride=stride)
+    elif isinstance(ins, Select):
+        b, base, stride = tensor_at(ins.w_tensor, 0, 0)
+        f.update(a_bank=b, a_base=base, a_stride=stride)
+        b, base, stride = tensor_at(ins.d_tensor, 0, 0)
+        f.update(w_bank=b, w_base=base, w_stride=stride, heads=ins.heads, words=wpr, stage=ins.stage,
+                 up0=ins.p_fmt.frac - ins.sig_fmt.frac, out_bits=ins.p_fmt.bits, tau=ins.tau,
+                 topk=ins.topk, topk_rule=int(ins.decision == "topk"))
+    elif isinstance(ins, Result):
+        f.update(classes=ins.num_classes, stages=ins.stages)
+    return f
+
+
+def encode_instruction(fields: dict[str, int]) -> int:
+    word = 0
+    for name, lsb, bits, signed in field_layout():
+        v = int(fields.get(name, 0))
+        lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+        if not lo <= v <= hi:
+            raise UserError(f"the overlay program's field {name} = {v} does not fit {bits} bits"
+                            + (" (signed)" if signed else ""))
+        word |= (v & ((1 << bits) - 1)) << lsb
+    return word
+
+
+def encode_program(prog: Program) -> list[int]:
+    return [encode_instruction(instruction_fields(prog, ins)) for ins in prog.instructions]

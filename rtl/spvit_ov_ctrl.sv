@@ -1,0 +1,178 @@
+// spvit_ov_ctrl: the overlay engine's sequencer.  Runs the layer program (a ROM of IW-bit
+// instruction words written by spvit_fpga/hw/overlay/program.py, field layout `field_layout()`)
+// once per image, one instruction at a time.
+//
+// Per instruction: read the word (2 cycles), evaluate its three counts from the run-time registers
+// (1 cycle), pulse the start of the unit its opcode names (unit_start[op]) with the word and the
+// counts held steady until the unit's done pulse, then go on with the next word.  The registers:
+//   T = tokens in the residual buffer (1 + N_PATCH at the start of an image), N = live patch tokens
+//   (N_PATCH at the start), KEPT[s] = patch tokens kept by stage s; the selector unit's done pulse of
+//   a SELECT instruction carries the new N and T (sel_n, sel_t), which are written into the registers
+//   and into KEPT[stage].
+// A count field triple (reg, scale, off) is  reg*scale + off  with reg 0 = const (0), 1 = T, 2 = N;
+// for the k and n counts the controller also gives the number of L-lane chunks and the lanes of the
+// last chunk: chunks = ceil(v / L), last = v - (chunks - 1) * L  (v >= 1).
+//
+// Image protocol: `start` (pulse) while idle starts an image at pc 0 (the param-stream fetch is
+// started with it: fetch_start); the RESULT instruction is the last; its unit's done ends the image
+// with a `done` pulse, after which the controller is idle again.  `cycles` counts the cycles of the
+// last image.  Under `ifdef SPVIT_PROBES` the cycle at which each instruction started is kept in
+// probe_start[pc] for the simulation's per-instruction figures.
+//
+// Cycles: an instruction costs its unit's cycles plus 4 (ROM read 2, counts 1, start 1).
+module spvit_ov_ctrl #(
+    parameter int IW        = 457,            // instruction bits
+    parameter int PROG_LEN  = 16,             // instructions
+    parameter     PROG_FILE = "program.hex",  // $readmemh, one IW-bit word a line
+    parameter int L         = 8,              // array side (power of two)
+    parameter int CNT_W     = 12,             // count width
+    parameter int N_PATCH   = 64,             // patch tokens of an image
+    parameter int STAGES    = 3,              // selector stages (>= 1 for the port widths)
+    parameter int NUNITS    = 11,             // opcodes 1 .. NUNITS-1
+    parameter int STAGE_LSB = 0,              // field `stage` of SELECT
+    parameter int PC_W      = 4               // $clog2(PROG_LEN) (at least 1)
+) (
+    input  logic                     clk,
+    input  logic                     rst_n,
+    input  logic                     start,          // start an image (ignored while busy)
+    output logic                     busy,
+    output logic                     done,           // pulse: the image's results are out
+    output logic                     fetch_start,    // pulse: start the param-stream fetch
+    output logic [31:0]              cycles,         // cycles of the last image
+    // the instruction being executed
+    output logic [IW-1:0]            instr,
+    output logic [3:0]               opcode,
+    output logic [NUNITS-1:0]        unit_start,     // one pulse a instruction, bit = opcode
+    input  logic [NUNITS-1:0]        unit_done,      // pulse from the unit of the running opcode
+    output logic [CNT_W-1:0]         rows,
+    output logic [CNT_W-1:0]         k_count,
+    output logic [CNT_W-1:0]         k_chunks,
+    output logic [CNT_W-1:0]         k_last,
+    output logic [CNT_W-1:0]         n_count,
+    output logic [CNT_W-1:0]         n_chunks,
+    output logic [CNT_W-1:0]         n_last,
+    // run-time registers
+    output logic [CNT_W-1:0]         reg_t,
+    output logic [CNT_W-1:0]         reg_n,
+    output logic [STAGES*CNT_W-1:0]  kept,           // KEPT[s] at [s*CNT_W +: CNT_W]
+    input  logic [CNT_W-1:0]         sel_n,          // with the selector's done
+    input  logic [CNT_W-1:0]         sel_t,
+    output logic [PC_W-1:0]          pc
+);
+  localparam int LOG2L = $clog2(L);
+  localparam logic [3:0] OP_SELECT = 4'd9;
+  localparam logic [3:0] OP_RESULT = 4'd10;
+
+  logic [IW-1:0] rom [PROG_LEN];
+  initial $readmemh(PROG_FILE, rom);
+
+  typedef enum logic [2:0] {IDLE, READ0, READ1, COUNT, LAUNCH, WAIT} state_t;
+  state_t state;
+  logic [IW-1:0] q0;
+
+  // count evaluation: reg*scale + off
+  /* verilator lint_off UNUSEDSIGNAL */
+  function automatic logic [CNT_W-1:0] count_of(input logic [1:0] r, input logic [3:0] s,
+                                               input logic [11:0] off, input logic [CNT_W-1:0] t,
+                                               input logic [CNT_W-1:0] n);
+    logic [CNT_W+3:0] base;
+    logic [CNT_W+3:0] v;
+    base = (r == 2'd1) ? {4'd0, t} : (r == 2'd2) ? {4'd0, n} : '0;
+    v = base * {{CNT_W{1'b0}}, s} + {{(CNT_W-8){1'b0}}, off};
+    return v[CNT_W-1:0];
+  endfunction
+
+  function automatic logic [CNT_W-1:0] chunks_of(input logic [CNT_W-1:0] v);
+    logic [CNT_W:0] w;
+    w = {1'b0, v} + (CNT_W+1)'(L - 1);
+    return CNT_W'(w >> LOG2L);
+  endfunction
+
+  function automatic logic [CNT_W-1:0] last_of(input logic [CNT_W-1:0] v);
+    logic [CNT_W-1:0] m;
+    m = v - 1'b1;
+    return CNT_W'(m[LOG2L-1:0]) + 1'b1;
+  endfunction
+  /* verilator lint_on UNUSEDSIGNAL */
+
+  logic [CNT_W-1:0] c_rows, c_k, c_n;
+  assign c_rows = count_of(q0[5:4], q0[9:6], q0[21:10], reg_t, reg_n);
+  assign c_k = count_of(q0[23:22], q0[27:24], q0[39:28], reg_t, reg_n);
+  assign c_n = count_of(q0[41:40], q0[45:42], q0[57:46], reg_t, reg_n);
+
+`ifdef SPVIT_PROBES
+  logic [31:0] probe_start [PROG_LEN] /* verilator public */;
+`endif
+
+  logic [2:0] stage_q;
+  assign stage_q = instr[STAGE_LSB +: 3];
+  logic image_on;
+
+  always_ff @(posedge clk) begin
+    unit_start <= '0;
+    done <= 1'b0;
+    fetch_start <= 1'b0;
+    if (image_on) cycles <= cycles + 1;
+    case (state)
+      IDLE: if (start) begin
+        state <= READ0;
+        pc <= '0;
+        reg_t <= CNT_W'(1 + N_PATCH);
+        reg_n <= CNT_W'(N_PATCH);
+        kept <= '0;
+        fetch_start <= 1'b1;
+        cycles <= '0;
+        image_on <= 1'b1;
+      end
+      READ0: begin
+        q0 <= rom[pc];
+        state <= READ1;
+      end
+      READ1: state <= COUNT;  // the word settles (a registered ROM read is two cycles in BRAM)
+      COUNT: begin
+        instr <= q0;
+        opcode <= q0[3:0];
+        rows <= c_rows;
+        k_count <= c_k;
+        k_chunks <= chunks_of(c_k);
+        k_last <= last_of(c_k);
+        n_count <= c_n;
+        n_chunks <= chunks_of(c_n);
+        n_last <= last_of(c_n);
+        state <= LAUNCH;
+      end
+      LAUNCH: begin
+        unit_start[opcode] <= 1'b1;
+`ifdef SPVIT_PROBES
+        probe_start[pc] <= cycles;
+`endif
+        state <= WAIT;
+      end
+      WAIT: if (unit_done[opcode]) begin
+        if (opcode == OP_SELECT) begin
+          reg_n <= sel_n;
+          reg_t <= sel_t;
+          kept[stage_q*CNT_W +: CNT_W] <= sel_n;
+        end
+        if (opcode == OP_RESULT || pc == PC_W'(PROG_LEN - 1)) begin
+          state <= IDLE;
+          done <= 1'b1;
+          image_on <= 1'b0;
+        end else begin
+          pc <= pc + 1'b1;
+          state <= READ0;
+        end
+      end
+      default: state <= IDLE;
+    endcase
+    if (!rst_n) begin
+      state <= IDLE;
+      pc <= '0;
+      image_on <= 1'b0;
+      cycles <= '0;
+      unit_start <= '0;
+    end
+  end
+
+  assign busy = (state != IDLE);
+endmodule
