@@ -375,7 +375,7 @@ class _Compiler:
             a.add("F1", 2, nh, dh, True, "sel")
             a.add("A1", 2, nh, dh // 2, True, "sel")
             a.add("A2", 0, nh, max(1, dh // 4), True, "sel")
-            a.add("DL", 0, nh, 1, True, "sel")
+            a.add("DL", 1, nh, 1, True, "sel")
         return a.place()
 
     # -- blobs ------------------------------------------------------------------------------
