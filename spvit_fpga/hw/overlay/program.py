@@ -512,7 +512,7 @@ FIELDS: tuple[tuple[str, int, bool], ...] = (
     ("a_bank", 2, False), ("a_base", 20, False), ("a_stride", 12, False), ("a_signed", 1, False),
     ("w_am", 1, False), ("w_bank", 2, False), ("w_base", 20, False), ("w_stride", 12, False), ("w16", 1, False),
     ("table", 1, False), ("tbl_in_bits", 4, False), ("tbl_out_signed", 1, False), ("bias", 1, False),
-    ("shift", 7, False), ("res", 1, False), ("res_align", 7, True), ("raw", 1, False),
+    ("shift", 8, True), ("res", 1, False), ("res_align", 7, True), ("raw", 1, False),
     ("out_bits", 5, False), ("out_signed", 1, False),
     ("d_kind", 2, False), ("d_bank", 2, False), ("d_base", 20, False), ("d_stride", 12, False),
     ("heads", 5, False), ("words", 7, False), ("channels", 13, False),
