@@ -26,8 +26,15 @@ module spvit_ov_ram #(
     input  logic [AW-1:0]           rd_addr,
     output logic [LANES*LANE_W-1:0] rd_data   // two cycles after rd_en
 );
+  localparam int IW = (DEPTH > 1) ? $clog2(DEPTH) : 1;
   logic [LANES*LANE_W-1:0] mem [DEPTH];
   logic [LANES*LANE_W-1:0] q;
+  logic [IW-1:0] wa, ra;
+  assign wa = wr_addr[IW-1:0];
+  assign ra = rd_addr[IW-1:0];
+  /* verilator lint_off UNUSEDSIGNAL */
+  wire unused_hi = &{1'b0, wr_addr, rd_addr};
+  /* verilator lint_on UNUSEDSIGNAL */
 
   initial begin
     for (int i = 0; i < DEPTH; i++) mem[i] = '0;
@@ -36,11 +43,11 @@ module spvit_ov_ram #(
   // one memory, one write process with per-lane enables (the byte-write-enable template)
   always_ff @(posedge clk) begin
     for (int i = 0; i < LANES; i++)
-      if (wr_en && wr_be[i]) mem[wr_addr][i*LANE_W +: LANE_W] <= wr_data[i*LANE_W +: LANE_W];
+      if (wr_en && wr_be[i]) mem[wa][i*LANE_W +: LANE_W] <= wr_data[i*LANE_W +: LANE_W];
   end
 
   always_ff @(posedge clk) begin
-    if (rd_en) q <= mem[rd_addr];
+    if (rd_en) q <= mem[ra];
     rd_data <= q;
   end
 endmodule
