@@ -247,8 +247,8 @@ class _Engine:
         self.regs = {"T": new.shape[0], "N": k}
         return {"rows": n, "kept": k}
 
-    def run(self, image: np.ndarray) -> EngineRun:
-        for ins in self.p.instructions:
+    def run(self, image: np.ndarray, snapshot=None) -> EngineRun:
+        for pc, ins in enumerate(self.p.instructions):
             regs = dict(self.regs)
             info: dict[str, Any] = {}
             if isinstance(ins, LoadXB):
@@ -274,14 +274,19 @@ class _Engine:
             else:
                 raise AssertionError(type(ins))
             self.steps.append({"name": ins.name, "op": ins.op, "T": regs["T"], "N": regs["N"], **info})
+            if snapshot is not None:
+                snapshot(pc, ins, {"am0": self.am[0], "am1": self.am[1], "am2": self.am[2], "xb": self.xb,
+                                   "res": self.result})
         if self.blob != len(self.p.stream.blobs):
             raise AssertionError(f"{len(self.p.stream.blobs) - self.blob} blobs of the param stream were not used")
         return EngineRun(self.result.copy(), list(self.kept), self.kept_indices, self.steps)
 
 
-def run_engine(prog: Program, image_int: np.ndarray) -> EngineRun:
-    """Run the program on one integer image [C, H, W] (the input format's integers)."""
+def run_engine(prog: Program, image_int: np.ndarray, snapshot=None) -> EngineRun:
+    """Run the program on one integer image [C, H, W] (the input format's integers).  ``snapshot``
+    (optional) is called after every instruction with ``(pc, instruction, buffers)``, the buffers
+    as word arrays (debugging an engine against this model)."""
     img = np.asarray(image_int)
     if img.dtype.kind == "f":
         raise UserError("run_engine takes an integer image")
-    return _Engine(prog).run(img.astype(np.int64))
+    return _Engine(prog).run(img.astype(np.int64), snapshot)
