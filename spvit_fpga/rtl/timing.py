@@ -71,6 +71,7 @@ class TimingReport:
     worst: list[PathDepth]
     dsp_without_mreg: list[str] = field(default_factory=list)
     dsp_without_preg: list[str] = field(default_factory=list)
+    dsp_fabric_registered: int = 0  # DSPs without internal M/P registers whose inputs come from and whose outputs go only to flip-flops
     unknown_cells: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -134,6 +135,37 @@ def analyse(netlist: dict[str, Any], module: Optional[str] = None, top_paths: in
         comb_inputs[name] = ins
         for b in outs:
             driver[b] = name
+    # DSPs whose pipeline registers Yosys left in the fabric: every data input driven by a flip-flop
+    # (A/B registers) and every output read only by flip-flops (M/P registers) -- Vivado absorbs
+    # such registers into the DSP; they are not unregistered DSPs.
+    ff_driver: set[int] = set()
+    sinks: dict[int, list[str]] = defaultdict(list)
+    for name, c in cells.items():
+        dirs, conns = c.get("port_directions", {}), c.get("connections", {})
+        is_ff = c["type"].lstrip("\\").startswith("FD")
+        for p, bits in conns.items():
+            for b in bits:
+                if not isinstance(b, int):
+                    continue
+                if dirs.get(p) == "output" and is_ff:
+                    ff_driver.add(b)
+                elif dirs.get(p) == "input":
+                    sinks[b].append(c["type"].lstrip("\\"))
+    fabric_ok = 0
+    ok_names: set[str] = set()
+    for name in sorted(set(no_m) | set(no_p)):
+        c = cells[name]
+        dirs, conns = c.get("port_directions", {}), c.get("connections", {})
+        data_in = [b for p, bits in conns.items() if dirs.get(p) == "input" and p[:1] in ("A", "B", "C", "D")
+                   and not p.startswith(("ACIN", "BCIN", "CARRY", "ALUMODE", "CE", "CLK", "INMODE", "OPMODE", "RST"))
+                   for b in bits if isinstance(b, int)]
+        outs = [b for p, bits in conns.items() if dirs.get(p) == "output" and p == "P" for b in bits if isinstance(b, int)]
+        if all(b in ff_driver for b in data_in) and all(all(t.startswith("FD") for t in sinks[b]) for b in outs if sinks[b]):
+            fabric_ok += 1
+            ok_names.add(name)
+    no_m = [n for n in no_m if n not in ok_names]
+    no_p = [n for n in no_p if n not in ok_names]
+    fabric_dsps = fabric_ok
     for pname, p in mod.get("ports", {}).items():
         if p.get("direction") == "output":
             ends.append((f"output {pname}", [b for b in p.get("bits", []) if isinstance(b, int)]))
@@ -193,7 +225,7 @@ def analyse(netlist: dict[str, Any], module: Optional[str] = None, top_paths: in
                         max_lut_levels=max((p.lut_levels for p in paths), default=0),
                         max_carry_cells=max((p.carry_cells for p in paths), default=0),
                         worst=worst, dsp_without_mreg=sorted(no_m), dsp_without_preg=sorted(no_p),
-                        unknown_cells=dict(unknown))
+                        dsp_fabric_registered=fabric_dsps, unknown_cells=dict(unknown))
 
 
 def analyse_file(path: Union[str, Path], module: Optional[str] = None, top_paths: int = 5) -> TimingReport:
