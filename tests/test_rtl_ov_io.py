@@ -35,3 +35,22 @@ def test_fetch_on_axi_ram(case):
     runner.lint(runner.sources_for("spvit_ov_fetch"), "spvit_ov_fetch", parameters=params)
     result = runner.run(top="spvit_ov_fetch", test_module="rtl_sim.tb_ov_fetch", parameters=params, vectors=vec)
     assert result.tests == 4
+
+
+DDR_CASES = {
+    # budget above NP*PB: each port at one beat a cycle, the fetch's exact cycle formula
+    "np2-pb16-free": {},
+    # zcu102's figures: 4 HP ports of 16 bytes, 512/10 = 51.2 B/cycle shared (15.36 GB/s at 300 MHz)
+    "np4-pb16-zcu102": dict(ports=4, budget=(512, 10), scale=4, fifo_beats=256),
+}
+
+
+@pytest.mark.parametrize("case", list(DDR_CASES))
+def test_fetch_on_ddr_model(case):
+    params, vec = ov_io.ddr_vectors(**DDR_CASES[case])
+    for top in ("spvit_ov_ddr_model", "spvit_ov_fetch_sim"):
+        keys = ("NP", "PB", "BASE", "MEM_BYTES", "FILE", "LATENCY", "BUDGET_NUM", "BUDGET_DEN")
+        lp = params if top == "spvit_ov_fetch_sim" else {k: params[k] for k in keys}
+        runner.lint(runner.sources_for(top), top, parameters=lp)
+    result = runner.run(top="spvit_ov_fetch_sim", test_module="rtl_sim.tb_ov_ddr", parameters=params, vectors=vec)
+    assert result.tests == 3
