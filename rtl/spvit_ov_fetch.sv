@@ -25,17 +25,19 @@
 // Status: busy from the cycle after start until done; done is a one-cycle pulse in the cycle
 // after the edge that popped the last stream beat (every beat delivered); error is set by any R
 // beat with rresp != OKAY (the word is still delivered) and stays set until the next start.
-// beats = 0: done in the second cycle after start, no read.
+// beats = 0: done is high after edge s+1 (start at edge s), no read.
 //
-// Cycles (start sampled at edge s): edge s+1 computes the port addresses, edge s+2 the first
-// burst lengths, arvalid is high from edge s+3, so the first AR handshake is at edge s+4 at the
-// earliest.  An R beat accepted at edge t is in its FIFO's output register from edge t+1, so
-// with the ports' first beats at edge t0 the first stream handshake is at edge t0+2 at the
-// earliest (t0 = s+4+LATENCY with spvit_ov_ddr_model), then one beat a cycle while every port
-// delivers one word a cycle and ps_tready is high.  Start to done (start at edge s, done high
-// after edge d): d - s = LATENCY + beats + 6 at full rate (no AR/R pause, no back-pressure, a
-// slave that delivers each port's bursts back to back).  Under a shared DDR budget of B bytes a
-// cycle the stream runs at min(1, B/SB) beats a cycle.
+// Cycles (start sampled at edge s; "a handshake at edge t" = valid && ready sampled at edge t):
+// edge s+1 computes the port addresses, edge s+2 the first burst lengths, arvalid is high from
+// edge s+3, so the first AR handshake is at edge s+4 at the earliest.  An R beat accepted at edge
+// t is in its FIFO's output register from edge t+1, so with every port's first beat at edge t0
+// the first stream handshake is at edge t0+2 at the earliest, then one beat a cycle while every
+// port delivers one word a cycle and ps_tready is high; done is high after the edge of the last
+// stream handshake.  At full rate (no AR/R pause, no back-pressure, a slave that answers each
+// port's bursts back to back, LATENCY edges from AR to first R handshake) done is high after edge
+//     d = s + LATENCY + beats + 5
+// (checked exactly against spvit_ov_ddr_model by rtl_sim/tb_ov_ddr.py).  Under a shared DDR
+// budget of B bytes a cycle the stream runs at min(1, B/(NP*PB)) beats a cycle.
 //
 // Ports: four named AXI4 read-master bundles m_axi_gmem0_* .. m_axi_gmem3_* (every board in
 // boards/ has at most 4 HP ports); bundles i >= NP are tied off (arvalid = 0, rready = 0) and

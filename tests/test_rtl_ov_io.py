@@ -54,3 +54,21 @@ def test_fetch_on_ddr_model(case):
         runner.lint(runner.sources_for(top), top, parameters=lp)
     result = runner.run(top="spvit_ov_fetch_sim", test_module="rtl_sim.tb_ov_ddr", parameters=params, vectors=vec)
     assert result.tests == 3
+
+
+PIXEL_CASES = {
+    "micro-c1-32-p4-l8": {},
+    "c3-32-p4-l8": dict(channels=3),
+    "c3-32-p16-l8": dict(channels=3, patch=16),
+    "c3-32-p16-l32": dict(channels=3, patch=16, lanes=32),
+    # 108 pixels: a partial last beat, beats across image rows, P = 3 segments across words
+    "c3-6-p3-l4": dict(channels=3, height=6, width=6, patch=3, lanes=4),
+}
+
+
+@pytest.mark.parametrize("case", list(PIXEL_CASES))
+def test_pixels(case):
+    params, vec = ov_io.pixels_vectors(**PIXEL_CASES[case])
+    runner.lint(runner.sources_for("spvit_ov_pixels"), "spvit_ov_pixels", parameters=params)
+    result = runner.run(top="spvit_ov_pixels", test_module="rtl_sim.tb_ov_pixels", parameters=params, vectors=vec)
+    assert result.tests == 2

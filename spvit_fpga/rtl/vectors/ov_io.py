@@ -132,3 +132,67 @@ def ddr_vectors(*, seed: int = 1, ports: int = 2, port_bytes: int = 16, lanes: i
     vec = dict(params={k: (str(v) if isinstance(v, Path) else v) for k, v in params.items()}, loads=loads,
                file_bytes=size, error=dict(load=0, addr=err_addr))
     return params, vec
+
+
+# --------------------------------------------------------------------------------------------
+# Pixel unit
+# --------------------------------------------------------------------------------------------
+
+
+def patch_tensor(image: np.ndarray, patch: int) -> np.ndarray:
+    """execute.py ``_Engine.pixels``: ``[C, H, W]`` -> ``[GH*GW, C*P*P]`` (patch row-major, columns
+    (channel, row in patch, column in patch))."""
+    c, h, w = image.shape
+    gh, gw = h // patch, w // patch
+    return image.reshape(c, gh, patch, gw, patch).transpose(1, 3, 0, 2, 4).reshape(gh * gw, c * patch * patch)
+
+
+def pixel_plan(c: int, h: int, w: int, patch: int, lanes: int, pix: int, base: int, stride: int) -> list[tuple[int, int]]:
+    """The unit's AM writes ``(word address, lane-enable mask)`` in order: each beat split into runs
+    that stay in one patch row segment and one word (the cycle formula counts them)."""
+    n = c * h * w
+    writes = []
+    for b0 in range(0, n, pix):
+        bn = min(pix, n - b0)
+        pos = 0
+        while pos < bn:
+            ch, rem = divmod(b0 + pos, h * w)
+            r, q = divmod(rem, w)
+            col = ch * patch * patch + (r % patch) * patch + q % patch
+            ln = min(bn - pos, patch - q % patch, lanes - col % lanes)
+            g = (r // patch) * (w // patch) + q // patch
+            writes.append((base + g * stride + col // lanes, ((1 << ln) - 1) << (col % lanes)))
+            pos += ln
+    return writes
+
+
+def pixels_vectors(*, seed: int = 0, channels: int = 1, height: int = 32, width: int = 32, patch: int = 4,
+                   lanes: int = 8, pix: int = 16, aw: int = 12, images: int = 2) -> tuple[Params, Vectors]:
+    """``images`` random images (the first holds 0x00 / 0xFF / 0x80 / 0x7F at its corners), each to
+    its own tensor placement (base, stride >= the row's words); expected: the patch tensor as AM
+    lanes, the write plan and the stream beats (PIX bytes, tkeep, tlast)."""
+    rng = np.random.default_rng(seed)
+    cols = channels * patch * patch
+    words = -(-cols // lanes)
+    n = channels * height * width
+    out = []
+    for k in range(images):
+        img = rng.integers(0, 256, size=(channels, height, width))
+        if k == 0:
+            img[0, 0, 0], img[-1, -1, -1], img[0, 0, -1], img[-1, -1, 0] = 0, 255, 128, 127
+        base, stride = (3, words) if k % 2 == 0 else (77, words + 2)
+        flat = img.reshape(-1).astype(np.uint8).tobytes()
+        beats = []
+        for b0 in range(0, n, pix):
+            chunk = flat[b0:b0 + pix]
+            beats.append([int.from_bytes(chunk, "little"), (1 << len(chunk)) - 1, int(b0 + pix >= n)])
+        tensor = patch_tensor(img, patch)
+        mem = {}
+        for g in range(tensor.shape[0]):
+            for col in range(cols):
+                mem[f"{base + g * stride + col // lanes}:{col % lanes}"] = int(tensor[g, col])
+        plan = pixel_plan(channels, height, width, patch, lanes, pix, base, stride)
+        assert max(a for a, _ in plan) < 1 << aw
+        out.append(dict(base=base, stride=stride, beats=beats, mem=mem, plan=plan))
+    params = dict(L=lanes, C=channels, IMG_H=height, IMG_W=width, P=patch, PIX_BYTES=pix, AW=aw)
+    return params, dict(params=params, images=out)
