@@ -72,3 +72,19 @@ def test_pixels(case):
     runner.lint(runner.sources_for("spvit_ov_pixels"), "spvit_ov_pixels", parameters=params)
     result = runner.run(top="spvit_ov_pixels", test_module="rtl_sim.tb_ov_pixels", parameters=params, vectors=vec)
     assert result.tests == 2
+
+
+RESULT_CASES = {
+    "nc10-s3-l8": {},
+    "nc5-w19-s0-l4": dict(classes=5, stages=0, lanes=4, logit_w=19),
+    "nc7-s2-l2": dict(classes=7, stages=2, lanes=2),
+    "nc16-s1-cnt32-l8": dict(classes=16, stages=1, cnt_w=32, ra_w=1),
+}
+
+
+@pytest.mark.parametrize("case", list(RESULT_CASES))
+def test_results(case):
+    params, vec = ov_io.results_vectors(**RESULT_CASES[case])
+    runner.lint(runner.sources_for("spvit_ov_results"), "spvit_ov_results", parameters=params)
+    result = runner.run(top="spvit_ov_results", test_module="rtl_sim.tb_ov_results", parameters=params, vectors=vec)
+    assert result.tests == 2

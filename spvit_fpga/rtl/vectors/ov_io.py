@@ -196,3 +196,36 @@ def pixels_vectors(*, seed: int = 0, channels: int = 1, height: int = 32, width:
         out.append(dict(base=base, stride=stride, beats=beats, mem=mem, plan=plan))
     params = dict(L=lanes, C=channels, IMG_H=height, IMG_W=width, P=patch, PIX_BYTES=pix, AW=aw)
     return params, dict(params=params, images=out)
+
+
+# --------------------------------------------------------------------------------------------
+# Result unit
+# --------------------------------------------------------------------------------------------
+
+
+def results_vectors(*, seed: int = 0, classes: int = 10, logit_w: int = 32, stages: int = 3, cnt_w: int = 16,
+                    lanes: int = 8, ra_w: int = 4, frames: int = 3) -> tuple[Params, Vectors]:
+    """``frames`` result sets: the result RAM's words (lanes past ``classes`` hold junk that must not
+    be sent), the kept counts, and the expected 32-bit words with tlast (rtl/spvit_result_out.sv's
+    order: logits sign-extended, then kept counts zero-extended)."""
+    rng = random.Random(seed)
+    lo, hi = -(1 << (logit_w - 1)), (1 << (logit_w - 1)) - 1
+    nwr = -(-classes // lanes)
+    assert nwr <= 1 << ra_w
+    out = []
+    for f in range(frames):
+        logits = [rng.randint(lo, hi) for _ in range(classes)]
+        kept = [rng.randrange(1 << cnt_w) for _ in range(stages)]
+        if f == 0:
+            logits[0], logits[-1] = lo, hi
+            if stages:
+                kept[0], kept[-1] = (1 << cnt_w) - 1, 0
+        lanes_all = logits + [rng.randint(lo, hi) for _ in range(nwr * lanes - classes)]
+        mask = (1 << logit_w) - 1
+        ram = [sum((v & mask) << (logit_w * i) for i, v in enumerate(lanes_all[w * lanes:(w + 1) * lanes]))
+               for w in range(nwr)]
+        words = [v & 0xFFFF_FFFF for v in logits] + kept
+        out.append(dict(ram=ram, kept=sum(k << (cnt_w * s) for s, k in enumerate(kept)),
+                        words=[[w, int(i == len(words) - 1)] for i, w in enumerate(words)]))
+    params = dict(L=lanes, NC=classes, LOGIT_W=logit_w, S=stages, CNT_W=cnt_w, RA_W=ra_w)
+    return params, dict(params=params, frames=out)
