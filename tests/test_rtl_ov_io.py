@@ -88,3 +88,62 @@ def test_results(case):
     runner.lint(runner.sources_for("spvit_ov_results"), "spvit_ov_results", parameters=params)
     result = runner.run(top="spvit_ov_results", test_module="rtl_sim.tb_ov_results", parameters=params, vectors=vec)
     assert result.tests == 2
+
+
+AXIL_CASES = {
+    "addr40-aw6": {},
+    "addr64-aw5": dict(addr_w=64, axil_aw=5),
+}
+
+
+@pytest.mark.parametrize("case", list(AXIL_CASES))
+def test_axil(case):
+    params, vec = ov_io.axil_vectors(**AXIL_CASES[case])
+    runner.lint(runner.sources_for("spvit_ov_axil"), "spvit_ov_axil", parameters=params)
+    result = runner.run(top="spvit_ov_axil", test_module="rtl_sim.tb_ov_axil", parameters=params, vectors=vec)
+    assert result.tests == 4
+
+
+# --------------------------------------------------------------------------------------------
+# The benches catch an injected error (one wrong expected value each; one cocotb test run)
+# --------------------------------------------------------------------------------------------
+
+
+def _corrupt_hex(text: str, index: int) -> str:
+    data = bytearray.fromhex(text)
+    data[index] ^= 0x01
+    return data.hex()
+
+
+def test_benches_catch_injected_errors():
+    params, vec = ov_io.fetch_vectors(**FETCH_CASES["np2-pb16-b256"])
+    addr, n = vec["loads"][1]["bursts"][1][0]
+    vec["loads"][1]["bursts"][1][0] = (addr, n - 1)
+    with pytest.raises(runner.RTLSimError, match="port 1 bursts"):
+        runner.run(top="spvit_ov_fetch", test_module="rtl_sim.tb_ov_fetch", parameters=params, vectors=vec,
+                   testcase="full_rate")
+
+    params, vec = ov_io.ddr_vectors(**DDR_CASES["np2-pb16-free"])
+    vec["loads"][1]["stream"] = _corrupt_hex(vec["loads"][1]["stream"], 1000)
+    with pytest.raises(runner.RTLSimError, match="stream byte 1000"):
+        runner.run(top="spvit_ov_fetch_sim", test_module="rtl_sim.tb_ov_ddr", parameters=params, vectors=vec,
+                   testcase="latency_caps_formula")
+
+    params, vec = ov_io.pixels_vectors(**PIXEL_CASES["c3-6-p3-l4"])
+    key = next(iter(vec["images"][0]["mem"]))
+    vec["images"][0]["mem"][key] ^= 0x80
+    with pytest.raises(runner.RTLSimError, match="1 wrong lanes"):
+        runner.run(top="spvit_ov_pixels", test_module="rtl_sim.tb_ov_pixels", parameters=params, vectors=vec,
+                   testcase="full_rate_cycles")
+
+    params, vec = ov_io.results_vectors(**RESULT_CASES["nc10-s3-l8"])
+    vec["frames"][0]["words"][11][0] ^= 1            # a kept count
+    with pytest.raises(runner.RTLSimError, match="word 11"):
+        runner.run(top="spvit_ov_results", test_module="rtl_sim.tb_ov_results", parameters=params, vectors=vec,
+                   testcase="full_rate_cycles")
+
+    params, vec = ov_io.axil_vectors(**AXIL_CASES["addr40-aw6"])
+    vec["params"] = dict(params, ADDR_W=48)          # the bench expects 16 base-high bits, the design has 8
+    with pytest.raises(runner.RTLSimError, match="base high keeps"):
+        runner.run(top="spvit_ov_axil", test_module="rtl_sim.tb_ov_axil", parameters=params, vectors=vec,
+                   testcase="register_map")

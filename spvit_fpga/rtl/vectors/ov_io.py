@@ -229,3 +229,14 @@ def results_vectors(*, seed: int = 0, classes: int = 10, logit_w: int = 32, stag
                         words=[[w, int(i == len(words) - 1)] for i, w in enumerate(words)]))
     params = dict(L=lanes, NC=classes, LOGIT_W=logit_w, S=stages, CNT_W=cnt_w, RA_W=ra_w)
     return params, dict(params=params, frames=out)
+
+
+# --------------------------------------------------------------------------------------------
+# AXI-Lite control
+# --------------------------------------------------------------------------------------------
+
+
+def axil_vectors(*, addr_w: int = 40, axil_aw: int = 6) -> tuple[Params, Vectors]:
+    """The AXI-Lite bench needs only the parameters (its checks are the register map itself)."""
+    params = dict(ADDR_W=addr_w, AXIL_AW=axil_aw)
+    return params, dict(params=params)
