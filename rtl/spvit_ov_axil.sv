@@ -118,12 +118,15 @@ module spvit_ov_axil #(
     end
   end
 
-  function automatic logic [31:0] merge(input logic [31:0] old, input logic [31:0] d, input logic [3:0] be);
+  // the base registers after a write with byte enables
+  logic [31:0] base_hi32, lo_new, hi_new;
+  assign base_hi32 = 32'(base_hi);
+  always_comb begin : p_merge
     for (int k = 0; k < 4; k++) begin
-      if (be[k]) old[k*8+:8] = d[k*8+:8];
+      lo_new[k*8+:8] = wstrb[k] ? wdata[k*8+:8] : base_lo[k*8+:8];
+      hi_new[k*8+:8] = wstrb[k] ? wdata[k*8+:8] : base_hi32[k*8+:8];
     end
-    return old;
-  endfunction
+  end
 
   // the address is in the 32-byte register space (the bits above bit 4 are zero)
   logic w_in, r_in, hit;
@@ -231,8 +234,8 @@ module spvit_ov_axil #(
       end else if (hit && wsel == 3'd3 && wstrb[0]) begin
         isr <= isr ^ wdata[0];
       end
-      if (hit && wsel == 3'd4) base_lo <= merge(base_lo, wdata, wstrb);
-      if (hit && wsel == 3'd5) base_hi <= HI_W'(merge(32'(base_hi), wdata, wstrb));
+      if (hit && wsel == 3'd4) base_lo <= lo_new;
+      if (hit && wsel == 3'd5) base_hi <= hi_new[HI_W-1:0];
       // load error: set by a rising error, cleared by rewriting the base
       if (error && !error_q) begin
         load_err <= 1'b1;
@@ -253,7 +256,8 @@ module spvit_ov_axil #(
     end
   end
 
-  // Registers are 32-bit words: the byte offset within a word is not decoded.
+  // Registers are 32-bit words: the byte offset within a word is not decoded; base high keeps
+  // ADDR_W - 32 bits.
   logic unused_ok;
-  assign unused_ok = &{1'b0, waddr[1:0], s_axi_control_araddr[1:0]};
+  assign unused_ok = &{1'b0, waddr[1:0], s_axi_control_araddr[1:0], hi_new};
 endmodule

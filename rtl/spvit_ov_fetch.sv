@@ -297,7 +297,8 @@ module spvit_ov_fetch #(
           inflight <= '0;
           credit <= F_W'(FIFO_BEATS);
         end else if (state == SETUP) begin
-          addr <= base_q + ADDR_W'(i) * region_q;
+          // base + i*region without a multiplier (i <= 3)
+          addr <= base_q + (((i & 1) != 0) ? region_q : '0) + (((i & 2) != 0) ? (region_q << 1) : '0);
           left <= beats_q;
           len_ok <= 1'b0;
           inflight <= '0;

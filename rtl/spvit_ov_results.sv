@@ -9,18 +9,19 @@
 // of LOGIT_W bits a word, logit m = lane m%L of word m/L (lanes beyond NC in the last word are
 // not sent).  `kept` is sampled with start.
 //
-// Read side: words 0 .. ceil(NC/L)-1 are read in order through the RAM read port
-// (res_rd_data valid exactly 2 cycles after res_rd_en) into a two-word queue (the word being sent,
-// shifted by one lane per logit, and the next word); a read is issued while the queue and the reads
-// in flight hold fewer than 2 words, or 2 with the word being sent used up in this cycle.  Output side: a register stage (m_axis_results_tdata, tvalid,
-// tlast are registers) loaded whenever it is empty or handing its word over.
+// Read side: one RAM read per logit, in order: word m/L is read (res_rd_data valid exactly 2
+// cycles after res_rd_en) and its lane m%L (a registered-select multiplexer after the RAM's
+// output register) is pushed into a 4-word FIFO; a read is issued while the FIFO and the reads
+// in flight hold fewer than 4 words.  (Reading a word once per lane keeps the unit small: no
+// L*LOGIT_W-bit word buffers; the RAM's read port is idle during RESULT anyway.)  Output side: a
+// register stage (m_axis_results_tdata, tvalid, tlast are registers) loaded whenever it is empty
+// or handing its word over: logits from the FIFO, then the kept counts.
 //
 // Control: start (one-cycle pulse, ignored while busy), busy from the cycle after start until
 // done, done a one-cycle pulse in the cycle after the last word's handshake.
 //
 // Cycles: start at edge s, no back-pressure: the first word's handshake is at edge s+5, then one
-// word a cycle (the next RAM word is in the queue before the current one is used up, for any
-// L >= 2), and done is high after edge
+// word a cycle, and done is high after edge
 //     d = s + NC + S + 4;
 // back-pressure adds its stalled cycles.
 //
@@ -52,53 +53,56 @@ module spvit_ov_results #(
 );
   localparam int SK = (S > 0) ? S : 1;
   localparam int NW = NC + S;                          // words per image
-  localparam int NWR = (NC + L - 1) / L;               // RAM words to read
   localparam int I_W = $clog2(NW + 1);
+  localparam int M_W = $clog2(NC + 1);
   localparam int LN_W = (L > 1) ? $clog2(L) : 1;
-  localparam int RD_W = $clog2(NWR + 1);
+  localparam int DEPTH = 4;                            // FIFO words
 
   logic [I_W-1:0] widx;                                // next word to load into the output register
-  logic [LN_W-1:0] lane;                               // lane of the current RAM word for widx
-  logic [RD_W-1:0] rd_next;                            // next RAM word to read
+  logic [M_W-1:0] mrd;                                 // next logit to read
   logic [SK*CNT_W-1:0] kreg;                           // kept counts, the next one in lane 0
-  logic [L*LOGIT_W-1:0] sh, nx;                        // word being sent (next logit in lane 0), next word
-  logic sh_v, nx_v;
   logic v1, v2;                                        // reads 1 and 2 cycles old (v2: data valid now)
-  logic load, use_logit, sh_pop, issue, fire, fire_last, sh_v_mid;
-  logic [1:0] occ;
+  logic [LN_W-1:0] lane1, lane2;                       // their lanes
+  logic [LOGIT_W-1:0] lane_val;
+  logic [31:0] fifo[DEPTH];
+  logic [1:0] f_rd, f_wr;
+  logic [2:0] f_cnt;
+  logic load, use_logit, pop, issue, fire, fire_last;
 
   assign fire = m_axis_results_tvalid && m_axis_results_tready;
   assign fire_last = fire && m_axis_results_tlast;
   assign use_logit = (widx < I_W'(NC));
   assign load = busy && (widx != I_W'(NW)) && (!m_axis_results_tvalid || m_axis_results_tready) &&
-                (!use_logit || sh_v);
-  assign sh_pop = load && use_logit && ((lane == LN_W'(L - 1)) || (widx == I_W'(NC - 1)));
-  assign occ = 2'(v1) + 2'(v2) + 2'(sh_v) + 2'(nx_v);
-  assign issue = busy && (rd_next != RD_W'(NWR)) && ((occ < 2'd2) || (occ == 2'd2 && sh_pop));
-  assign sh_v_mid = sh_v && !sh_pop;                   // sh still holds lanes after this cycle
+                (!use_logit || f_cnt != '0);
+  assign pop = load && use_logit;
+  assign issue = busy && (mrd != M_W'(NC)) && (f_cnt + 3'(v1) + 3'(v2) < 3'(DEPTH));
+  assign lane_val = res_rd_data[lane2*LOGIT_W+:LOGIT_W];
 
   assign res_rd_en = issue;
-  assign res_rd_addr = RA_W'(rd_next);
+  assign res_rd_addr = RA_W'(mrd >> LN_W);
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       busy <= 1'b0;
       done <= 1'b0;
-      sh_v <= 1'b0;
-      nx_v <= 1'b0;
       v1 <= 1'b0;
       v2 <= 1'b0;
+      f_cnt <= '0;
       m_axis_results_tvalid <= 1'b0;
     end else begin
       done <= fire_last;
       v1 <= issue;
       v2 <= v1;
+      lane1 <= LN_W'(mrd);
+      lane2 <= lane1;
       if (!busy) begin
         if (start) begin
           busy <= 1'b1;
           widx <= '0;
-          lane <= '0;
-          rd_next <= '0;
+          mrd <= '0;
+          f_rd <= '0;
+          f_wr <= '0;
+          f_cnt <= '0;
           kreg <= kept;
         end
       end else begin
@@ -106,43 +110,23 @@ module spvit_ov_results #(
           busy <= 1'b0;
         end
         if (issue) begin
-          rd_next <= rd_next + 1'b1;
+          mrd <= mrd + 1'b1;
         end
-        // the two-word queue
-        if (sh_pop) begin
-          sh <= nx;
-          sh_v <= nx_v;
-          nx_v <= 1'b0;
-          if (v2) begin
-            if (nx_v) begin
-              nx <= res_rd_data;
-              nx_v <= 1'b1;
-            end else begin
-              sh <= res_rd_data;
-              sh_v <= 1'b1;
-            end
-          end
-        end else begin
-          if (load && use_logit) begin
-            sh <= sh >> LOGIT_W;
-          end
-          if (v2) begin
-            if (sh_v_mid) begin
-              nx <= res_rd_data;
-              nx_v <= 1'b1;
-            end else begin
-              sh <= res_rd_data;
-              sh_v <= 1'b1;
-            end
-          end
+        // the FIFO of selected logits
+        if (v2) begin
+          fifo[f_wr] <= 32'($signed(lane_val));
+          f_wr <= f_wr + 1'b1;
         end
+        if (pop) begin
+          f_rd <= f_rd + 1'b1;
+        end
+        f_cnt <= f_cnt + 3'(v2) - 3'(pop);
         // the output register
         if (load) begin
           m_axis_results_tvalid <= 1'b1;
-          m_axis_results_tdata <= use_logit ? 32'($signed(sh[LOGIT_W-1:0])) : 32'(kreg[CNT_W-1:0]);
+          m_axis_results_tdata <= use_logit ? fifo[f_rd] : 32'(kreg[CNT_W-1:0]);
           m_axis_results_tlast <= (widx == I_W'(NW - 1));
           widx <= widx + 1'b1;
-          lane <= sh_pop ? '0 : lane + 1'b1;
           if (!use_logit) begin
             kreg <= kreg >> CNT_W;
           end
