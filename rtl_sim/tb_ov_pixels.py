@@ -8,8 +8,8 @@ an AM model: every write (am_wr_en at a clock edge) sets the enabled lanes of it
 * ``images_random_stalls``: the images one after the other with random idle cycles on the pixel
   stream: every tensor lane written exactly once with the right pixel, no other lane written, the
   writes in the plan's order, one done pulse per image.
-* ``full_rate_cycles``: no idle cycles: done after exactly (runs + 2) edges from start; tready only
-  low while a beat's runs are written.
+* ``full_rate_cycles``: no idle cycles: done after exactly (runs + 3) edges from start, one write a
+  cycle, the first beat taken at the edge after start.
 """
 from __future__ import annotations
 
@@ -152,9 +152,9 @@ async def full_rate_cycles(dut):
         s = b.starts[-1]
         b.check(img, w0)
         runs = len(img["plan"])
-        assert d - s == runs + 2, f"start->done {d - s} edges, formula runs + 2 = {runs + 2}"
+        assert d - s == runs + 3, f"start->done {d - s} edges, formula runs + 3 = {runs + 3}"
         edges = [e for e, *_ in b.writes[w0:]]
-        assert edges == list(range(s + 3, s + 3 + runs)), "the writes are not one a cycle from edge s+3"
+        assert edges == list(range(s + 4, s + 4 + runs)), "the writes are not one a cycle from edge s+4"
         assert b.taken[t0] == s + 1, "first beat not taken at the edge after start"
         dut._log.warning("ov_pixels C=%d %dx%d P=%d L=%d: %d beats, %d runs, start->done %d cycles",
                          vec["params"]["C"], vec["params"]["IMG_H"], vec["params"]["IMG_W"], vec["params"]["P"],
