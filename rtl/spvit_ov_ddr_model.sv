@@ -2,12 +2,14 @@
 // over one byte memory, with the board's latency and bandwidth limits.  SIMULATION ONLY (Verilator;
 // not synthesisable: $fopen/$fread, integer arrays, blocking assignments).
 //
-// Why not cocotbext-axi's AxiRamRead: that model is a Python coroutine that wakes on every clock
-// edge of every port (measured ~25 k cycles/s for one port, TOOLCHAIN.md), so streaming a DeiT-S
-// image (~21 MB, ~0.4 M cycles at 51 B/cycle) through it would take minutes per image.  This model
-// is compiled into the Verilator C++ with the design: the clock loop never enters Python, and a
-// whole image costs about as much as the rest of the engine.  The cocotb tests check it against
-// the same stream bytes as AxiRamRead (rtl_sim/tb_ov_fetch.py, rtl_sim/tb_ov_ddr.py).
+// Why not cocotbext-axi's AxiRamRead: that model is Python coroutines that wake on every clock
+// edge of every port.  Measured on this machine with spvit_ov_fetch (4 ports of 16 bytes, no
+// per-cycle monitor in the bench): four AxiRamRead slaves run 4.6 k cycles/s, so a DeiT-S image
+// (~21 MB, 330 k cycles even at 64 B/cycle) would take over a minute per image, before any engine
+// unit runs.  This model is compiled into the Verilator C++ with the design, the clock loop never
+// enters Python: 21.0 MB at zcu102's 51.2 B/cycle (409 966 cycles) take 1.6 s (250 k cycles/s,
+// 54x faster).  The cocotb tests check it against the same stream bytes as AxiRamRead
+// (rtl_sim/tb_ov_fetch.py, rtl_sim/tb_ov_ddr.py).
 //
 // Memory: MEM_BYTES bytes at byte addresses [BASE, BASE + MEM_BYTES); at time 0 the file FILE
 // (binary, e.g. the design's weights.bin) is read into it from BASE on with $fread (FILE = "":

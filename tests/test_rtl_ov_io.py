@@ -147,3 +147,11 @@ def test_benches_catch_injected_errors():
     with pytest.raises(runner.RTLSimError, match="base high keeps"):
         runner.run(top="spvit_ov_axil", test_module="rtl_sim.tb_ov_axil", parameters=params, vectors=vec,
                    testcase="register_map")
+
+
+def test_ddr_model_responses():
+    params, vec = ov_io.ddr_model_vectors()
+    runner.lint(runner.sources_for("spvit_ov_ddr_model"), "spvit_ov_ddr_model", parameters=params)
+    result = runner.run(top="spvit_ov_ddr_model", test_module="rtl_sim.tb_ov_ddr_model", parameters=params,
+                        vectors=vec)
+    assert result.tests == 2

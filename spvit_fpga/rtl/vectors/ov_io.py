@@ -90,6 +90,24 @@ def fetch_vectors(*, seed: int = 0, ports: int = 2, port_bytes: int = 16, max_bu
     return params, dict(params=params, loads=loads, error=dict(load=0, addr=err_addr))
 
 
+def _u64(value: int) -> str:
+    """A 64-bit parameter literal (``-G`` reads a plain decimal as 32 bits)."""
+    assert 0 <= value < 1 << 64
+    return f"64'd{value}"
+
+
+def _bench_params(params: Params) -> Params:
+    """The parameters as the bench reads them: paths as strings, 64-bit literals as ints."""
+    out = {}
+    for k, v in params.items():
+        if isinstance(v, Path):
+            v = str(v)
+        elif isinstance(v, str) and v.startswith("64'd"):
+            v = int(v[4:])
+        out[k] = v
+    return out
+
+
 def write_image(data: bytes, name: str = "ddr") -> Path:
     """``data`` as a binary file content-addressed under the runner's build folder (a stable path
     for the same bytes, so the build that names it as FILE stays cached)."""
@@ -125,11 +143,11 @@ def ddr_vectors(*, seed: int = 1, ports: int = 2, port_bytes: int = 16, lanes: i
         del ld["image"]
     mem_bytes = -(-size // PAGE) * PAGE
     params = dict(NP=ports, PB=port_bytes, MAX_BURST=max_burst, OUTSTANDING=outstanding, FIFO_BEATS=fifo_beats,
-                  BASE=mem_base, MEM_BYTES=mem_bytes, FILE=path, LATENCY=latency, BUDGET_NUM=budget[0],
+                  BASE=_u64(mem_base), MEM_BYTES=mem_bytes, FILE=path, LATENCY=latency, BUDGET_NUM=budget[0],
                   BUDGET_DEN=budget[1])
     region = loads[0]["region"]
     err_addr = loads[0]["base"] + (ports - 1) * region + error_beat * port_bytes
-    vec = dict(params={k: (str(v) if isinstance(v, Path) else v) for k, v in params.items()}, loads=loads,
+    vec = dict(params=_bench_params(params), loads=loads,
                file_bytes=size, error=dict(load=0, addr=err_addr))
     return params, vec
 
@@ -240,3 +258,16 @@ def axil_vectors(*, addr_w: int = 40, axil_aw: int = 6) -> tuple[Params, Vectors
     """The AXI-Lite bench needs only the parameters (its checks are the register map itself)."""
     params = dict(ADDR_W=addr_w, AXIL_AW=axil_aw)
     return params, dict(params=params)
+
+
+def ddr_model_vectors(*, seed: int = 3, ports: int = 2, port_bytes: int = 16, size: int = 3 * PAGE,
+                      mem_base: int = 0x4000_0000, latency: int = 40, ar_depth: int = 3) -> tuple[Params, Vectors]:
+    """spvit_ov_ddr_model on its own (driven by the bench): a random file of ``size`` bytes at
+    ``mem_base``, ID width 2."""
+    rng = np.random.default_rng(seed)
+    data = rng.integers(0, 256, size=size, dtype=np.uint8).tobytes()
+    path = write_image(data, "ov_ddr_model")
+    params = dict(NP=ports, PB=port_bytes, ID_W=2, BASE=_u64(mem_base), MEM_BYTES=size, FILE=path, LATENCY=latency,
+                  BUDGET_NUM=1000, BUDGET_DEN=1, AR_DEPTH=ar_depth)
+    vec = dict(params=_bench_params(params), data=data.hex())
+    return params, vec
