@@ -155,3 +155,17 @@ def test_ddr_model_responses():
     result = runner.run(top="spvit_ov_ddr_model", test_module="rtl_sim.tb_ov_ddr_model", parameters=params,
                         vectors=vec)
     assert result.tests == 2
+
+
+def test_patch_tensor_is_the_reference():
+    """The pixel vectors' patch tensor is reference.py's _patches (what execute.py reproduces)."""
+    import numpy as np
+    import torch
+
+    from rtl_sim.vectors_edge import patches_model
+
+    image = np.arange(3 * 8 * 8).reshape(3, 8, 8)
+    want = patches_model(torch.tensor(image), 4).numpy()
+    assert (ov_io.patch_tensor(image, 4) == want).all()
+    plan = ov_io.pixel_plan(3, 8, 8, 4, 8, 16, base=5, stride=6)
+    assert len(plan) == 3 * 8 * 8 // 4 and all(a >= 5 for a, _ in plan)

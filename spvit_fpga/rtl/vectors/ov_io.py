@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import random
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -27,8 +27,8 @@ from spvit_fpga.hw.overlay.layout import PAGE, ParamStream, stream_from_image
 Params = dict[str, Any]
 Vectors = dict[str, Any]
 
-__all__ = ["param_stream", "burst_plan", "fetch_vectors", "ddr_vectors", "write_image", "pixel_plan",
-           "pixels_vectors", "results_vectors", "axil_vectors"]
+__all__ = ["param_stream", "burst_plan", "fetch_vectors", "ddr_vectors", "ddr_model_vectors", "write_image",
+           "patch_tensor", "pixel_plan", "pixels_vectors", "results_vectors", "axil_vectors"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -165,7 +165,8 @@ def patch_tensor(image: np.ndarray, patch: int) -> np.ndarray:
     return image.reshape(c, gh, patch, gw, patch).transpose(1, 3, 0, 2, 4).reshape(gh * gw, c * patch * patch)
 
 
-def pixel_plan(c: int, h: int, w: int, patch: int, lanes: int, pix: int, base: int, stride: int) -> list[tuple[int, int]]:
+def pixel_plan(c: int, h: int, w: int, patch: int, lanes: int, pix: int, base: int,
+               stride: int) -> list[tuple[int, int]]:
     """The unit's AM writes ``(word address, lane-enable mask)`` in order: each beat split into runs
     that stay in one patch row segment and one word (the cycle formula counts them)."""
     n = c * h * w
