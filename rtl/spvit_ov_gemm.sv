@@ -1,0 +1,748 @@
+// spvit_ov_gemm: the overlay engine's GEMM unit (program.Gemm): a weight-stationary L x L
+// packed-DSP array (spvit_ov_gemm_array), an accumulator RAM and a pipelined epilogue
+// (spvit_ov_gemm_epi per lane, spvit_ov_gemm_tr for the transposed destination).
+//
+// One instruction (exactly spvit_fpga.hw.overlay.execute._Engine.gemm = intops.int_linear, then
+// intops.table_lookup): for n-block b < NB, k-chunk c < KC, row r < R
+//   acc[r][b*L+i] = sum_c sum_k act[r][c*L+k] * W[b*L+i][c*L+k]
+//   act word (r, c) = AM word act_base + r*act_stride + c (8-bit lanes, signed by cfg_act_signed)
+//   W: from the param stream (blob of layout.add_gemm: [table] then per block: bias (L x 32-bit),
+//      per chunk the tile, pair-rows last first; 8-bit lanes, 16-bit lanes with cfg_w16), or from
+//      AM (cfg_w_am): row n = word w_base + n*w_stride + c, 8-bit signed lanes; in the last chunk
+//      lanes k >= cfg_k_last are forced to 0 (they meet stale activation lanes).
+//   epilogue (valid lanes): v = acc [+ bias] [+ residual aligned]; raw: v, else
+//      y = saturate(round_half_even(v / 2^s)) [then table[y - min_int]]   (spvit_ov_gemm_epi)
+//   destinations (cfg_dst): 0 AM word dst_base + r*dst_stride + b, lanes i < L (< n_last in the
+//      last block); 1 AM transposed: (r, n) -> word dst_base + n*dst_stride + r/L, lane r%L
+//      (spvit_ov_gemm_tr); 2 XB word dst_base + r*dst_stride + b (X_W-bit lanes; the residual is
+//      read from the same word); 3 result RAM word dst_base + b (32-bit lanes; R = 1).
+//
+// Control: start (one cycle, cfg_* valid in it, registered), busy (from the cycle after start
+// to done), done (one cycle, every write committed).  Buffers: act / w read ports (data RD_LAT = 2
+// cycles after rd_en), AM / XB / result write ports, XB read port (residual).  The top routes
+// the AM ports to banks: act and W reads must hit different banks.
+//
+// Micro-architecture.  A loader fills the array's shadow chain with the next tile (from the
+// stream: one beat a cycle, SB bytes; from AM: one row a cycle) while the current tile streams
+// its rows (one AM word a cycle) through the DSPs; the swap (DSP A registers <= chain) happens as
+// the first row of the next tile enters the B registers, so consecutive tiles stream without a
+// bubble when the load is hidden.  Slot pipeline (cycles after a row's issue, LG = log2 L):
+//   0 act read | 2 act data -> act register | 3 B (swap here) | 4 M | 5 P | 6..5+LG adder tree |
+//   T0 = 6+LG: tree sum; acc = sum [+ acc RAM (read at T0-2)]; bias read | T0+1: acc RAM write
+//   (not last chunk) or epilogue E1 (residual read at T0-1) .. E8 | EW = T0+9: AM/XB/result write
+//   (or into the corner turner, whose words are written in cycles W+3 .. W+L+2 after a group's
+//   last slot W).  Tags (row, chunk flags, block, address) travel beside the data.
+//
+// Cycle formula (start in cycle 0, done asserted in cycle N; the stream never stalls; every
+// count below is the hardware's, checked exactly by tests/test_rtl_ov_gemm.py through
+// spvit_fpga/rtl/vectors/ov_gemm.py:gemm_cycles).  Tiles k = 0 .. NB*KC-1 in order (b, c):
+//   S_k   = slots of tile k: R, or L*ceil(R/L) for the last chunk with the transposed destination
+//   I_k   = cycle the tile's first row is issued;  E_k = cycle its last beat / AM row is read
+//   stream weights: TB = ceil(L*L*WB/SB) beats a tile (WB = 2 with cfg_w16), BB = ceil(4L/SB)
+//     bias beats a block (cfg_bias), table TT = (ceil(2^in/SB) - 1)*(SB/TBL_G) + 1 cycles
+//     (cfg_table) before everything;  X_k = BB if (cfg_bias and c == 0) else 0
+//     E_0 = TT + X_0 + TB,   E_k = max(E_{k-1} + X_k, I_{k-1} + 2) + TB      (k >= 1)
+//   AM weights: E_0 = L (+ TT + X_0),  E_k = max(E_{k-1} + X_k, I_{k-1}) + L ... with reads
+//     taking their data 2 cycles later:  I_k = max(E_k + 3, I_{k-1} + S_{k-1})
+//   stream weights:                      I_k = max(E_k + 1, I_{k-1} + S_{k-1})
+//   N = I_last + S_last + DRAIN,  DRAIN = T0 + 9 (AM, XB, result), T0 + L + 11 (transposed)
+// Steady state: a tile takes max(S, TB + 3) cycles (stream) or max(S, L + 3) (AM): the load
+// (TB beats / L rows) plus 3 cycles from the issue of a tile until the chain may take the next
+// one; bias beats are hidden while BB <= 3 or compute-bound (the recurrence above is exact).
+// The bias RAM holds 8 blocks; the loader waits for a free entry, which never binds for the
+// pipeline depths here (a block occupies >= 4 cycles and T0 + 1 < 28).
+//
+// Preconditions: L even power of two >= 2, SB a power of two >= 4 (bytes), TBL_G a power of two
+// dividing SB with TBL_G <= 2^TBL_BITS; 1 <= R <= T_MAX; KC, NB >= 1; 1 <= n_last, k_last <= L;
+// 9-bit weights (cfg_w16) lie in [-255, 255] when PACK = 2; ACC_W >= the instruction's proven
+// accumulator width (<= 32); cfg_raw implies shift 0 and no negative align; the residual only
+// with the XB destination; the transposed destination only with 8-bit outputs; the table's input
+// format is (cfg_table_in_bits, cfg_out_signed) and holds the saturated output; start only when
+// not busy.
+// Resources: L*L/PACK DSPs; shadow chain L*L*9 FFs; adder trees L * sum_{l=1..LG} (L>>l)(18+l)
+// FFs; accumulator RAM T_MAX x L*ACC_W; per lane: 8 x ACC_W bias LUT-RAM, 2^TBL_BITS x 8 table
+// LUT-RAM, 8 epilogue stages; corner turner: L banks of 2L x 8 LUT-RAM.
+module spvit_ov_gemm #(
+    parameter int L          = 8,    // array side, lanes of every buffer word
+    parameter int PACK       = 2,    // MACs per DSP: 2 (DSP48E2 packing) or 1
+    parameter int PACK_SHIFT = 18,   // upper product position of a packed DSP
+    parameter int SB         = 32,   // param-stream beat bytes
+    parameter int ACC_W      = 32,   // accumulator width (max proven acc_bits, <= 32)
+    parameter int X_W        = 16,   // residual (XB) lane width
+    parameter int T_MAX      = 64,   // most rows (accumulator RAM depth)
+    parameter int AM_AW      = 12,   // AM word address width
+    parameter int XB_AW      = 12,   // XB word address width
+    parameter int RS_AW      = 4,    // result RAM word address width
+    parameter int CNT_W      = 8,    // block / chunk counter width
+    parameter int TBL_BITS   = 8,    // largest table input width (table depth 2^TBL_BITS)
+    parameter int TBL_G      = 8,    // table entries written a cycle
+    localparam int LG   = $clog2(L),
+    localparam int RW   = $clog2(T_MAX + 1),
+    localparam int NW   = $clog2(L + 1),
+    localparam int DA_W = (AM_AW > XB_AW) ? ((AM_AW > RS_AW) ? AM_AW : RS_AW)
+                                          : ((XB_AW > RS_AW) ? XB_AW : RS_AW)
+) (
+    input  logic                     clk,
+    input  logic                     rst_n,
+    // control
+    input  logic                     start,                 // one-cycle pulse, cfg_* valid
+    output logic                     busy,
+    output logic                     done,                  // one-cycle pulse, writes committed
+    // configuration (registered at start)
+    input  logic [RW-1:0]            cfg_rows,              // R (1..T_MAX)
+    input  logic [CNT_W-1:0]         cfg_kc,                // k-chunks KC = ceil(K/L)
+    input  logic [CNT_W-1:0]         cfg_nb,                // n-blocks NB = ceil(N/L)
+    input  logic [NW-1:0]            cfg_n_last,            // valid output lanes of the last block
+    input  logic [NW-1:0]            cfg_k_last,            // valid input lanes of the last chunk (AM W)
+    input  logic [AM_AW-1:0]         cfg_act_base,          // word of act row 0, chunk 0
+    input  logic [AM_AW-1:0]         cfg_act_stride,        // words a row
+    input  logic                     cfg_act_signed,        // activation lanes signed
+    input  logic                     cfg_w_am,              // W from AM (else the param stream)
+    input  logic [AM_AW-1:0]         cfg_w_base,            // word of W row 0, chunk 0 (AM)
+    input  logic [AM_AW-1:0]         cfg_w_stride,          // words a W row (AM)
+    input  logic                     cfg_w16,               // stream weights in 16-bit lanes (9-bit)
+    input  logic                     cfg_bias,              // bias from the stream (per block)
+    input  logic                     cfg_table,             // table from the stream, applied
+    input  logic [3:0]               cfg_table_in_bits,     // table input bits (<= TBL_BITS)
+    input  logic                     cfg_table_out_signed,  // table entries signed
+    input  logic [5:0]               cfg_shift,             // rounding shift 0..63
+    input  logic                     cfg_res,               // add the residual (XB destination)
+    input  logic signed [5:0]        cfg_res_align,         // -31..31
+    input  logic                     cfg_raw,               // output v itself (no saturation)
+    input  logic [4:0]               cfg_out_bits,          // output bits 2..16
+    input  logic                     cfg_out_signed,        // output signed
+    input  logic [1:0]               cfg_dst,               // 0 AM, 1 AM transposed, 2 XB, 3 result
+    input  logic [DA_W-1:0]          cfg_dst_base,          // destination word of (row 0, block 0)
+    input  logic [DA_W-1:0]          cfg_dst_stride,        // destination words a row (a column: 1)
+    // activation read (AM)
+    output logic                     act_rd_en,
+    output logic [AM_AW-1:0]         act_rd_addr,
+    input  logic [L*8-1:0]           act_rd_data,
+    // stationary weights from AM
+    output logic                     w_rd_en,
+    output logic [AM_AW-1:0]         w_rd_addr,
+    input  logic [L*8-1:0]           w_rd_data,
+    // AM write (destination kinds 0, 1)
+    output logic                     am_wr_en,
+    output logic [AM_AW-1:0]         am_wr_addr,
+    output logic [L-1:0]             am_wr_be,
+    output logic [L*8-1:0]           am_wr_data,
+    // XB read (residual) and write (destination kind 2)
+    output logic                     xb_rd_en,
+    output logic [XB_AW-1:0]         xb_rd_addr,
+    input  logic [L*X_W-1:0]         xb_rd_data,
+    output logic                     xb_wr_en,
+    output logic [XB_AW-1:0]         xb_wr_addr,
+    output logic [L-1:0]             xb_wr_be,
+    output logic [L*X_W-1:0]         xb_wr_data,
+    // result RAM write (destination kind 3)
+    output logic                     res_wr_en,
+    output logic [RS_AW-1:0]         res_wr_addr,
+    output logic [L-1:0]             res_wr_be,
+    output logic [L*32-1:0]          res_wr_data,
+    // param stream
+    input  logic [SB*8-1:0]          ps_tdata,
+    input  logic                     ps_tvalid,
+    output logic                     ps_tready
+);
+  // ---- sizes ---------------------------------------------------------------------------------
+  localparam int CS = (SB >= L) ? ((SB < L * L) ? SB : L * L) : L;  // weights a chain step
+  localparam int P8 = (SB < CS) ? SB : CS;             // weights a piece: 8-bit stream beat
+  localparam int P16 = (SB / 2 < CS) ? SB / 2 : CS;    // 16-bit stream beat
+  localparam int PPS8 = CS / P8;                       // pieces a step
+  localparam int PPS16 = CS / P16;
+  localparam int PPSAM = CS / L;
+  localparam int PC_W = $clog2(PPS16 + PPSAM + 1);
+  localparam int SPT = L * L / CS;                     // steps a tile
+  localparam int SC_W = (SPT > 1) ? $clog2(SPT) : 1;
+  localparam int TB8 = (L * L + SB - 1) / SB;          // stream beats a tile
+  localparam int TB16 = (2 * L * L + SB - 1) / SB;
+  localparam int BB = (4 * L + SB - 1) / SB;           // bias beats a block
+  localparam int BL = (4 * L >= SB) ? SB / 4 : L;      // bias lanes a beat
+  localparam int GB = $clog2(TBL_G);
+  localparam int GPB = SB / TBL_G;                     // table groups a beat
+  localparam int GPB_L = $clog2(GPB);
+  localparam int TA_W = (TBL_BITS > GB) ? TBL_BITS - GB : 1;
+  localparam int TG_WD = TA_W + 1;                     // table group counter
+  localparam int BC_W = 16;                            // part beat / row counters
+  localparam int NBIAS = 8;                            // bias RAM entries (blocks in flight)
+  localparam int SH_W = $clog2(ACC_W);
+  localparam int AI_W = $clog2(T_MAX);                // accumulator RAM address
+  localparam int SW = $clog2(T_MAX + L + 1);           // slot counter (padded rows)
+  localparam int PW = 18;
+  localparam int SUM_W = PW + LG;
+  localparam int T0 = 6 + LG;                          // tree sum valid
+  localparam int EW = T0 + 9;                          // write cycle
+  localparam logic [1:0] DST_AM = 2'd0, DST_AMT = 2'd1, DST_XB = 2'd2, DST_RES = 2'd3;
+
+  // ---- configuration registers ---------------------------------------------------------------
+  logic run;
+  logic [RW-1:0] c_rows;
+  logic [SW-1:0] c_rp;                                 // L * ceil(R / L)
+  logic [CNT_W-1:0] c_kc1, c_nb1;                      // KC - 1, NB - 1
+  logic [L-1:0] c_nmask, c_kmask;
+  logic [AM_AW-1:0] c_act_base, c_act_stride, c_ws, c_ws3, c_lws;
+  logic c_act_signed, c_w_am, c_w16, c_bias, c_table, c_res, c_raw;
+  logic [1:0] c_dst;
+  logic [DA_W-1:0] c_dst_stride, c_lds;
+  logic [BC_W-1:0] c_ntb1;                             // table beats - 1
+  logic [TG_WD-1:0] c_ng1;                             // table groups - 1
+  // epilogue constants
+  logic [4:0] e_a_pos, e_a_neg;
+  logic [SH_W-1:0] e_sh, e_rb_pos;
+  logic e_rnd_en, e_zero_out, e_tbl_os;
+  logic [ACC_W-1:0] e_st_mask;
+  logic signed [ACC_W-1:0] e_min, e_max;
+  logic [TBL_BITS-1:0] e_tbl_flip, e_tbl_mask;
+
+  // derived from the cfg ports in the start cycle
+  logic [4:0] d_a_pos, d_a_neg;
+  logic [6:0] d_s;
+  logic [ACC_W-1:0] d_st_mask;
+  logic signed [ACC_W-1:0] d_min, d_max;
+  logic [TG_WD-1:0] d_ng;
+  logic [BC_W-1:0] d_ntb;
+
+  always_comb begin
+    d_a_pos = (cfg_res && !cfg_res_align[5]) ? cfg_res_align[4:0] : 5'd0;
+    d_a_neg = (cfg_res && cfg_res_align[5]) ? 5'(-cfg_res_align) : 5'd0;
+    d_s = 7'(cfg_shift) + 7'(d_a_neg);
+    for (int i = 0; i < ACC_W; i++) begin
+      d_st_mask[i] = (i + 2) <= int'(d_s);
+    end
+    if (cfg_out_signed) begin
+      d_min = -(ACC_W'(1) << (cfg_out_bits - 5'd1));
+      d_max = (ACC_W'(1) << (cfg_out_bits - 5'd1)) - ACC_W'(1);
+    end else begin
+      d_min = '0;
+      d_max = (ACC_W'(1) << cfg_out_bits) - ACC_W'(1);
+    end
+    d_ng = (int'(cfg_table_in_bits) >= GB) ? TG_WD'(TG_WD'(1) << (cfg_table_in_bits - 4'(GB))) : TG_WD'(1);
+    d_ntb = (int'(d_ng) <= GPB) ? BC_W'(1) : BC_W'(d_ng >> GPB_L);
+  end
+
+  always_ff @(posedge clk) begin
+    if (start) begin
+      c_rows <= cfg_rows;
+      c_rp <= SW'(((32'(cfg_rows) + L - 1) >> LG) << LG);
+      c_kc1 <= cfg_kc - 1'b1;
+      c_nb1 <= cfg_nb - 1'b1;
+      for (int i = 0; i < L; i++) begin
+        c_nmask[i] <= i < int'(cfg_n_last);
+        c_kmask[i] <= i < int'(cfg_k_last);
+      end
+      c_act_base <= cfg_act_base;
+      c_act_stride <= cfg_act_stride;
+      c_act_signed <= cfg_act_signed;
+      c_w_am <= cfg_w_am;
+      c_ws <= cfg_w_stride;
+      c_ws3 <= (cfg_w_stride << 1) + cfg_w_stride;
+      c_lws <= cfg_w_stride << LG;
+      c_w16 <= cfg_w16;
+      c_bias <= cfg_bias;
+      c_table <= cfg_table;
+      c_res <= cfg_res;
+      c_raw <= cfg_raw;
+      c_dst <= cfg_dst;
+      c_dst_stride <= cfg_dst_stride;
+      c_lds <= cfg_dst_stride << LG;
+      c_ng1 <= d_ng - 1'b1;
+      c_ntb1 <= d_ntb - 1'b1;
+      e_a_pos <= d_a_pos;
+      e_a_neg <= d_a_neg;
+      e_zero_out <= int'(d_s) >= ACC_W;
+      e_sh <= SH_W'(d_s);
+      e_rnd_en <= d_s != 7'd0 && int'(d_s) < ACC_W;
+      e_rb_pos <= SH_W'(d_s - 7'd1);
+      e_st_mask <= d_st_mask;
+      e_min <= d_min;
+      e_max <= d_max;
+      e_tbl_os <= cfg_table_out_signed;
+      e_tbl_flip <= cfg_out_signed ? TBL_BITS'(TBL_BITS'(1) << (cfg_table_in_bits - 4'd1)) : '0;
+      e_tbl_mask <= TBL_BITS'((32'(1) << cfg_table_in_bits) - 1);
+    end
+  end
+
+  // ---- slot tags -----------------------------------------------------------------------------
+  localparam int TG_S = 0, TG_V = 1, TG_FST = 2, TG_C0 = 3, TG_CL = 4, TG_LB = 5, TG_BEND = 6;
+  localparam int TG_FIN = 7, TG_BT = 8, TG_J = 11, TG_ROW = TG_J + LG, TG_DA = TG_ROW + RW;
+  localparam int TG_W = TG_DA + DA_W;
+  logic [TG_W-1:0] tg0;
+  logic [TG_W-1:0] tg[1:EW];
+
+  // ---- loader: table, bias, weight tiles into the shadow chain -------------------------------
+  typedef enum logic [2:0] {
+    LD_IDLE,
+    LD_TABLE,
+    LD_BIAS,
+    LD_TILE,
+    LD_END
+  } ld_state_t;
+  ld_state_t ld_st;
+  logic [CNT_W-1:0] ld_b, ld_c, blocks_done;
+  logic [BC_W-1:0] ld_n;
+  logic ld_wait;                      // the chain holds a loaded tile not yet issued
+  logic sh_ready;                     // a complete tile waits in the chain
+  logic [AM_AW-1:0] ld_wblk, ld_wt0, ld_wptr;
+  logic swap_pend, chain_ok, bias_ok, tb_free, pop, am_rd;
+  logic ld_part_last, ld_tile_last, ld_all_last;
+  logic tb_valid, tb_last_grp;
+  logic [SB*8-1:0] tb_data;
+  logic [TG_WD-1:0] tw_g;
+  logic issue_start;
+
+  assign swap_pend = tg[1][TG_FST] || tg[2][TG_FST];
+  assign chain_ok = !ld_wait && !swap_pend;
+  assign bias_ok = (CNT_W + 1)'(ld_b) - (CNT_W + 1)'(blocks_done) < (CNT_W + 1)'(NBIAS);
+  assign tb_last_grp = tb_valid && ((32'(tw_g) % GPB) == GPB - 1 || tw_g == c_ng1);
+  assign tb_free = !tb_valid || tb_last_grp;
+  always_comb begin
+    unique case (ld_st)
+      LD_TABLE: ps_tready = tb_free;
+      LD_BIAS:  ps_tready = bias_ok;
+      LD_TILE:  ps_tready = !c_w_am && chain_ok;
+      default:  ps_tready = 1'b0;
+    endcase
+  end
+  assign pop = ps_tvalid && ps_tready;
+  assign am_rd = ld_st == LD_TILE && c_w_am && !ld_wait;
+  assign ld_part_last = ld_n == (ld_st == LD_TABLE ? c_ntb1 : ld_st == LD_BIAS ? BC_W'(BB - 1)
+                                 : c_w_am ? BC_W'(L - 1) : c_w16 ? BC_W'(TB16 - 1) : BC_W'(TB8 - 1));
+  assign ld_tile_last = (c_w_am ? am_rd : (ld_st == LD_TILE && pop)) && ld_part_last;
+  assign ld_all_last = ld_b == c_nb1 && ld_c == c_kc1;
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      ld_st <= LD_IDLE;
+      ld_wait <= 1'b0;
+      tb_valid <= 1'b0;
+    end else if (start) begin
+      ld_st <= cfg_table ? LD_TABLE : cfg_bias ? LD_BIAS : LD_TILE;
+      ld_b <= '0;
+      ld_c <= '0;
+      ld_n <= '0;
+      ld_wait <= 1'b0;
+      tb_valid <= 1'b0;
+      tw_g <= '0;
+      ld_wblk <= cfg_w_base + (cfg_w_stride << LG) - (cfg_w_stride << 1);
+      ld_wt0 <= cfg_w_base + (cfg_w_stride << LG) - (cfg_w_stride << 1);
+    end else begin
+      // table holding register and writer
+      if (tb_valid) begin
+        tw_g <= tw_g + 1'b1;
+      end
+      if (ld_st == LD_TABLE && pop) begin
+        tb_valid <= 1'b1;
+        tb_data <= ps_tdata;
+      end else if (tb_last_grp) begin
+        tb_valid <= 1'b0;
+      end
+      // parts
+      if (pop || am_rd) begin
+        ld_n <= ld_part_last ? '0 : ld_n + 1'b1;
+      end
+      if (ld_st == LD_TABLE && pop && ld_part_last) begin
+        ld_st <= c_bias ? LD_BIAS : LD_TILE;
+      end
+      if (ld_st == LD_BIAS && pop && ld_part_last) begin
+        ld_st <= LD_TILE;
+      end
+      if (am_rd) begin
+        ld_wptr <= (ld_n == '0 ? ld_wt0 : ld_wptr) + (ld_n[0] ? -c_ws3 : c_ws);
+      end
+      if (ld_tile_last) begin
+        ld_wait <= 1'b1;
+        if (ld_all_last) begin
+          ld_st <= LD_END;
+        end else if (ld_c == c_kc1) begin
+          ld_c <= '0;
+          ld_b <= ld_b + 1'b1;
+          ld_wblk <= ld_wblk + c_lws;
+          ld_wt0 <= ld_wblk + c_lws;
+          ld_st <= c_bias ? LD_BIAS : LD_TILE;
+        end else begin
+          ld_c <= ld_c + 1'b1;
+          ld_wt0 <= ld_wt0 + 1'b1;
+        end
+      end
+      if (issue_start) begin
+        ld_wait <= 1'b0;
+      end
+      if (done) begin
+        ld_st <= LD_IDLE;
+      end
+    end
+  end
+
+  assign w_rd_en = am_rd;
+  assign w_rd_addr = ld_n == '0 ? ld_wt0 : ld_wptr;
+
+  // ---- table write bus -----------------------------------------------------------------------
+  logic tw_en;
+  logic [TA_W-1:0] tw_addr;
+  logic [TBL_G*8-1:0] tw_data;
+  assign tw_en = tb_valid;
+  assign tw_addr = TA_W'(tw_g);
+  if (GPB > 1) begin : g_tw_sel
+    assign tw_data = tb_data[tw_g[GPB_L-1:0]*TBL_G*8+:TBL_G*8];
+  end else begin : g_tw_whole
+    assign tw_data = tb_data[TBL_G*8-1:0];
+  end
+
+  // ---- bias RAM (per lane, NBIAS blocks) ------------------------------------------------------
+  logic [L*ACC_W-1:0] bias_q;
+  for (genvar n = 0; n < L; n++) begin : g_bias
+    logic [ACC_W-1:0] bmem[NBIAS];
+    logic we;
+    assign we = ld_st == LD_BIAS && pop && (32'(ld_n) * BL <= n) && (n < (32'(ld_n) + 1) * BL);
+    always_ff @(posedge clk) begin
+      if (we) begin
+        bmem[ld_b[2:0]] <= ps_tdata[(n%BL)*32+:ACC_W];
+      end
+      bias_q[n*ACC_W+:ACC_W] <= bmem[tg[T0][TG_BT+:3]];
+    end
+  end
+
+  // ---- pieces, assembler, chain steps --------------------------------------------------------
+  logic am_p1, am_p2, am_p1_kl, am_p2_kl;
+  logic pv;
+  logic [1:0] pmode;                                   // 0: 8-bit beat, 1: 16-bit beat, 2: AM row
+  logic [CS*9-1:0] piece, asm_r, asm_next;
+  logic [PC_W-1:0] pc;
+  logic step_valid, step_odd;
+  logic [SC_W-1:0] sc;
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      am_p1 <= 1'b0;
+      am_p2 <= 1'b0;
+    end else begin
+      am_p1 <= am_rd;
+      am_p2 <= am_p1;
+    end
+    am_p1_kl <= ld_c == c_kc1;
+    am_p2_kl <= am_p1_kl;
+  end
+
+  assign pv = c_w_am ? am_p2 : (ld_st == LD_TILE && pop);
+  assign pmode = c_w_am ? 2'd2 : c_w16 ? 2'd1 : 2'd0;
+  always_comb begin
+    piece = '0;
+    for (int i = 0; i < CS; i++) begin
+      if (c_w_am) begin
+        if (i < L) begin
+          piece[i*9+:9] = (am_p2_kl && !c_kmask[i]) ? 9'd0 : {w_rd_data[i*8+7], w_rd_data[i*8+:8]};
+        end
+      end else if (c_w16) begin
+        if (i < P16) begin
+          piece[i*9+:9] = ps_tdata[i*16+:9];
+        end
+      end else begin
+        if (i < P8) begin
+          piece[i*9+:9] = {ps_tdata[i*8+7], ps_tdata[i*8+:8]};
+        end
+      end
+    end
+  end
+  for (genvar e = 0; e < CS; e++) begin : g_asm
+    logic [8:0] n8, n16, nam;
+    if (e >= CS - P8) begin : g_p8
+      assign n8 = piece[(e-(CS-P8))*9+:9];
+    end else begin : g_s8
+      assign n8 = asm_r[(e+P8)*9+:9];
+    end
+    if (e >= CS - P16) begin : g_p16
+      assign n16 = piece[(e-(CS-P16))*9+:9];
+    end else begin : g_s16
+      assign n16 = asm_r[(e+P16)*9+:9];
+    end
+    if (e >= CS - L) begin : g_pam
+      assign nam = piece[(e-(CS-L))*9+:9];
+    end else begin : g_sam
+      assign nam = asm_r[(e+L)*9+:9];
+    end
+    assign asm_next[e*9+:9] = pmode == 2'd2 ? nam : pmode == 2'd1 ? n16 : n8;
+  end
+  assign step_valid = pv && pc == (pmode == 2'd2 ? PC_W'(PPSAM - 1) : pmode == 2'd1 ? PC_W'(PPS16 - 1)
+                                                 : PC_W'(PPS8 - 1));
+  assign step_odd = sc[0];
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      sh_ready <= 1'b0;
+    end else begin
+      if (start) begin
+        pc <= '0;
+        sc <= '0;
+      end else begin
+        if (pv) begin
+          asm_r <= asm_next;
+          pc <= step_valid ? '0 : pc + 1'b1;
+        end
+        if (step_valid) begin
+          sc <= (sc == SC_W'(SPT - 1)) ? '0 : sc + 1'b1;
+        end
+      end
+      if (step_valid && sc == SC_W'(SPT - 1)) begin
+        sh_ready <= 1'b1;
+      end else if (issue_start) begin
+        sh_ready <= 1'b0;
+      end
+    end
+  end
+
+  // ---- issue: one slot (activation row) a cycle ----------------------------------------------
+  logic is_active, nx_done, issue;
+  logic [SW-1:0] is_r, slot_r, slots;
+  logic [CNT_W-1:0] cur_b, cur_c, nx_b, nx_c, s_b, s_c;
+  logic [AM_AW-1:0] aptr, nx_abase, s_aaddr;
+  logic [DA_W-1:0] dptr, nx_dbase, nx_dblk, s_daddr;
+  logic s_c0, s_cl, s_lb, s_last, s_v;
+
+  assign issue_start = run && !is_active && sh_ready && !nx_done;
+  assign issue = issue_start || is_active;
+  assign slot_r = issue_start ? '0 : is_r;
+  assign s_b = issue_start ? nx_b : cur_b;
+  assign s_c = issue_start ? nx_c : cur_c;
+  assign s_c0 = s_c == '0;
+  assign s_cl = s_c == c_kc1;
+  assign s_lb = s_b == c_nb1;
+  assign slots = (c_dst == DST_AMT && s_cl) ? c_rp : SW'(c_rows);
+  assign s_last = slot_r == slots - 1'b1;
+  assign s_v = slot_r < SW'(c_rows);
+  assign s_aaddr = issue_start ? nx_abase : aptr;
+  assign s_daddr = issue_start ? (c_dst == DST_AMT ? nx_dblk : nx_dbase) : dptr;
+
+  always_comb begin
+    tg0 = '0;
+    if (issue) begin
+      tg0[TG_S] = 1'b1;
+      tg0[TG_V] = s_v;
+      tg0[TG_FST] = issue_start;
+      tg0[TG_C0] = s_c0;
+      tg0[TG_CL] = s_cl;
+      tg0[TG_LB] = s_lb;
+      tg0[TG_BEND] = s_last && s_cl;
+      tg0[TG_FIN] = s_last && s_cl && s_lb;
+      tg0[TG_BT+:3] = s_b[2:0];
+      tg0[TG_J+:LG] = slot_r[LG-1:0];
+      tg0[TG_ROW+:RW] = RW'(slot_r);
+      tg0[TG_DA+:DA_W] = s_daddr;
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      is_active <= 1'b0;
+      nx_done <= 1'b1;
+    end else if (start) begin
+      is_active <= 1'b0;
+      nx_done <= 1'b0;
+      nx_b <= '0;
+      nx_c <= '0;
+      nx_abase <= cfg_act_base;
+      nx_dbase <= cfg_dst_base;
+      nx_dblk <= cfg_dst_base;
+    end else if (issue) begin
+      aptr <= s_aaddr + c_act_stride;
+      dptr <= c_dst == DST_AMT ? s_daddr + DA_W'(slot_r[LG-1:0] == LG'(L - 1)) : s_daddr + c_dst_stride;
+      is_r <= s_last ? '0 : slot_r + 1'b1;
+      is_active <= !s_last;
+      if (issue_start) begin
+        cur_b <= nx_b;
+        cur_c <= nx_c;
+        if (nx_b == c_nb1 && nx_c == c_kc1) begin
+          nx_done <= 1'b1;
+        end
+        if (nx_c == c_kc1) begin
+          nx_c <= '0;
+          nx_b <= nx_b + 1'b1;
+          nx_abase <= c_act_base;
+          nx_dbase <= nx_dbase + 1'b1;
+          nx_dblk <= nx_dblk + c_lds;
+        end else begin
+          nx_c <= nx_c + 1'b1;
+          nx_abase <= nx_abase + 1'b1;
+        end
+      end
+    end
+  end
+
+  assign act_rd_en = issue && s_v;
+  assign act_rd_addr = s_aaddr;
+
+  // ---- tag pipeline --------------------------------------------------------------------------
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      for (int d = 1; d <= EW; d++) begin
+        tg[d] <= '0;
+      end
+    end else begin
+      tg[1] <= tg0;
+      for (int d = 2; d <= EW; d++) begin
+        tg[d] <= tg[d-1];
+      end
+    end
+  end
+
+  // ---- array ---------------------------------------------------------------------------------
+  logic [L*9-1:0] act_q;
+  logic [L*SUM_W-1:0] sums;
+  always_ff @(posedge clk) begin
+    for (int k = 0; k < L; k++) begin
+      act_q[k*9+:9] <= {c_act_signed && act_rd_data[k*8+7], act_rd_data[k*8+:8]};
+    end
+  end
+
+  spvit_ov_gemm_array #(
+      .L(L),
+      .PACK(PACK),
+      .PACK_SHIFT(PACK_SHIFT),
+      .CS(CS)
+  ) u_array (
+      .clk(clk),
+      .step_valid(step_valid),
+      .step_odd(step_odd),
+      .step_data(asm_next),
+      .swap(tg[3][TG_FST]),
+      .act(act_q),
+      .sums(sums)
+  );
+
+  // ---- accumulator RAM (T_MAX x L x ACC_W, 2-cycle read) -------------------------------------
+  logic [L*ACC_W-1:0] acc_mem[T_MAX];
+  logic [L*ACC_W-1:0] acc_rq1, acc_rq2, accsum;
+  always_ff @(posedge clk) begin
+    acc_rq1 <= acc_mem[AI_W'(tg[T0-2][TG_ROW+:RW])];
+    acc_rq2 <= acc_rq1;
+    for (int n = 0; n < L; n++) begin
+      accsum[n*ACC_W+:ACC_W] <= ACC_W'($signed(sums[n*SUM_W+:SUM_W]))
+                                + (tg[T0][TG_C0] ? '0 : acc_rq2[n*ACC_W+:ACC_W]);
+    end
+    if (tg[T0+1][TG_V] && !tg[T0+1][TG_CL]) begin
+      acc_mem[AI_W'(tg[T0+1][TG_ROW+:RW])] <= accsum;
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (start) begin
+      blocks_done <= '0;
+    end else if (tg[T0][TG_BEND]) begin
+      blocks_done <= blocks_done + 1'b1;
+    end
+  end
+
+  // ---- residual read --------------------------------------------------------------------------
+  assign xb_rd_en = tg[T0-1][TG_V] && tg[T0-1][TG_CL] && c_res;
+  assign xb_rd_addr = XB_AW'(tg[T0-1][TG_DA+:DA_W]);
+
+  // ---- epilogue lanes --------------------------------------------------------------------------
+  logic [L*ACC_W-1:0] eout;
+  for (genvar n = 0; n < L; n++) begin : g_epi
+    spvit_ov_gemm_epi #(
+        .ACC_W(ACC_W),
+        .X_W(X_W),
+        .TBL_BITS(TBL_BITS),
+        .TBL_G(TBL_G)
+    ) u_epi (
+        .clk(clk),
+        .bias_en(c_bias),
+        .res_en(c_res),
+        .a_pos(e_a_pos),
+        .a_neg(e_a_neg),
+        .sh(e_sh),
+        .rnd_en(e_rnd_en),
+        .rb_pos(e_rb_pos),
+        .st_mask(e_st_mask),
+        .zero_out(e_zero_out),
+        .raw(c_raw),
+        .min_v(e_min),
+        .max_v(e_max),
+        .tbl_en(c_table),
+        .tbl_os(e_tbl_os),
+        .tbl_flip(e_tbl_flip),
+        .tbl_mask(e_tbl_mask),
+        .tw_en(tw_en),
+        .tw_addr(tw_addr),
+        .tw_data(tw_data),
+        .acc(accsum[n*ACC_W+:ACC_W]),
+        .bias(bias_q[n*ACC_W+:ACC_W]),
+        .res(xb_rd_data[n*X_W+:X_W]),
+        .out(eout[n*ACC_W+:ACC_W])
+    );
+  end
+
+  // ---- destinations (cycle EW) -----------------------------------------------------------------
+  logic [TG_W-1:0] tgw;
+  logic w_row;
+  logic [L-1:0] w_be;
+  logic [L*8-1:0] e8;
+  assign tgw = tg[EW];
+  assign w_row = tgw[TG_V] && tgw[TG_CL];
+  assign w_be = tgw[TG_LB] ? c_nmask : '1;
+  always_comb begin
+    for (int n = 0; n < L; n++) begin
+      e8[n*8+:8] = eout[n*ACC_W+:8];
+      xb_wr_data[n*X_W+:X_W] = eout[n*ACC_W+:X_W];
+      res_wr_data[n*32+:32] = 32'($signed(eout[n*ACC_W+:ACC_W]));
+    end
+  end
+
+  logic tr_wr_en, tr_done;
+  logic [AM_AW-1:0] tr_wr_addr;
+  logic [L-1:0] tr_wr_be;
+  logic [L*8-1:0] tr_wr_data;
+  spvit_ov_gemm_tr #(
+      .L  (L),
+      .A_W(AM_AW)
+  ) u_tr (
+      .clk(clk),
+      .rst_n(rst_n),
+      .in_slot(tgw[TG_S] && tgw[TG_CL] && c_dst == DST_AMT),
+      .in_valid(tgw[TG_V]),
+      .in_j(tgw[TG_J+:LG]),
+      .in_data(e8),
+      .in_addr(AM_AW'(tgw[TG_DA+:DA_W])),
+      .in_lb(tgw[TG_LB]),
+      .in_fin(tgw[TG_FIN]),
+      .n_mask(c_nmask),
+      .stride(AM_AW'(c_dst_stride)),
+      .wr_en(tr_wr_en),
+      .wr_addr(tr_wr_addr),
+      .wr_be(tr_wr_be),
+      .wr_data(tr_wr_data),
+      .done(tr_done)
+  );
+
+  assign am_wr_en = (w_row && c_dst == DST_AM) || tr_wr_en;
+  assign am_wr_addr = c_dst == DST_AMT ? tr_wr_addr : AM_AW'(tgw[TG_DA+:DA_W]);
+  assign am_wr_be = c_dst == DST_AMT ? tr_wr_be : w_be;
+  assign am_wr_data = c_dst == DST_AMT ? tr_wr_data : e8;
+  assign xb_wr_en = w_row && c_dst == DST_XB;
+  assign xb_wr_addr = XB_AW'(tgw[TG_DA+:DA_W]);
+  assign xb_wr_be = w_be;
+  assign res_wr_en = w_row && c_dst == DST_RES;
+  assign res_wr_addr = RS_AW'(tgw[TG_DA+:DA_W]);
+  assign res_wr_be = w_be;
+
+  // ---- start / busy / done -------------------------------------------------------------------
+  logic done_r;
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      run <= 1'b0;
+      done_r <= 1'b0;
+    end else begin
+      done_r <= run && tgw[TG_FIN] && c_dst != DST_AMT;
+      if (start) begin
+        run <= 1'b1;
+      end else if (done) begin
+        run <= 1'b0;
+      end
+    end
+  end
+  assign done = done_r || tr_done;
+  assign busy = run;
+
+  logic unused_bits;
+  assign unused_bits = ^{ps_tdata, eout, tgw, asm_r};
+endmodule
