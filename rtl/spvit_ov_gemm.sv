@@ -177,6 +177,8 @@ module spvit_ov_gemm #(
 
   // ---- configuration registers ---------------------------------------------------------------
   logic run;
+  logic take;                                          // the instruction is taken at this edge
+  assign take = start && !busy;
   logic [RW-1:0] c_rows;
   logic [SW-1:0] c_rp;                                 // L * ceil(R / L)
   logic [CNT_W-1:0] c_kc1, c_nb1;                      // KC - 1, NB - 1
@@ -222,7 +224,7 @@ module spvit_ov_gemm #(
   end
 
   always_ff @(posedge clk) begin
-    if (start) begin
+    if (take) begin
       c_rows <= cfg_rows;
       c_rp <= SW'(((32'(cfg_rows) + L - 1) >> LG) << LG);
       c_kc1 <= cfg_kc - 1'b1;
@@ -316,7 +318,7 @@ module spvit_ov_gemm #(
       ld_st <= LD_IDLE;
       ld_wait <= 1'b0;
       tb_valid <= 1'b0;
-    end else if (start) begin
+    end else if (take) begin
       ld_st <= cfg_table ? LD_TABLE : cfg_bias ? LD_BIAS : LD_TILE;
       ld_b <= '0;
       ld_c <= '0;
@@ -471,7 +473,7 @@ module spvit_ov_gemm #(
     if (!rst_n) begin
       sh_ready <= 1'b0;
     end else begin
-      if (start) begin
+      if (take) begin
         pc <= '0;
         sc <= '0;
       end else begin
@@ -535,7 +537,7 @@ module spvit_ov_gemm #(
     if (!rst_n) begin
       is_active <= 1'b0;
       nx_done <= 1'b1;
-    end else if (start) begin
+    end else if (take) begin
       is_active <= 1'b0;
       nx_done <= 1'b0;
       nx_b <= '0;
@@ -625,7 +627,7 @@ module spvit_ov_gemm #(
   end
 
   always_ff @(posedge clk) begin
-    if (start) begin
+    if (take) begin
       blocks_done <= '0;
     end else if (tg[T0][TG_BEND]) begin
       blocks_done <= blocks_done + 1'b1;
@@ -733,7 +735,7 @@ module spvit_ov_gemm #(
       done_r <= 1'b0;
     end else begin
       done_r <= run && tgw[TG_FIN] && c_dst != DST_AMT;
-      if (start) begin
+      if (take) begin
         run <= 1'b1;
       end else if (done) begin
         run <= 1'b0;
@@ -741,7 +743,7 @@ module spvit_ov_gemm #(
     end
   end
   assign done = done_r || tr_done;
-  assign busy = run;
+  assign busy = run && !done;  // low in the done cycle: the next instruction may be taken then
 
   logic unused_bits;
   assign unused_bits = ^{ps_tdata, eout, tgw, asm_r};

@@ -1,19 +1,24 @@
 """cocotb testbench of the overlay GEMM unit ``spvit_ov_gemm`` and its DSP element ``spvit_ov_dsp``.
 
-Vectors: ``spvit_fpga/rtl/vectors/ov_gemm.py`` (through the runner's JSON file).  The buffers are
-modelled here, one cycle at a time: the act / W / XB read ports return the word ``RD_LAT = 2``
-cycles after ``rd_en`` (read before the same cycle's writes), the AM / XB / result write ports
-are applied with their lane enables to Python images, and the param stream is a driver that
-offers the instruction's blob beats (then a few foreign beats that must stay unread) with random
-idle cycles.  After ``done`` every image must equal the expected one word for word (so a write
-outside the instruction's lanes or words fails too), every blob beat must have been popped and
-nothing more, ``busy`` must have been high from the cycle after ``start`` to ``done``, and with
-an idle-free stream the cycle count must equal the header's formula
-(``ov_gemm.gemm_cycles``).  All instructions of a run go through one unit back to back.
+Vectors: ``spvit_fpga/rtl/vectors/ov_gemm.py`` (through the runner's JSON file): a list of GEMM
+instructions, each with its configuration, the images of the buffers it reads and writes
+before and after, its param-stream blob and its stall-free cycle count.
 
-Tests: ``ov_gemm_exact_with_stalls`` (random stream stalls), ``ov_gemm_cycles_no_stall``,
-``ov_dsp_element`` (the packed multiply against Python on random and extreme triples; top
-``spvit_ov_dsp``).
+:class:`Bench` models everything around the unit, one wake-up a clock cycle: the act / W / XB
+read ports return the word ``RD_LAT = 2`` cycles after ``rd_en`` (read before the same cycle's
+writes; stale data outside the images), the AM / XB / result write ports are applied with their
+lane enables, the param stream offers the blobs of all instructions back to back (then foreign
+beats that must stay unread) with random idle cycles, and the controller holds ``start`` with
+the next instruction while there is one, so each instruction is taken in its predecessor's done
+cycle.  After the program every image must equal the expected one word for word (a write
+outside the instruction's lanes or words fails too), each instruction must have popped exactly
+its blob, ``busy`` must be high from the cycle after the start to the cycle before ``done`` and
+``done`` a single pulse; with an idle-free stream each instruction's cycles (take to done) must
+equal the header's formula (``ov_gemm.gemm_cycles``).
+
+Tests: ``ov_gemm_exact_with_stalls``, ``ov_gemm_cycles_no_stall`` (top ``spvit_ov_gemm``);
+``ov_dsp_element`` (top ``spvit_ov_dsp``: the packed multiply against Python on random and
+extreme triples).
 """
 from __future__ import annotations
 
@@ -52,123 +57,169 @@ def _compare(name: str, got: List[int], want: List[int], width: int, lanes: int)
             raise AssertionError(f"{name}: mismatch at word {a}, lanes {bad}: got {gl}, want {wl}")
 
 
-async def run_instruction(dut, case: Dict[str, Any], prm: Dict[str, int], *, stall: float,
-                          rng: random.Random) -> int:
-    """Run one instruction; returns the cycle of ``done`` counted from ``start`` (cycle 0)."""
-    L, xw = prm["L"], prm["X_W"]
-    clk = dut.clk
-    act: List[int] = case["act"]
-    wimg: Optional[List[int]] = case["w"]
-    am = list(case["am_init"]) if case["am_init"] is not None else None
-    xb = list(case["xb_init"]) if case["xb_init"] is not None else None
-    rs = list(case["res_init"]) if case["res_init"] is not None else None
-    blob: List[int] = case["beats"]
-    beats = blob + [rng.getrandbits(prm["SB"] * 8) for _ in range(3)]  # foreign beats stay unread
-    stale = int.from_bytes(bytes([0x5A] * L), "little")
+class Bench:
+    """One coroutine a clock cycle models the buffers, the param stream and the controller.
 
-    def rd(img: Optional[List[int]], addr: int, default: int) -> int:
+    The controller holds ``start`` with the next instruction's ``cfg_*`` while there is one; the
+    unit takes it in a cycle where ``busy`` is low (so an instruction queued behind another is
+    taken in its predecessor's ``done`` cycle).  From the cycle after that, reads and writes go
+    to the taken instruction's buffer images.  Requests and transfers are sampled in the
+    ReadOnly phase of their cycle; read data is driven ``RD_LAT`` cycles later."""
+
+    def __init__(self, dut, prm: Dict[str, int], *, stall: float, seed: int) -> None:
+        self.dut, self.prm, self.stall = dut, prm, stall
+        self.rng = random.Random(seed)
+        self.L, self.xw = prm["L"], prm["X_W"]
+        self.cycle = 0
+        self.queue: List[Dict[str, Any]] = []
+        self.cur: Optional[Dict[str, Any]] = None
+        self.beats: List[int] = []
+        self.bi = 0
+        self.offering = False
+        self.pend: Dict[int, list] = {}
+        self.log: List[Dict[str, Any]] = []  # per taken instruction: case, take cycle, pops, done
+        self.busy: List[int] = []
+        self.dones: List[int] = []
+        self.stale = int.from_bytes(bytes([0x5A] * self.L), "little")
+        dut.start.value = 0
+        dut.ps_tvalid.value = 0
+        cocotb.start_soon(self._run())
+
+    def _rd(self, key: str, addr: int, default: int) -> int:
+        img = self.cur[key] if self.cur is not None else None
         return img[addr] if img is not None and 0 <= addr < len(img) else default
 
-    def wr(img: Optional[List[int]], name: str, addr: int, data: int, be: int, width: int) -> None:
-        assert img is not None, f"{case['name']}: unexpected write on {name}"
-        assert 0 <= addr < len(img), f"{case['name']}: {name} write outside the image (word {addr})"
-        img[addr] = _merge(img[addr], data, be, width, L)
+    def _wr(self, key: str, addr: int, data: int, be: int, width: int) -> None:
+        name = self.cur["case"]["name"] if self.cur else "?"
+        img = self.cur[key] if self.cur is not None else None
+        assert img is not None, f"{name}: unexpected write on the {key} port (cycle {self.cycle})"
+        assert 0 <= addr < len(img), f"{name}: {key} write outside the image (word {addr})"
+        img[addr] = _merge(img[addr], data, be, width, self.L)
 
-    act_rd_en, act_rd_addr, act_rd_data = dut.act_rd_en, dut.act_rd_addr, dut.act_rd_data
-    w_rd_en, w_rd_addr, w_rd_data = dut.w_rd_en, dut.w_rd_addr, dut.w_rd_data
-    xb_rd_en, xb_rd_addr, xb_rd_data = dut.xb_rd_en, dut.xb_rd_addr, dut.xb_rd_data
-    ps_tdata, ps_tvalid, ps_tready = dut.ps_tdata, dut.ps_tvalid, dut.ps_tready
+    async def _run(self) -> None:
+        dut = self.dut
+        act_rd_en, act_rd_addr, act_rd_data = dut.act_rd_en, dut.act_rd_addr, dut.act_rd_data
+        w_rd_en, w_rd_addr, w_rd_data = dut.w_rd_en, dut.w_rd_addr, dut.w_rd_data
+        xb_rd_en, xb_rd_addr, xb_rd_data = dut.xb_rd_en, dut.xb_rd_addr, dut.xb_rd_data
+        ps_tdata, ps_tvalid, ps_tready = dut.ps_tdata, dut.ps_tvalid, dut.ps_tready
+        while True:
+            await RisingEdge(dut.clk)
+            self.cycle += 1
+            for h, v in self.pend.pop(self.cycle, ()):
+                h.value = v
+            if self.queue:
+                for k, v in self.queue[0]["cfg"].items():
+                    getattr(dut, k).value = v
+                dut.start.value = 1
+            else:
+                dut.start.value = 0
+            if not self.offering and self.bi < len(self.beats) and (self.stall == 0.0 or self.rng.random() >= self.stall):
+                ps_tdata.value = self.beats[self.bi]
+                self.offering = True
+            ps_tvalid.value = 1 if self.offering else 0
+            await ReadOnly()
+            due = self.cycle + RD_LAT
+            if int(act_rd_en.value):
+                self.pend.setdefault(due, []).append((act_rd_data, self._rd("act", int(act_rd_addr.value), self.stale)))
+            if int(w_rd_en.value):
+                self.pend.setdefault(due, []).append((w_rd_data, self._rd("w", int(w_rd_addr.value), self.stale)))
+            if int(xb_rd_en.value):
+                self.pend.setdefault(due, []).append((xb_rd_data, self._rd("xb", int(xb_rd_addr.value), 0)))
+            if int(dut.am_wr_en.value):
+                self._wr("am", int(dut.am_wr_addr.value), int(dut.am_wr_data.value), int(dut.am_wr_be.value), 8)
+            if int(dut.xb_wr_en.value):
+                self._wr("xb", int(dut.xb_wr_addr.value), int(dut.xb_wr_data.value), int(dut.xb_wr_be.value), self.xw)
+            if int(dut.res_wr_en.value):
+                self._wr("res", int(dut.res_wr_addr.value), int(dut.res_wr_data.value), int(dut.res_wr_be.value), 32)
+            busy = int(dut.busy.value)
+            self.busy.append(busy)
+            if int(dut.done.value):
+                self.dones.append(self.cycle)
+            if self.queue and not busy:  # taken at this edge
+                case = self.queue.pop(0)
+                self.cur = {"case": case, "act": case["act"], "w": case["w"],
+                            "am": list(case["am_init"]) if case["am_init"] is not None else None,
+                            "xb": list(case["xb_init"]) if case["xb_init"] is not None else None,
+                            "res": list(case["res_init"]) if case["res_init"] is not None else None}
+                self.log.append({"images": self.cur, "take": self.cycle, "pops": self.bi})
+            if self.offering and int(ps_tready.value):
+                self.bi += 1
+                self.offering = False
 
-    await RisingEdge(clk)
-    for k, v in case["cfg"].items():
-        getattr(dut, k).value = v
-    dut.start.value = 1
-    cyc = 0
-    pend: Dict[int, list] = {}
-    bi = 0
-    offering = False
-    budget = 40 * case["cycles"] + 4000
-    done_at = None
-    while True:
-        for h, v in pend.pop(cyc, ()):
-            h.value = v
-        if not offering and bi < len(beats) and rng.random() >= stall:
-            ps_tdata.value = beats[bi]
-            ps_tvalid.value = 1
-            offering = True
-        await ReadOnly()
-        if int(act_rd_en.value):
-            pend.setdefault(cyc + RD_LAT, []).append((act_rd_data, rd(act, int(act_rd_addr.value), stale)))
-        if int(w_rd_en.value):
-            pend.setdefault(cyc + RD_LAT, []).append((w_rd_data, rd(wimg, int(w_rd_addr.value), stale)))
-        if int(xb_rd_en.value):
-            pend.setdefault(cyc + RD_LAT, []).append((xb_rd_data, rd(xb, int(xb_rd_addr.value), 0)))
-        if int(dut.am_wr_en.value):
-            wr(am, "AM", int(dut.am_wr_addr.value), int(dut.am_wr_data.value), int(dut.am_wr_be.value), 8)
-        if int(dut.xb_wr_en.value):
-            wr(xb, "XB", int(dut.xb_wr_addr.value), int(dut.xb_wr_data.value), int(dut.xb_wr_be.value), xw)
-        if int(dut.res_wr_en.value):
-            wr(rs, "result", int(dut.res_wr_addr.value), int(dut.res_wr_data.value), int(dut.res_wr_be.value), 32)
-        if offering and int(ps_tready.value):
-            bi += 1
-            offering = False
-        if cyc >= 1 and done_at is None:
-            assert int(dut.busy.value) == 1, f"{case['name']}: busy low in cycle {cyc} before done"
-        if int(dut.done.value):
-            assert done_at is None, f"{case['name']}: done pulsed twice (cycles {done_at}, {cyc})"
-            done_at = cyc
-        if done_at is not None and cyc >= done_at + 4:
-            break
-        assert cyc < budget, (f"{case['name']}: no done within {budget} cycles "
-                              f"({bi}/{len(blob)} beats popped)")
-        await RisingEdge(clk)
-        cyc += 1
-        if cyc == 1:
-            dut.start.value = 0
-        if not offering:
-            ps_tvalid.value = 0
-    await RisingEdge(clk)
-    ps_tvalid.value = 0
-    assert int(dut.busy.value) == 0, f"{case['name']}: busy still high after done"
-    assert bi == len(blob), f"{case['name']}: {bi} stream beats popped, the blob has {len(blob)}"
-    if case["am_final"] is not None:
-        _compare(f"{case['name']} AM", am, case["am_final"], 8, L)
-    if case["xb_final"] is not None:
-        _compare(f"{case['name']} XB", xb, case["xb_final"], xw, L)
-    if case["res_final"] is not None:
-        _compare(f"{case['name']} result", rs, case["res_final"], 32, L)
-    return done_at
+    async def run_program(self, cases: List[Dict[str, Any]], sentinels: int = 3) -> List[int]:
+        """Run ``cases`` back to back (blobs contiguous on the stream, then foreign beats that
+        must stay unread); check every image, pop count and the handshake; return the cycles of
+        each instruction (take cycle to done cycle)."""
+        n0, d0 = len(self.log), len(self.dones)
+        self.beats = self.beats[:self.bi]
+        for c in cases:
+            self.beats.extend(c["beats"])
+        self.beats.extend(self.rng.getrandbits(self.prm["SB"] * 8) for _ in range(sentinels))
+        self.queue.extend(cases)
+        budget = sum(40 * c["cycles"] + 400 for c in cases)
+        waited = 0
+        while len(self.dones) < d0 + len(cases):
+            await RisingEdge(self.dut.clk)
+            waited += 1
+            assert waited < budget, (f"{len(self.dones) - d0} of {len(cases)} instructions done within {budget} "
+                                     f"cycles ({self.bi} beats popped)")
+        for _ in range(6):  # no further done, no pop of the foreign beats
+            await RisingEdge(self.dut.clk)
+        log, dones = self.log[n0:], self.dones[d0:]
+        assert len(log) == len(cases) and len(dones) == len(cases), (
+            f"{len(log)} instructions taken, {len(dones)} done pulses for {len(cases)}")
+        cycles = []
+        for k, (ent, d) in enumerate(zip(log, dones)):
+            case, s = ent["images"]["case"], ent["take"]
+            name = case["name"]
+            assert s < d, f"{name}: done in cycle {d} before its start {s}"
+            if k + 1 < len(log):
+                assert log[k + 1]["take"] >= d, f"{name}: the next instruction was taken before done"
+            for c in range(s + 1, d):
+                assert self.busy[c - 1], f"{name}: busy low in cycle {c} (start {s}, done {d})"
+            assert not self.busy[d - 1], f"{name}: busy high in its done cycle"
+            popped = (log[k + 1]["pops"] if k + 1 < len(log) else self.bi) - ent["pops"]
+            assert popped == len(case["beats"]), f"{name}: {popped} stream beats popped, the blob has {len(case['beats'])}"
+            img = ent["images"]
+            if case["am_final"] is not None:
+                _compare(f"{name} AM", img["am"], case["am_final"], 8, self.L)
+            if case["xb_final"] is not None:
+                _compare(f"{name} XB", img["xb"], case["xb_final"], self.xw, self.L)
+            if case["res_final"] is not None:
+                _compare(f"{name} result", img["res"], case["res_final"], 32, self.L)
+            cycles.append(d - s)
+        return cycles
 
 
-async def _setup(dut) -> Dict[str, Any]:
+async def _bench(dut, stall: Optional[float], seed: int) -> tuple:
     quiet_loggers()
     vec = load_vectors()
+    stall = vec.get("stall", 0.3) if stall is None else stall
     dut.start.value = 0
     dut.ps_tvalid.value = 0
     dut.ps_tdata.value = 0
     await start_clock_and_reset(dut)
-    return vec
+    return vec, Bench(dut, vec["params"], stall=stall, seed=seed)
 
 
 @cocotb.test(timeout_time=20, timeout_unit="ms")
 async def ov_gemm_exact_with_stalls(dut):
-    vec = await _setup(dut)
-    rng = random.Random(vec.get("seed", 1))
-    for case in vec["cases"]:
-        got = await run_instruction(dut, case, vec["params"], stall=vec.get("stall", 0.3), rng=rng)
+    """The cases back to back with random param-stream stalls: exact images, pops, handshake."""
+    vec, bench = await _bench(dut, None, 11)
+    cycles = await bench.run_program(vec["cases"])
+    for case, got in zip(vec["cases"], cycles):
         assert got >= case["cycles"], f"{case['name']}: {got} cycles with stalls, below the stall-free {case['cycles']}"
 
 
 @cocotb.test(timeout_time=20, timeout_unit="ms")
 async def ov_gemm_cycles_no_stall(dut):
-    vec = await _setup(dut)
-    rng = random.Random(7)
-    report = []
-    for case in vec["cases"]:
-        got = await run_instruction(dut, case, vec["params"], stall=0.0, rng=rng)
-        report.append(f"{case['name']}: {got} (formula {case['cycles']})")
-        assert got == case["cycles"], f"{case['name']}: {got} cycles, the header formula gives {case['cycles']}"
+    """The cases back to back, stream never empty: each instruction's cycles equal the formula."""
+    vec, bench = await _bench(dut, 0.0, 12)
+    cycles = await bench.run_program(vec["cases"])
+    report = [f"{c['name']}: {g} (formula {c['cycles']})" for c, g in zip(vec["cases"], cycles)]
     dut._log.warning("cycles: %s", "; ".join(report))
+    for case, got in zip(vec["cases"], cycles):
+        assert got == case["cycles"], f"{case['name']}: {got} cycles, the header formula gives {case['cycles']}"
 
 
 @cocotb.test(timeout_time=5, timeout_unit="ms")
