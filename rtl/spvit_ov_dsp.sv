@@ -8,7 +8,10 @@
 // activation x.  With P = x * a (exact, A_W + B_W bits):
 //     lo = sext(P[S-1:0])            = x * w1   exactly when |x * w1| < 2^(S-1)
 //     hi = (P >>> S) + P[S-1]        = x * w2   (the borrow of the low field, added back)
-// Both are PW bits.  PACK = 1: a = w (sign-extended), lo = P, hi = 0.
+// Both are PW bits.  hi_raw = P >>> S and hi_c = P[S-1] are the two addends of hi, for a consumer
+// that absorbs hi_c in an adder it has anyway (spvit_ov_addtree's carry-ins: the array uses these
+// and leaves hi, and its incrementer, unused).  PACK = 1: a = w (sign-extended), lo = P, hi = 0,
+// hi_raw = 0, hi_c = 0.
 // The exactness over every operand the array can hold (int8 x int8 x int8 exhaustively, u8 / s8
 // activations x 9-bit weights in [-255, 255]) is proved in tests/test_rtl_ov_gemm.py.
 //
@@ -19,8 +22,7 @@
 //   P  <= M
 // Latency: b presented in cycle t -> lo/hi valid in cycle t + 3 (B, M, P).  An A loaded at the
 // end of cycle t multiplies the b presented in cycle t and later.
-// lo/hi are combinational from P (PACK = 2: the hi increment is a PW-bit adder in the fabric,
-// which the adder tree's first registered level absorbs as its second narrow adder).
+// lo / hi / hi_raw / hi_c are combinational from P (hi: one PW-bit incrementer in the fabric).
 module spvit_ov_dsp #(
     parameter int PACK       = 2,   // 2: packed pair (DSP48E2), 1: one product
     parameter int PACK_SHIFT = 18,  // S: bit position of the upper product (PACK = 2)
@@ -34,7 +36,9 @@ module spvit_ov_dsp #(
     input  logic [A_W-1:0]        a,     // weight operand (packed pair when PACK = 2)
     input  logic [B_W-1:0]        b,     // activation
     output logic signed [PW-1:0]  lo,    // x * w1 (PACK = 2) or x * w (PACK = 1)
-    output logic signed [PW-1:0]  hi     // x * w2 (PACK = 2); 0 when PACK = 1
+    output logic signed [PW-1:0]  hi,    // x * w2 (PACK = 2); 0 when PACK = 1
+    output logic signed [PW-1:0]  hi_raw,// P >>> S (PACK = 2): hi = hi_raw + hi_c
+    output logic                  hi_c   // P[S-1] (PACK = 2)
 );
   localparam int P_W = A_W + B_W;
 
@@ -57,8 +61,12 @@ module spvit_ov_dsp #(
     assign upper = p_r[P_W-1:S];
     assign lo = PW'($signed(p_r[S-1:0]));
     assign hi = PW'(upper + (P_W - S)'(p_r[S-1]));
+    assign hi_raw = PW'(upper);
+    assign hi_c = p_r[S-1];
   end else begin : g_pack1
     assign lo = PW'(p_r);
     assign hi = '0;
+    assign hi_raw = '0;
+    assign hi_c = 1'b0;
   end
 endmodule

@@ -176,20 +176,26 @@ module spvit_ov_gemm #(
   localparam logic [1:0] DST_AM = 2'd0, DST_AMT = 2'd1, DST_XB = 2'd2, DST_RES = 2'd3;
 
   // ---- configuration registers ---------------------------------------------------------------
+  // Taken at the start edge (cycle 0); the epilogue constants are decoded from them in cycle 1
+  // (first used in cycle T0 + 1 after the first row's issue, which is at cycle 3 or later).
   logic run;
   logic take;                                          // the instruction is taken at this edge
   assign take = start && !busy;
-  logic [RW-1:0] c_rows;
-  logic [SW-1:0] c_rp;                                 // L * ceil(R / L)
+  logic cfg1;                                          // cycle 1 of the instruction
+  logic [SW-1:0] c_rows_m1, c_rp_m1;                   // R - 1, L * ceil(R / L) - 1
   logic [CNT_W-1:0] c_kc1, c_nb1;                      // KC - 1, NB - 1
   logic [L-1:0] c_nmask, c_kmask;
   logic [AM_AW-1:0] c_act_base, c_act_stride, c_ws, c_ws3, c_lws;
-  logic c_act_signed, c_w_am, c_w16, c_bias, c_table, c_res, c_raw;
+  logic c_act_signed, c_w_am, c_w16, c_bias, c_table, c_res, c_raw, c_osigned;
   logic [1:0] c_dst;
   logic [DA_W-1:0] c_dst_stride, c_lds;
   logic [BC_W-1:0] c_ntb1;                             // table beats - 1
   logic [TG_WD-1:0] c_ng1;                             // table groups - 1
-  // epilogue constants
+  logic [5:0] c_shift;
+  logic signed [5:0] c_align;
+  logic [4:0] c_obits;
+  logic [3:0] c_tin;
+  // epilogue constants (cycle 1)
   logic [4:0] e_a_pos, e_a_neg;
   logic [SH_W-1:0] e_sh, e_rb_pos;
   logic e_rnd_en, e_zero_out, e_tbl_os;
@@ -197,36 +203,22 @@ module spvit_ov_gemm #(
   logic signed [ACC_W-1:0] e_min, e_max;
   logic [TBL_BITS-1:0] e_tbl_flip, e_tbl_mask;
 
-  // derived from the cfg ports in the start cycle
-  logic [4:0] d_a_pos, d_a_neg;
-  logic [6:0] d_s;
-  logic [ACC_W-1:0] d_st_mask;
-  logic signed [ACC_W-1:0] d_min, d_max;
-  logic [TG_WD-1:0] d_ng;
-  logic [BC_W-1:0] d_ntb;
-
+  // table size from the cfg port (the loader needs it in cycle 1): decodes, no adder
+  logic [TG_WD-1:0] d_ng1;
+  logic [BC_W-1:0] d_ntb1;
   always_comb begin
-    d_a_pos = (cfg_res && !cfg_res_align[5]) ? cfg_res_align[4:0] : 5'd0;
-    d_a_neg = (cfg_res && cfg_res_align[5]) ? 5'(-cfg_res_align) : 5'd0;
-    d_s = 7'(cfg_shift) + 7'(d_a_neg);
-    for (int i = 0; i < ACC_W; i++) begin
-      d_st_mask[i] = (i + 2) <= int'(d_s);
+    for (int i = 0; i < TG_WD; i++) begin  // 2^(in - GB) - 1 (at least 0)
+      d_ng1[i] = i + GB < int'(cfg_table_in_bits);
     end
-    if (cfg_out_signed) begin
-      d_min = -(ACC_W'(1) << (cfg_out_bits - 5'd1));
-      d_max = (ACC_W'(1) << (cfg_out_bits - 5'd1)) - ACC_W'(1);
-    end else begin
-      d_min = '0;
-      d_max = (ACC_W'(1) << cfg_out_bits) - ACC_W'(1);
+    for (int i = 0; i < BC_W; i++) begin   // 2^(in - log2 SB) - 1
+      d_ntb1[i] = i + GB + GPB_L < int'(cfg_table_in_bits);
     end
-    d_ng = (int'(cfg_table_in_bits) >= GB) ? TG_WD'(TG_WD'(1) << (cfg_table_in_bits - 4'(GB))) : TG_WD'(1);
-    d_ntb = (int'(d_ng) <= GPB) ? BC_W'(1) : BC_W'(d_ng >> GPB_L);
   end
 
   always_ff @(posedge clk) begin
     if (take) begin
-      c_rows <= cfg_rows;
-      c_rp <= SW'(((32'(cfg_rows) + L - 1) >> LG) << LG);
+      c_rows_m1 <= SW'(cfg_rows - 1'b1);
+      c_rp_m1 <= SW'(cfg_rows - 1'b1) | SW'(L - 1);
       c_kc1 <= cfg_kc - 1'b1;
       c_nb1 <= cfg_nb - 1'b1;
       for (int i = 0; i < L; i++) begin
@@ -245,23 +237,48 @@ module spvit_ov_gemm #(
       c_table <= cfg_table;
       c_res <= cfg_res;
       c_raw <= cfg_raw;
+      c_osigned <= cfg_out_signed;
       c_dst <= cfg_dst;
       c_dst_stride <= cfg_dst_stride;
       c_lds <= cfg_dst_stride << LG;
-      c_ng1 <= d_ng - 1'b1;
-      c_ntb1 <= d_ntb - 1'b1;
-      e_a_pos <= d_a_pos;
-      e_a_neg <= d_a_neg;
-      e_zero_out <= int'(d_s) >= ACC_W;
-      e_sh <= SH_W'(d_s);
-      e_rnd_en <= d_s != 7'd0 && int'(d_s) < ACC_W;
-      e_rb_pos <= SH_W'(d_s - 7'd1);
-      e_st_mask <= d_st_mask;
-      e_min <= d_min;
-      e_max <= d_max;
+      c_ng1 <= d_ng1;
+      c_ntb1 <= d_ntb1;
+      c_shift <= cfg_shift;
+      c_align <= cfg_res ? cfg_res_align : 6'sd0;
+      c_obits <= cfg_out_bits;
+      c_tin <= cfg_table_in_bits;
       e_tbl_os <= cfg_table_out_signed;
-      e_tbl_flip <= cfg_out_signed ? TBL_BITS'(TBL_BITS'(1) << (cfg_table_in_bits - 4'd1)) : '0;
-      e_tbl_mask <= TBL_BITS'((32'(1) << cfg_table_in_bits) - 1);
+    end
+  end
+
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      cfg1 <= 1'b0;
+    end else begin
+      cfg1 <= take;
+    end
+  end
+
+  // epilogue constants: s = shift - min(align, 0) (7 bits), then bit decodes of s, out_bits, in_bits
+  logic [6:0] k_s;
+  assign k_s = 7'(c_shift) + (c_align[5] ? 7'(-c_align) : 7'd0);
+  always_ff @(posedge clk) begin
+    if (cfg1) begin
+      e_a_pos <= c_align[5] ? 5'd0 : c_align[4:0];
+      e_a_neg <= c_align[5] ? 5'(-c_align) : 5'd0;
+      e_zero_out <= int'(k_s) >= ACC_W;
+      e_sh <= SH_W'(k_s);
+      e_rnd_en <= k_s != 7'd0 && int'(k_s) < ACC_W;
+      e_rb_pos <= SH_W'(k_s - 7'd1);
+      for (int i = 0; i < ACC_W; i++) begin
+        e_st_mask[i] <= i + 2 <= int'(k_s);                                  // bits s-2 .. 0
+        e_max[i] <= c_osigned ? i + 1 < int'(c_obits) : i < int'(c_obits);   // 2^(b-1) - 1 or 2^b - 1
+        e_min[i] <= c_osigned && i + 1 >= int'(c_obits);                     // -2^(b-1) or 0
+      end
+      for (int i = 0; i < TBL_BITS; i++) begin
+        e_tbl_flip[i] <= c_osigned && i + 1 == int'(c_tin);                  // the input's sign bit
+        e_tbl_mask[i] <= i < int'(c_tin);
+      end
     end
   end
 
@@ -293,9 +310,21 @@ module spvit_ov_gemm #(
   logic [TG_WD-1:0] tw_g;
   logic issue_start;
 
-  assign swap_pend = tg[1][TG_FST] || tg[2][TG_FST];
+  // A popped beat reaches the chain a cycle later (piece register), so the stream may pop the
+  // next tile's first beat two cycles after that tile's issue started (its chain step then
+  // coincides with the swap edge, which is allowed); AM rows (data RD_LAT + 1 cycles after the
+  // read) may be read from the issue cycle on.
+  assign swap_pend = tg[1][TG_FST];
   assign chain_ok = !ld_wait && !swap_pend;
-  assign bias_ok = (CNT_W + 1)'(ld_b) - (CNT_W + 1)'(blocks_done) < (CNT_W + 1)'(NBIAS);
+  // Bias RAM interlock, registered: ld_b grows by at most one a cycle, so (ld_b - done) < 7 now
+  // means < 8 next cycle.  It never binds (module header); it guards the RAM all the same.
+  always_ff @(posedge clk) begin
+    if (take) begin
+      bias_ok <= 1'b1;
+    end else begin
+      bias_ok <= (CNT_W + 1)'(ld_b) - (CNT_W + 1)'(blocks_done) < (CNT_W + 1)'(NBIAS - 1);
+    end
+  end
   assign tb_last_grp = tb_valid && ((32'(tw_g) % GPB) == GPB - 1 || tw_g == c_ng1);
   assign tb_free = !tb_valid || tb_last_grp;
   always_comb begin
@@ -307,7 +336,7 @@ module spvit_ov_gemm #(
     endcase
   end
   assign pop = ps_tvalid && ps_tready;
-  assign am_rd = ld_st == LD_TILE && c_w_am && !ld_wait;
+  assign am_rd = ld_st == LD_TILE && c_w_am && (!ld_wait || issue_start);
   assign ld_part_last = ld_n == (ld_st == LD_TABLE ? c_ntb1 : ld_st == LD_BIAS ? BC_W'(BB - 1)
                                  : c_w_am ? BC_W'(L - 1) : c_w16 ? BC_W'(TB16 - 1) : BC_W'(TB8 - 1));
   assign ld_tile_last = (c_w_am ? am_rd : (ld_st == LD_TILE && pop)) && ld_part_last;
@@ -407,9 +436,9 @@ module spvit_ov_gemm #(
 
   // ---- pieces, assembler, chain steps --------------------------------------------------------
   logic am_p1, am_p2, am_p1_kl, am_p2_kl;
-  logic pv;
+  logic pv_in, pv;                                     // a piece arrives / is in the piece register
   logic [1:0] pmode;                                   // 0: 8-bit beat, 1: 16-bit beat, 2: AM row
-  logic [CS*9-1:0] piece, asm_r, asm_next;
+  logic [CS*9-1:0] piece_in, piece, asm_r, asm_next;
   logic [PC_W-1:0] pc;
   logic step_valid, step_odd;
   logic [SC_W-1:0] sc;
@@ -426,25 +455,34 @@ module spvit_ov_gemm #(
     am_p2_kl <= am_p1_kl;
   end
 
-  assign pv = c_w_am ? am_p2 : (ld_st == LD_TILE && pop);
+  assign pv_in = c_w_am ? am_p2 : (ld_st == LD_TILE && pop);
   assign pmode = c_w_am ? 2'd2 : c_w16 ? 2'd1 : 2'd0;
   always_comb begin
-    piece = '0;
+    piece_in = '0;
     for (int i = 0; i < CS; i++) begin
       if (c_w_am) begin
         if (i < L) begin
-          piece[i*9+:9] = (am_p2_kl && !c_kmask[i]) ? 9'd0 : {w_rd_data[i*8+7], w_rd_data[i*8+:8]};
+          piece_in[i*9+:9] = (am_p2_kl && !c_kmask[i]) ? 9'd0 : {w_rd_data[i*8+7], w_rd_data[i*8+:8]};
         end
       end else if (c_w16) begin
         if (i < P16) begin
-          piece[i*9+:9] = ps_tdata[i*16+:9];
+          piece_in[i*9+:9] = ps_tdata[i*16+:9];
         end
       end else begin
         if (i < P8) begin
-          piece[i*9+:9] = {ps_tdata[i*8+7], ps_tdata[i*8+:8]};
+          piece_in[i*9+:9] = {ps_tdata[i*8+7], ps_tdata[i*8+:8]};
         end
       end
     end
+  end
+  // the piece register: the chain's shift enable (fan-out L*L*9) starts at a flip-flop
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      pv <= 1'b0;
+    end else begin
+      pv <= pv_in;
+    end
+    piece <= piece_in;
   end
   for (genvar e = 0; e < CS; e++) begin : g_asm
     logic [8:0] n8, n16, nam;
@@ -495,7 +533,7 @@ module spvit_ov_gemm #(
 
   // ---- issue: one slot (activation row) a cycle ----------------------------------------------
   logic is_active, nx_done, issue;
-  logic [SW-1:0] is_r, slot_r, slots;
+  logic [SW-1:0] is_r, slot_r;
   logic [CNT_W-1:0] cur_b, cur_c, nx_b, nx_c, s_b, s_c;
   logic [AM_AW-1:0] aptr, nx_abase, s_aaddr;
   logic [DA_W-1:0] dptr, nx_dbase, nx_dblk, s_daddr;
@@ -509,9 +547,8 @@ module spvit_ov_gemm #(
   assign s_c0 = s_c == '0;
   assign s_cl = s_c == c_kc1;
   assign s_lb = s_b == c_nb1;
-  assign slots = (c_dst == DST_AMT && s_cl) ? c_rp : SW'(c_rows);
-  assign s_last = slot_r == slots - 1'b1;
-  assign s_v = slot_r < SW'(c_rows);
+  assign s_last = slot_r == ((c_dst == DST_AMT && s_cl) ? c_rp_m1 : c_rows_m1);
+  assign s_v = slot_r <= c_rows_m1;
   assign s_aaddr = issue_start ? nx_abase : aptr;
   assign s_daddr = issue_start ? (c_dst == DST_AMT ? nx_dblk : nx_dbase) : dptr;
 
@@ -590,6 +627,7 @@ module spvit_ov_gemm #(
   // ---- array ---------------------------------------------------------------------------------
   logic [L*9-1:0] act_q;
   logic [L*SUM_W-1:0] sums;
+  logic [L-1:0] couts;
   always_ff @(posedge clk) begin
     for (int k = 0; k < L; k++) begin
       act_q[k*9+:9] <= {c_act_signed && act_rd_data[k*8+7], act_rd_data[k*8+:8]};
@@ -608,7 +646,8 @@ module spvit_ov_gemm #(
       .step_data(asm_next),
       .swap(tg[3][TG_FST]),
       .act(act_q),
-      .sums(sums)
+      .sums(sums),
+      .couts(couts)
   );
 
   // ---- accumulator RAM (T_MAX x L x ACC_W, 2-cycle read) -------------------------------------
@@ -619,7 +658,7 @@ module spvit_ov_gemm #(
     acc_rq2 <= acc_rq1;
     for (int n = 0; n < L; n++) begin
       accsum[n*ACC_W+:ACC_W] <= ACC_W'($signed(sums[n*SUM_W+:SUM_W]))
-                                + (tg[T0][TG_C0] ? '0 : acc_rq2[n*ACC_W+:ACC_W]);
+                                + (tg[T0][TG_C0] ? '0 : acc_rq2[n*ACC_W+:ACC_W]) + ACC_W'(couts[n]);
     end
     if (tg[T0+1][TG_V] && !tg[T0+1][TG_CL]) begin
       acc_mem[AI_W'(tg[T0+1][TG_ROW+:RW])] <= accsum;

@@ -22,9 +22,13 @@
 // The chain may shift in the same cycle as the swap (A takes the old contents).
 //
 // act (L lanes, 9-bit signed) in cycle t enters the B registers at the end of t; the products of
-// that row use the A registers loaded at the end of t or earlier.  sums: lane n =
-// sum_k x_k * W[n][k] (SUM_W = 18 + log2 L bits, exact) valid in cycle t + 3 + log2 L.
-// DSPs: L*L/PACK.  Adder-tree registers: L trees x sum_{l=1..LG} (L >> l) * (18 + l) bits.
+// that row use the A registers loaded at the end of t or earlier.  Lane n's result
+// sum_k x_k * W[n][k] = sums[n] + couts[n] (SUM_W = 18 + log2 L bits, exact) is valid in cycle
+// t + 3 + log2 L: an odd lane's tree (PACK = 2) adds the DSPs' P >>> 18 and takes their borrow
+// bits P[17] as adder carry-ins (spvit_ov_addtree), one bit of which is left for the consumer's
+// carry-in (couts[n]); even lanes and PACK = 1 have couts[n] = 0.
+// DSPs: L*L/PACK.  Adder-tree registers: L trees x sum_{l=1..LG} (L >> l) * (18 + l + 1) bits;
+// no fabric adder besides the trees (the unpack is wiring plus carry-ins).
 // Preconditions: L even power of two >= 2; CS = L*2^i (a multiple of L dividing L*L);
 // PACK = 2: every odd-row weight w2 with w1 < 0 is >= -255 (so h fits 9 bits).
 module spvit_ov_gemm_array #(
@@ -42,7 +46,8 @@ module spvit_ov_gemm_array #(
     input  logic [CS*9-1:0]      step_data,   // element j at [j*9 +: 9], stream order, raw
     input  logic                 swap,        // DSP A registers <= chain (end of cycle)
     input  logic [L*9-1:0]       act,         // activation lanes (signed 9-bit)
-    output logic [L*SUM_W-1:0]   sums         // lane n at [n*SUM_W +: SUM_W]
+    output logic [L*SUM_W-1:0]   sums,        // lane n at [n*SUM_W +: SUM_W]
+    output logic [L-1:0]         couts        // lane n's remaining one-bit addend
 );
   localparam int NE = L * L;
   localparam int A_W = (PACK == 2) ? PACK_SHIFT + 9 : 9;
@@ -91,6 +96,7 @@ module spvit_ov_gemm_array #(
 
   // ---- DSP grid and trees -----------------------------------------------------------------
   logic [L*L*PW-1:0] leaves;  // tree n, leaf k at [(n*L + k)*PW +: PW]
+  logic [L*L-1:0] cbits;      // tree n, leaf k's one-bit addend at [n*L + k]
 
   if (PACK == 2) begin : g_grid2
     for (genvar p = 0; p < L / 2; p++) begin : g_p
@@ -98,7 +104,8 @@ module spvit_ov_gemm_array #(
         localparam int E1 = (L / 2 - 1 - p) * 2 * L + k;  // w1 = W[2p][k]
         localparam int E2 = E1 + L;                       // h  (W[2p+1][k])
         logic [A_W-1:0] a;
-        logic signed [PW-1:0] lo, hi;
+        logic signed [PW-1:0] lo, hi, hi_raw;
+        logic hi_c;
         assign a = {ch[E2*9+:9], {(PACK_SHIFT - 9) {ch[E1*9+8]}}, ch[E1*9+:9]};
         spvit_ov_dsp #(
             .PACK(2),
@@ -112,17 +119,24 @@ module spvit_ov_gemm_array #(
             .a(a),
             .b(act[k*9+:9]),
             .lo(lo),
-            .hi(hi)
+            .hi(hi),
+            .hi_raw(hi_raw),
+            .hi_c(hi_c)
         );
         assign leaves[((2*p)*L+k)*PW+:PW] = lo;
-        assign leaves[((2*p+1)*L+k)*PW+:PW] = hi;
+        assign cbits[(2*p)*L+k] = 1'b0;
+        assign leaves[((2*p+1)*L+k)*PW+:PW] = hi_raw;  // + hi_c through the tree's carry-ins
+        assign cbits[(2*p+1)*L+k] = hi_c;
+        logic signed [PW-1:0] unused_hi;
+        assign unused_hi = hi;
       end
     end
   end else begin : g_grid1
     for (genvar n = 0; n < L; n++) begin : g_n
       for (genvar k = 0; k < L; k++) begin : g_k
         localparam int E = (L / 2 - 1 - n / 2) * 2 * L + (n % 2) * L + k;
-        logic signed [PW-1:0] lo, hi;
+        logic signed [PW-1:0] lo, hi, hi_raw;
+        logic hi_c;
         spvit_ov_dsp #(
             .PACK(1),
             .PACK_SHIFT(PACK_SHIFT),
@@ -135,11 +149,14 @@ module spvit_ov_gemm_array #(
             .a(ch[E*9+:9]),
             .b(act[k*9+:9]),
             .lo(lo),
-            .hi(hi)
+            .hi(hi),
+            .hi_raw(hi_raw),
+            .hi_c(hi_c)
         );
         assign leaves[(n*L+k)*PW+:PW] = lo;
-        logic signed [PW-1:0] unused_hi;
-        assign unused_hi = hi;
+        assign cbits[n*L+k] = 1'b0;
+        logic unused_hi;
+        assign unused_hi = ^{hi, hi_raw, hi_c};
       end
     end
   end
@@ -152,7 +169,9 @@ module spvit_ov_gemm_array #(
     ) u_tree (
         .clk(clk),
         .x(leaves[n*L*PW+:L*PW]),
-        .sum(s)
+        .c(cbits[n*L+:L]),
+        .sum(s),
+        .cout(couts[n])
     );
     assign sums[n*SUM_W+:SUM_W] = s;
   end

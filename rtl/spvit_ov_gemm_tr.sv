@@ -41,14 +41,24 @@ module spvit_ov_gemm_tr #(
   logic wr_half;                 // half the current group is written to
   logic [L-1:0] vmask[2];        // valid slots of the group in each half
 
-  // ---- write: rotate the row by j, one bank write each ------------------------------------
+  // ---- write: rotate the row by j (log2 L stages of 2:1 muxes), one bank write each --------
+  //   bank k takes lane (k - j) mod L
+  for (genvar st = 0; st < LG; st++) begin : g_rin
+    logic [L*8-1:0] v;
+    for (genvar k = 0; k < L; k++) begin : g_k
+      localparam int SRC = (k - (1 << st) + L) % L;
+      if (st == 0) begin : g_first
+        assign v[k*8+:8] = in_j[st] ? in_data[SRC*8+:8] : in_data[k*8+:8];
+      end else begin : g_next
+        assign v[k*8+:8] = in_j[st] ? g_rin[st-1].v[SRC*8+:8] : g_rin[st-1].v[k*8+:8];
+      end
+    end
+  end
   for (genvar k = 0; k < L; k++) begin : g_bank
     logic [7:0] mem[2*L];
-    logic [LG-1:0] src;          // lane stored in bank k for slot in_j: (k - j) mod L
-    assign src = LG'(k) - in_j;
     always_ff @(posedge clk) begin
       if (in_slot && in_valid) begin
-        mem[{wr_half, in_j}] <= in_data[src*8+:8];
+        mem[{wr_half, in_j}] <= g_rin[LG-1].v[k*8+:8];
       end
     end
   end
@@ -68,6 +78,19 @@ module spvit_ov_gemm_tr #(
     assign a = LG'(k) - rd_i;
     always_ff @(posedge clk) begin
       s1_q[k*8+:8] <= g_bank[k].mem[{rd_half, a}];
+    end
+  end
+
+  // read-out rotation: output lane j takes s1_q lane (j + i) mod L
+  for (genvar st = 0; st < LG; st++) begin : g_rout
+    logic [L*8-1:0] v;
+    for (genvar j = 0; j < L; j++) begin : g_j
+      localparam int SRC = (j + (1 << st)) % L;
+      if (st == 0) begin : g_first
+        assign v[j*8+:8] = s1_i[st] ? s1_q[SRC*8+:8] : s1_q[j*8+:8];
+      end else begin : g_next
+        assign v[j*8+:8] = s1_i[st] ? g_rout[st-1].v[SRC*8+:8] : g_rout[st-1].v[j*8+:8];
+      end
     end
   end
 
@@ -109,9 +132,7 @@ module spvit_ov_gemm_tr #(
       wr_en <= s1_valid;
       wr_addr <= s1_addr;
       wr_be <= s1_be;
-      for (int j = 0; j < L; j++) begin
-        wr_data[j*8+:8] <= s1_q[LG'(32'(s1_i) + j)*8+:8];
-      end
+      wr_data <= g_rout[LG-1].v;
       s2_fin <= s1_fin;
       done <= s2_fin;
     end

@@ -135,7 +135,7 @@ def gemm_cycles(p: GemmParams, *, rows: int, kc: int, nb: int, w_am: bool, w16: 
     if table_in_bits is not None:
         tt = (-(-(1 << table_in_bits) // SB) - 1) * (SB // p.TBL_G) + 1
     rp = L * -(-rows // L)
-    load, gap, ready = (L, 1, 3) if w_am else (tb, 3, 1)
+    load, gap, ready = (L, 0, 4) if w_am else (tb, 2, 2)
     e = i = s_prev = 0
     for k in range(nb * kc):
         c = k % kc
