@@ -164,7 +164,10 @@ module spvit_ov_gemm #(
   localparam int GPB_L = $clog2(GPB);
   localparam int TA_W = (TBL_BITS > GB) ? TBL_BITS - GB : 1;
   localparam int TG_WD = TA_W + 1;                     // table group counter
-  localparam int BC_W = 16;                            // part beat / row counters
+  localparam int NTB_MAX = ((1 << TBL_BITS) + SB - 1) / SB;  // table beats at most
+  localparam int BC_M1 = (TB16 > BB) ? TB16 : BB;
+  localparam int BC_M2 = (L > NTB_MAX) ? L : NTB_MAX;
+  localparam int BC_W = $clog2(((BC_M1 > BC_M2) ? BC_M1 : BC_M2) + 1);  // part element counter
   localparam int NBIAS = 8;                            // bias RAM entries (blocks in flight)
   localparam int SH_W = $clog2(ACC_W);
   localparam int AI_W = $clog2(T_MAX);                // accumulator RAM address
@@ -176,12 +179,12 @@ module spvit_ov_gemm #(
   localparam logic [1:0] DST_AM = 2'd0, DST_AMT = 2'd1, DST_XB = 2'd2, DST_RES = 2'd3;
 
   // ---- configuration registers ---------------------------------------------------------------
-  // Taken at the start edge (cycle 0); the epilogue constants are decoded from them in cycle 1
-  // (first used in cycle T0 + 1 after the first row's issue, which is at cycle 3 or later).
+  // Taken at the start edge (cycle 0); the epilogue constants are decoded from them in cycles 1
+  // and 2 (first used in cycle T0 + 1 after the first row's issue, which is at cycle 3 or later).
   logic run;
   logic take;                                          // the instruction is taken at this edge
   assign take = start && !busy;
-  logic cfg1;                                          // cycle 1 of the instruction
+  logic cfg1, cfg2;                                    // cycles 1 and 2 of the instruction
   logic [SW-1:0] c_rows_m1, c_rp_m1;                   // R - 1, L * ceil(R / L) - 1
   logic [CNT_W-1:0] c_kc1, c_nb1;                      // KC - 1, NB - 1
   logic [L-1:0] c_nmask, c_kmask;
@@ -189,7 +192,6 @@ module spvit_ov_gemm #(
   logic c_act_signed, c_w_am, c_w16, c_bias, c_table, c_res, c_raw, c_osigned;
   logic [1:0] c_dst;
   logic [DA_W-1:0] c_dst_stride, c_lds;
-  logic [BC_W-1:0] c_ntb1;                             // table beats - 1
   logic [TG_WD-1:0] c_ng1;                             // table groups - 1
   logic [5:0] c_shift;
   logic signed [5:0] c_align;
@@ -242,7 +244,6 @@ module spvit_ov_gemm #(
       c_dst_stride <= cfg_dst_stride;
       c_lds <= cfg_dst_stride << LG;
       c_ng1 <= d_ng1;
-      c_ntb1 <= d_ntb1;
       c_shift <= cfg_shift;
       c_align <= cfg_res ? cfg_res_align : 6'sd0;
       c_obits <= cfg_out_bits;
@@ -254,16 +255,23 @@ module spvit_ov_gemm #(
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       cfg1 <= 1'b0;
+      cfg2 <= 1'b0;
     end else begin
       cfg1 <= take;
+      cfg2 <= cfg1;
     end
   end
 
-  // epilogue constants: s = shift - min(align, 0) (7 bits), then bit decodes of s, out_bits, in_bits
+  // epilogue constants: s = shift - min(align, 0) (7 bits, cycle 1), then bit decodes of s,
+  // out_bits, in_bits (cycle 2)
   logic [6:0] k_s;
-  assign k_s = 7'(c_shift) + (c_align[5] ? 7'(-c_align) : 7'd0);
   always_ff @(posedge clk) begin
     if (cfg1) begin
+      k_s <= 7'(c_shift) + (c_align[5] ? 7'(-c_align) : 7'd0);
+    end
+  end
+  always_ff @(posedge clk) begin
+    if (cfg2) begin
       e_a_pos <= c_align[5] ? 5'd0 : c_align[4:0];
       e_a_neg <= c_align[5] ? 5'(-c_align) : 5'd0;
       e_zero_out <= int'(k_s) >= ACC_W;
@@ -290,6 +298,10 @@ module spvit_ov_gemm #(
   logic [TG_W-1:0] tg[1:EW];
 
   // ---- loader: table, bias, weight tiles into the shadow chain -------------------------------
+  // Parts: [table], per block [bias], per tile the tile's beats (stream) or L row reads (AM).
+  // ld_n counts the elements of the current part; the "last element", "last chunk" and "last
+  // block" conditions are registered flags, so the stream handshake reaches the next-state logic
+  // through a few LUTs and no comparator.
   typedef enum logic [2:0] {
     LD_IDLE,
     LD_TABLE,
@@ -299,16 +311,20 @@ module spvit_ov_gemm #(
   } ld_state_t;
   ld_state_t ld_st;
   logic [CNT_W-1:0] ld_b, ld_c, blocks_done;
-  logic [BC_W-1:0] ld_n;
+  logic [BC_W-1:0] ld_n, ld_lim;      // element of the part, index of its last element
+  logic ld_lastq, ld_firstq;          // ld_n == ld_lim, ld_n == 0
+  logic ld_lastb, ld_lastc;           // ld_b == NB - 1, ld_c == KC - 1
   logic ld_wait;                      // the chain holds a loaded tile not yet issued
   logic sh_ready;                     // a complete tile waits in the chain
   logic [AM_AW-1:0] ld_wblk, ld_wt0, ld_wptr;
-  logic swap_pend, chain_ok, bias_ok, tb_free, pop, am_rd;
-  logic ld_part_last, ld_tile_last, ld_all_last;
-  logic tb_valid, tb_last_grp;
+  logic swap_pend, chain_ok, bias_ok, tb_free, pop, am_rd, consume, part_end;
+  logic ld_tile_last;
+  logic tb_valid, tb_last_grp, tw_endq;
   logic [SB*8-1:0] tb_data;
   logic [TG_WD-1:0] tw_g;
   logic issue_start;
+  logic [BC_W-1:0] c_tile_lim;        // beats / rows of a tile - 1
+  logic c_tile_lim0;
 
   // A popped beat reaches the chain a cycle later (piece register), so the stream may pop the
   // next tile's first beat two cycles after that tile's issue started (its chain step then
@@ -325,8 +341,8 @@ module spvit_ov_gemm #(
       bias_ok <= (CNT_W + 1)'(ld_b) - (CNT_W + 1)'(blocks_done) < (CNT_W + 1)'(NBIAS - 1);
     end
   end
-  assign tb_last_grp = tb_valid && ((32'(tw_g) % GPB) == GPB - 1 || tw_g == c_ng1);
-  assign tb_free = !tb_valid || tb_last_grp;
+  assign tb_last_grp = tb_valid && tw_endq;
+  assign tb_free = !tb_valid || tw_endq;
   always_comb begin
     unique case (ld_st)
       LD_TABLE: ps_tready = tb_free;
@@ -337,10 +353,9 @@ module spvit_ov_gemm #(
   end
   assign pop = ps_tvalid && ps_tready;
   assign am_rd = ld_st == LD_TILE && c_w_am && (!ld_wait || issue_start);
-  assign ld_part_last = ld_n == (ld_st == LD_TABLE ? c_ntb1 : ld_st == LD_BIAS ? BC_W'(BB - 1)
-                                 : c_w_am ? BC_W'(L - 1) : c_w16 ? BC_W'(TB16 - 1) : BC_W'(TB8 - 1));
-  assign ld_tile_last = (c_w_am ? am_rd : (ld_st == LD_TILE && pop)) && ld_part_last;
-  assign ld_all_last = ld_b == c_nb1 && ld_c == c_kc1;
+  assign consume = pop || am_rd;
+  assign part_end = consume && ld_lastq;
+  assign ld_tile_last = part_end && ld_st == LD_TILE;
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin
@@ -349,18 +364,28 @@ module spvit_ov_gemm #(
       tb_valid <= 1'b0;
     end else if (take) begin
       ld_st <= cfg_table ? LD_TABLE : cfg_bias ? LD_BIAS : LD_TILE;
+      c_tile_lim <= cfg_w_am ? BC_W'(L - 1) : cfg_w16 ? BC_W'(TB16 - 1) : BC_W'(TB8 - 1);
+      c_tile_lim0 <= !cfg_w_am && (cfg_w16 ? TB16 == 1 : TB8 == 1);
+      ld_lim <= cfg_table ? d_ntb1 : cfg_bias ? BC_W'(BB - 1)
+                : cfg_w_am ? BC_W'(L - 1) : cfg_w16 ? BC_W'(TB16 - 1) : BC_W'(TB8 - 1);
+      ld_lastq <= cfg_table ? d_ntb1 == '0 : cfg_bias ? BB == 1 : !cfg_w_am && (cfg_w16 ? TB16 == 1 : TB8 == 1);
+      ld_firstq <= 1'b1;
       ld_b <= '0;
       ld_c <= '0;
+      ld_lastb <= cfg_nb == CNT_W'(1);
+      ld_lastc <= cfg_kc == CNT_W'(1);
       ld_n <= '0;
       ld_wait <= 1'b0;
       tb_valid <= 1'b0;
       tw_g <= '0;
+      tw_endq <= GPB == 1 || d_ng1 == '0;
       ld_wblk <= cfg_w_base + (cfg_w_stride << LG) - (cfg_w_stride << 1);
       ld_wt0 <= cfg_w_base + (cfg_w_stride << LG) - (cfg_w_stride << 1);
     end else begin
       // table holding register and writer
       if (tb_valid) begin
         tw_g <= tw_g + 1'b1;
+        tw_endq <= (32'(tw_g) + 1) % GPB == GPB - 1 || tw_g + 1'b1 == c_ng1;
       end
       if (ld_st == LD_TABLE && pop) begin
         tb_valid <= 1'b1;
@@ -368,31 +393,49 @@ module spvit_ov_gemm #(
       end else if (tb_last_grp) begin
         tb_valid <= 1'b0;
       end
-      // parts
-      if (pop || am_rd) begin
-        ld_n <= ld_part_last ? '0 : ld_n + 1'b1;
-      end
-      if (ld_st == LD_TABLE && pop && ld_part_last) begin
-        ld_st <= c_bias ? LD_BIAS : LD_TILE;
-      end
-      if (ld_st == LD_BIAS && pop && ld_part_last) begin
-        ld_st <= LD_TILE;
+      // part counters and the next part
+      if (consume) begin
+        ld_firstq <= ld_lastq;
+        if (ld_lastq) begin
+          ld_n <= '0;
+          if (ld_st == LD_TABLE) begin
+            ld_st <= c_bias ? LD_BIAS : LD_TILE;
+            ld_lim <= c_bias ? BC_W'(BB - 1) : c_tile_lim;
+            ld_lastq <= c_bias ? BB == 1 : c_tile_lim0;
+          end else if (ld_st == LD_BIAS) begin
+            ld_st <= LD_TILE;
+            ld_lim <= c_tile_lim;
+            ld_lastq <= c_tile_lim0;
+          end else if (ld_lastb && ld_lastc) begin
+            ld_st <= LD_END;
+          end else if (ld_lastc && c_bias) begin
+            ld_st <= LD_BIAS;
+            ld_lim <= BC_W'(BB - 1);
+            ld_lastq <= BB == 1;
+          end else begin
+            ld_lim <= c_tile_lim;
+            ld_lastq <= c_tile_lim0;
+          end
+        end else begin
+          ld_n <= ld_n + 1'b1;
+          ld_lastq <= ld_n + 1'b1 == ld_lim;
+        end
       end
       if (am_rd) begin
-        ld_wptr <= (ld_n == '0 ? ld_wt0 : ld_wptr) + (ld_n[0] ? -c_ws3 : c_ws);
+        ld_wptr <= (ld_firstq ? ld_wt0 : ld_wptr) + (ld_n[0] ? -c_ws3 : c_ws);
       end
       if (ld_tile_last) begin
         ld_wait <= 1'b1;
-        if (ld_all_last) begin
-          ld_st <= LD_END;
-        end else if (ld_c == c_kc1) begin
+        if (ld_lastc) begin
           ld_c <= '0;
+          ld_lastc <= c_kc1 == '0;
           ld_b <= ld_b + 1'b1;
+          ld_lastb <= ld_b + 1'b1 == c_nb1;
           ld_wblk <= ld_wblk + c_lws;
           ld_wt0 <= ld_wblk + c_lws;
-          ld_st <= c_bias ? LD_BIAS : LD_TILE;
         end else begin
           ld_c <= ld_c + 1'b1;
+          ld_lastc <= ld_c + 1'b1 == c_kc1;
           ld_wt0 <= ld_wt0 + 1'b1;
         end
       end
@@ -406,7 +449,7 @@ module spvit_ov_gemm #(
   end
 
   assign w_rd_en = am_rd;
-  assign w_rd_addr = ld_n == '0 ? ld_wt0 : ld_wptr;
+  assign w_rd_addr = ld_firstq ? ld_wt0 : ld_wptr;
 
   // ---- table write bus -----------------------------------------------------------------------
   logic tw_en;
@@ -451,7 +494,7 @@ module spvit_ov_gemm #(
       am_p1 <= am_rd;
       am_p2 <= am_p1;
     end
-    am_p1_kl <= ld_c == c_kc1;
+    am_p1_kl <= ld_lastc;
     am_p2_kl <= am_p1_kl;
   end
 
@@ -532,9 +575,14 @@ module spvit_ov_gemm #(
   end
 
   // ---- issue: one slot (activation row) a cycle ----------------------------------------------
+  // The tile to start next (nx_*) and the one issuing (cur_*) carry registered flags (first /
+  // last chunk, last block); is_lastq / is_vq say whether the next slot is the tile's last / a
+  // valid row, so the issue decision reaches the tags through a few LUTs.
   logic is_active, nx_done, issue;
-  logic [SW-1:0] is_r, slot_r;
-  logic [CNT_W-1:0] cur_b, cur_c, nx_b, nx_c, s_b, s_c;
+  logic [SW-1:0] is_r, slot_r, cur_lim, s_lim;
+  logic [CNT_W-1:0] nx_b, nx_c;
+  logic [2:0] cur_bt, s_bt;                            // block index mod NBIAS
+  logic cur_c0, cur_cl, cur_lb, nx_c0, nx_cl, nx_lb, is_lastq, is_vq, c_r1;
   logic [AM_AW-1:0] aptr, nx_abase, s_aaddr;
   logic [DA_W-1:0] dptr, nx_dbase, nx_dblk, s_daddr;
   logic s_c0, s_cl, s_lb, s_last, s_v;
@@ -542,13 +590,14 @@ module spvit_ov_gemm #(
   assign issue_start = run && !is_active && sh_ready && !nx_done;
   assign issue = issue_start || is_active;
   assign slot_r = issue_start ? '0 : is_r;
-  assign s_b = issue_start ? nx_b : cur_b;
-  assign s_c = issue_start ? nx_c : cur_c;
-  assign s_c0 = s_c == '0;
-  assign s_cl = s_c == c_kc1;
-  assign s_lb = s_b == c_nb1;
-  assign s_last = slot_r == ((c_dst == DST_AMT && s_cl) ? c_rp_m1 : c_rows_m1);
-  assign s_v = slot_r <= c_rows_m1;
+  assign s_bt = issue_start ? nx_b[2:0] : cur_bt;
+  assign s_c0 = issue_start ? nx_c0 : cur_c0;
+  assign s_cl = issue_start ? nx_cl : cur_cl;
+  assign s_lb = issue_start ? nx_lb : cur_lb;
+  // a tile's slots: R, or L * ceil(R / L) >= 2 for the last chunk of a transposed destination
+  assign s_lim = issue_start ? ((c_dst == DST_AMT && nx_cl) ? c_rp_m1 : c_rows_m1) : cur_lim;
+  assign s_last = issue_start ? c_r1 && !(c_dst == DST_AMT && nx_cl) : is_lastq;
+  assign s_v = issue_start || is_vq;
   assign s_aaddr = issue_start ? nx_abase : aptr;
   assign s_daddr = issue_start ? (c_dst == DST_AMT ? nx_dblk : nx_dbase) : dptr;
 
@@ -563,7 +612,7 @@ module spvit_ov_gemm #(
       tg0[TG_LB] = s_lb;
       tg0[TG_BEND] = s_last && s_cl;
       tg0[TG_FIN] = s_last && s_cl && s_lb;
-      tg0[TG_BT+:3] = s_b[2:0];
+      tg0[TG_BT+:3] = s_bt;
       tg0[TG_J+:LG] = slot_r[LG-1:0];
       tg0[TG_ROW+:RW] = RW'(slot_r);
       tg0[TG_DA+:DA_W] = s_daddr;
@@ -579,6 +628,10 @@ module spvit_ov_gemm #(
       nx_done <= 1'b0;
       nx_b <= '0;
       nx_c <= '0;
+      nx_c0 <= 1'b1;
+      nx_cl <= cfg_kc == CNT_W'(1);
+      nx_lb <= cfg_nb == CNT_W'(1);
+      c_r1 <= cfg_rows == RW'(1);
       nx_abase <= cfg_act_base;
       nx_dbase <= cfg_dst_base;
       nx_dblk <= cfg_dst_base;
@@ -587,20 +640,30 @@ module spvit_ov_gemm #(
       dptr <= c_dst == DST_AMT ? s_daddr + DA_W'(slot_r[LG-1:0] == LG'(L - 1)) : s_daddr + c_dst_stride;
       is_r <= s_last ? '0 : slot_r + 1'b1;
       is_active <= !s_last;
+      cur_lim <= s_lim;
+      is_lastq <= slot_r + 1'b1 == s_lim;
+      is_vq <= slot_r < c_rows_m1;
       if (issue_start) begin
-        cur_b <= nx_b;
-        cur_c <= nx_c;
-        if (nx_b == c_nb1 && nx_c == c_kc1) begin
+        cur_bt <= nx_b[2:0];
+        cur_c0 <= nx_c0;
+        cur_cl <= nx_cl;
+        cur_lb <= nx_lb;
+        if (nx_lb && nx_cl) begin
           nx_done <= 1'b1;
         end
-        if (nx_c == c_kc1) begin
+        if (nx_cl) begin
           nx_c <= '0;
+          nx_c0 <= 1'b1;
+          nx_cl <= c_kc1 == '0;
           nx_b <= nx_b + 1'b1;
+          nx_lb <= nx_b + 1'b1 == c_nb1;
           nx_abase <= c_act_base;
           nx_dbase <= nx_dbase + 1'b1;
           nx_dblk <= nx_dblk + c_lds;
         end else begin
           nx_c <= nx_c + 1'b1;
+          nx_c0 <= 1'b0;
+          nx_cl <= nx_c + 1'b1 == c_kc1;
           nx_abase <= nx_abase + 1'b1;
         end
       end
