@@ -185,14 +185,14 @@ module spvit_ov_gemm #(
   logic take;                                          // the instruction is taken at this edge
   assign take = start && !busy;
   logic cfg1, cfg2;                                    // cycles 1 and 2 of the instruction
-  logic [SW-1:0] c_rows_m1, c_rp_m1;                   // R - 1, L * ceil(R / L) - 1
-  logic [CNT_W-1:0] c_kc1, c_nb1;                      // KC - 1, NB - 1
+  logic [SW-1:0] c_rows_m1, c_rows_m2, c_rp_m2;        // R - 1, R - 2, L * ceil(R / L) - 2
+  logic [CNT_W-1:0] c_kc1, c_kc2, c_nb2;               // KC - 1, KC - 2, NB - 2
   logic [L-1:0] c_nmask, c_kmask;
   logic [AM_AW-1:0] c_act_base, c_act_stride, c_ws, c_ws3, c_lws;
   logic c_act_signed, c_w_am, c_w16, c_bias, c_table, c_res, c_raw, c_osigned;
   logic [1:0] c_dst;
   logic [DA_W-1:0] c_dst_stride, c_lds;
-  logic [TG_WD-1:0] c_ng1;                             // table groups - 1
+  logic [TG_WD-1:0] c_ng2;                             // table groups - 2
   logic [5:0] c_shift;
   logic signed [5:0] c_align;
   logic [4:0] c_obits;
@@ -206,23 +206,28 @@ module spvit_ov_gemm #(
   logic [TBL_BITS-1:0] e_tbl_flip, e_tbl_mask;
 
   // table size from the cfg port (the loader needs it in cycle 1): decodes, no adder
-  logic [TG_WD-1:0] d_ng1;
-  logic [BC_W-1:0] d_ntb1;
+  logic [TG_WD-1:0] d_ng2;
+  logic [BC_W-1:0] d_ntb1, d_ntb2;
+  logic d_ng_one;
   always_comb begin
-    for (int i = 0; i < TG_WD; i++) begin  // 2^(in - GB) - 1 (at least 0)
-      d_ng1[i] = i + GB < int'(cfg_table_in_bits);
+    d_ng_one = int'(cfg_table_in_bits) <= GB;  // one group
+    for (int i = 0; i < TG_WD; i++) begin  // 2^(in - GB) - 2 (used when there are >= 2 groups)
+      d_ng2[i] = i >= 1 && i + GB < int'(cfg_table_in_bits);
     end
-    for (int i = 0; i < BC_W; i++) begin   // 2^(in - log2 SB) - 1
+    for (int i = 0; i < BC_W; i++) begin   // 2^(in - log2 SB) - 1 and - 2
       d_ntb1[i] = i + GB + GPB_L < int'(cfg_table_in_bits);
+      d_ntb2[i] = i >= 1 && i + GB + GPB_L < int'(cfg_table_in_bits);
     end
   end
 
   always_ff @(posedge clk) begin
     if (take) begin
       c_rows_m1 <= SW'(cfg_rows - 1'b1);
-      c_rp_m1 <= SW'(cfg_rows - 1'b1) | SW'(L - 1);
+      c_rows_m2 <= SW'(cfg_rows - RW'(2));
+      c_rp_m2 <= (SW'(cfg_rows - 1'b1) | SW'(L - 1)) - 1'b1;
       c_kc1 <= cfg_kc - 1'b1;
-      c_nb1 <= cfg_nb - 1'b1;
+      c_kc2 <= cfg_kc - CNT_W'(2);
+      c_nb2 <= cfg_nb - CNT_W'(2);
       for (int i = 0; i < L; i++) begin
         c_nmask[i] <= i < int'(cfg_n_last);
         c_kmask[i] <= i < int'(cfg_k_last);
@@ -243,7 +248,7 @@ module spvit_ov_gemm #(
       c_dst <= cfg_dst;
       c_dst_stride <= cfg_dst_stride;
       c_lds <= cfg_dst_stride << LG;
-      c_ng1 <= d_ng1;
+      c_ng2 <= d_ng2;
       c_shift <= cfg_shift;
       c_align <= cfg_res ? cfg_res_align : 6'sd0;
       c_obits <= cfg_out_bits;
@@ -311,7 +316,7 @@ module spvit_ov_gemm #(
   } ld_state_t;
   ld_state_t ld_st;
   logic [CNT_W-1:0] ld_b, ld_c, blocks_done;
-  logic [BC_W-1:0] ld_n, ld_lim;      // element of the part, index of its last element
+  logic [BC_W-1:0] ld_n, ld_lim2;     // element of the part, index of its last element - 1
   logic ld_lastq, ld_firstq;          // ld_n == ld_lim, ld_n == 0
   logic ld_lastb, ld_lastc;           // ld_b == NB - 1, ld_c == KC - 1
   logic ld_wait;                      // the chain holds a loaded tile not yet issued
@@ -323,8 +328,8 @@ module spvit_ov_gemm #(
   logic [SB*8-1:0] tb_data;
   logic [TG_WD-1:0] tw_g;
   logic issue_start;
-  logic [BC_W-1:0] c_tile_lim;        // beats / rows of a tile - 1
-  logic c_tile_lim0;
+  logic [BC_W-1:0] c_tile_lim2;       // beats / rows of a tile - 2
+  logic c_tile_lim0;                  // a tile is one beat
 
   // A popped beat reaches the chain a cycle later (piece register), so the stream may pop the
   // next tile's first beat two cycles after that tile's issue started (its chain step then
@@ -364,10 +369,10 @@ module spvit_ov_gemm #(
       tb_valid <= 1'b0;
     end else if (take) begin
       ld_st <= cfg_table ? LD_TABLE : cfg_bias ? LD_BIAS : LD_TILE;
-      c_tile_lim <= cfg_w_am ? BC_W'(L - 1) : cfg_w16 ? BC_W'(TB16 - 1) : BC_W'(TB8 - 1);
+      c_tile_lim2 <= cfg_w_am ? BC_W'(L - 2) : cfg_w16 ? BC_W'(TB16 - 2) : BC_W'(TB8 - 2);
       c_tile_lim0 <= !cfg_w_am && (cfg_w16 ? TB16 == 1 : TB8 == 1);
-      ld_lim <= cfg_table ? d_ntb1 : cfg_bias ? BC_W'(BB - 1)
-                : cfg_w_am ? BC_W'(L - 1) : cfg_w16 ? BC_W'(TB16 - 1) : BC_W'(TB8 - 1);
+      ld_lim2 <= cfg_table ? d_ntb2 : cfg_bias ? BC_W'(BB - 2)
+                 : cfg_w_am ? BC_W'(L - 2) : cfg_w16 ? BC_W'(TB16 - 2) : BC_W'(TB8 - 2);
       ld_lastq <= cfg_table ? d_ntb1 == '0 : cfg_bias ? BB == 1 : !cfg_w_am && (cfg_w16 ? TB16 == 1 : TB8 == 1);
       ld_firstq <= 1'b1;
       ld_b <= '0;
@@ -378,14 +383,14 @@ module spvit_ov_gemm #(
       ld_wait <= 1'b0;
       tb_valid <= 1'b0;
       tw_g <= '0;
-      tw_endq <= GPB == 1 || d_ng1 == '0;
+      tw_endq <= GPB == 1 || d_ng_one;
       ld_wblk <= cfg_w_base + (cfg_w_stride << LG) - (cfg_w_stride << 1);
       ld_wt0 <= cfg_w_base + (cfg_w_stride << LG) - (cfg_w_stride << 1);
     end else begin
       // table holding register and writer
       if (tb_valid) begin
         tw_g <= tw_g + 1'b1;
-        tw_endq <= (32'(tw_g) + 1) % GPB == GPB - 1 || tw_g + 1'b1 == c_ng1;
+        tw_endq <= GPB == 1 || 32'(tw_g) % GPB == GPB - 2 || tw_g == c_ng2;
       end
       if (ld_st == LD_TABLE && pop) begin
         tb_valid <= 1'b1;
@@ -400,25 +405,25 @@ module spvit_ov_gemm #(
           ld_n <= '0;
           if (ld_st == LD_TABLE) begin
             ld_st <= c_bias ? LD_BIAS : LD_TILE;
-            ld_lim <= c_bias ? BC_W'(BB - 1) : c_tile_lim;
+            ld_lim2 <= c_bias ? BC_W'(BB - 2) : c_tile_lim2;
             ld_lastq <= c_bias ? BB == 1 : c_tile_lim0;
           end else if (ld_st == LD_BIAS) begin
             ld_st <= LD_TILE;
-            ld_lim <= c_tile_lim;
+            ld_lim2 <= c_tile_lim2;
             ld_lastq <= c_tile_lim0;
           end else if (ld_lastb && ld_lastc) begin
             ld_st <= LD_END;
           end else if (ld_lastc && c_bias) begin
             ld_st <= LD_BIAS;
-            ld_lim <= BC_W'(BB - 1);
+            ld_lim2 <= BC_W'(BB - 2);
             ld_lastq <= BB == 1;
           end else begin
-            ld_lim <= c_tile_lim;
+            ld_lim2 <= c_tile_lim2;
             ld_lastq <= c_tile_lim0;
           end
         end else begin
           ld_n <= ld_n + 1'b1;
-          ld_lastq <= ld_n + 1'b1 == ld_lim;
+          ld_lastq <= ld_n == ld_lim2;
         end
       end
       if (am_rd) begin
@@ -430,12 +435,12 @@ module spvit_ov_gemm #(
           ld_c <= '0;
           ld_lastc <= c_kc1 == '0;
           ld_b <= ld_b + 1'b1;
-          ld_lastb <= ld_b + 1'b1 == c_nb1;
+          ld_lastb <= ld_b == c_nb2;
           ld_wblk <= ld_wblk + c_lws;
           ld_wt0 <= ld_wblk + c_lws;
         end else begin
           ld_c <= ld_c + 1'b1;
-          ld_lastc <= ld_c + 1'b1 == c_kc1;
+          ld_lastc <= ld_c == c_kc2;
           ld_wt0 <= ld_wt0 + 1'b1;
         end
       end
@@ -579,7 +584,7 @@ module spvit_ov_gemm #(
   // last chunk, last block); is_lastq / is_vq say whether the next slot is the tile's last / a
   // valid row, so the issue decision reaches the tags through a few LUTs.
   logic is_active, nx_done, issue;
-  logic [SW-1:0] is_r, slot_r, cur_lim, s_lim;
+  logic [SW-1:0] is_r, slot_r, cur_lim2, s_lim2;       // slots - 2 of the tile
   logic [CNT_W-1:0] nx_b, nx_c;
   logic [2:0] cur_bt, s_bt;                            // block index mod NBIAS
   logic cur_c0, cur_cl, cur_lb, nx_c0, nx_cl, nx_lb, is_lastq, is_vq, c_r1;
@@ -595,7 +600,7 @@ module spvit_ov_gemm #(
   assign s_cl = issue_start ? nx_cl : cur_cl;
   assign s_lb = issue_start ? nx_lb : cur_lb;
   // a tile's slots: R, or L * ceil(R / L) >= 2 for the last chunk of a transposed destination
-  assign s_lim = issue_start ? ((c_dst == DST_AMT && nx_cl) ? c_rp_m1 : c_rows_m1) : cur_lim;
+  assign s_lim2 = issue_start ? ((c_dst == DST_AMT && nx_cl) ? c_rp_m2 : c_rows_m2) : cur_lim2;
   assign s_last = issue_start ? c_r1 && !(c_dst == DST_AMT && nx_cl) : is_lastq;
   assign s_v = issue_start || is_vq;
   assign s_aaddr = issue_start ? nx_abase : aptr;
@@ -640,8 +645,8 @@ module spvit_ov_gemm #(
       dptr <= c_dst == DST_AMT ? s_daddr + DA_W'(slot_r[LG-1:0] == LG'(L - 1)) : s_daddr + c_dst_stride;
       is_r <= s_last ? '0 : slot_r + 1'b1;
       is_active <= !s_last;
-      cur_lim <= s_lim;
-      is_lastq <= slot_r + 1'b1 == s_lim;
+      cur_lim2 <= s_lim2;
+      is_lastq <= slot_r == s_lim2;
       is_vq <= slot_r < c_rows_m1;
       if (issue_start) begin
         cur_bt <= nx_b[2:0];
@@ -656,14 +661,14 @@ module spvit_ov_gemm #(
           nx_c0 <= 1'b1;
           nx_cl <= c_kc1 == '0;
           nx_b <= nx_b + 1'b1;
-          nx_lb <= nx_b + 1'b1 == c_nb1;
+          nx_lb <= nx_b == c_nb2;
           nx_abase <= c_act_base;
           nx_dbase <= nx_dbase + 1'b1;
           nx_dblk <= nx_dblk + c_lds;
         end else begin
           nx_c <= nx_c + 1'b1;
           nx_c0 <= 1'b0;
-          nx_cl <= nx_c + 1'b1 == c_kc1;
+          nx_cl <= nx_c == c_kc2;
           nx_abase <= nx_abase + 1'b1;
         end
       end

@@ -4,8 +4,8 @@
 //   E1  vb  = acc + (bias_en ? bias : 0);      rs = res_en ? sext(res) << a_pos : 0
 //   E2  vs  = vb << a_neg
 //   E3  v   = vs + rs                          (a >= 0: acc + b + (r << a); a < 0: ((acc + b) << -a) + r)
-//   E4  q   = v >>> s,  rb = v[s-1] (s >= 1),  st = |v[s-2:0]          (s = shift - min(a, 0))
-//   E5  y   = q + (rb & (st | q[0]))           (round half to even; y = 0 when s >= ACC_W)
+//   E4  q   = v >>> s,  rb = v[s-1] (s >= 1),  st_g = |v[s-2:0] in 3-bit groups (s = shift - min(a, 0))
+//   E5  y   = q + (rb & (|st_g | q[0]))        (round half to even; y = 0 when s >= ACC_W)
 //   E6  ys  = raw ? y : clamp(y, min_v, max_v) (intops.saturate to the output format)
 //   E7  idx = (ys ^ tbl_flip) & tbl_mask       (y - min_int of the table's input format)
 //   E8  out = tbl_en ? ext(table[idx]) : ys    (ext: sign- or zero-extension by tbl_os)
@@ -59,7 +59,11 @@ module spvit_ov_gemm_epi #(
   localparam int TD = (1 << TBL_BITS) / TBL_G;  // table words
 
   logic [ACC_W-1:0] vb, rs1, vs, rs2, v, q;
-  logic rb, st;
+  localparam int NG3 = (ACC_W + 2) / 3;  // sticky groups of 3 bits (one LUT6 each)
+  logic rb;
+  logic [NG3-1:0] st_g;
+  logic [3*NG3-1:0] v_st;
+  assign v_st = (3 * NG3)'(v & st_mask);
   logic signed [ACC_W-1:0] y, ys, ys7;
   logic [TBL_BITS-1:0] idx;
 
@@ -75,9 +79,11 @@ module spvit_ov_gemm_epi #(
     // E4
     q   <= zero_out ? '0 : ACC_W'($signed(v) >>> sh);
     rb  <= rnd_en && v[rb_pos];
-    st  <= |(v & st_mask);
+    for (int g = 0; g < NG3; g++) begin
+      st_g[g] <= |v_st[3*g+:3];
+    end
     // E5
-    y   <= $signed(q) + $signed(ACC_W'(rb && (st || q[0])));
+    y   <= $signed(q) + $signed(ACC_W'(rb && (|st_g || q[0])));
     // E6
     if (raw) begin
       ys <= y;
