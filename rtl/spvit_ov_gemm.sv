@@ -17,51 +17,68 @@
 //      (spvit_ov_gemm_tr); 2 XB word dst_base + r*dst_stride + b (X_W-bit lanes; the residual is
 //      read from the same word); 3 result RAM word dst_base + b (32-bit lanes; R = 1).
 //
-// Control: start (one cycle, cfg_* valid in it, registered), busy (from the cycle after start
-// to done), done (one cycle, every write committed).  Buffers: act / w read ports (data RD_LAT = 2
+// Control: start with the cfg_* ports; the unit takes it in a cycle where busy is low (cycle 0 of
+// the instruction; also its predecessor's done cycle) and registers the configuration.  busy is
+// high from cycle 1 to the cycle before done; done is a one-cycle pulse in cycle N, after every
+// write of the instruction has been committed.  Buffers: act / W read ports (data RD_LAT = 2
 // cycles after rd_en), AM / XB / result write ports, XB read port (residual).  The top routes
 // the AM ports to banks: act and W reads must hit different banks.
 //
 // Micro-architecture.  A loader fills the array's shadow chain with the next tile (from the
-// stream: one beat a cycle, SB bytes; from AM: one row a cycle) while the current tile streams
-// its rows (one AM word a cycle) through the DSPs; the swap (DSP A registers <= chain) happens as
-// the first row of the next tile enters the B registers, so consecutive tiles stream without a
-// bubble when the load is hidden.  Slot pipeline (cycles after a row's issue, LG = log2 L):
+// stream: one beat a cycle, SB bytes; from AM: one row a cycle; through one piece register)
+// while the current tile streams its rows (one AM word a cycle) through the DSPs; the swap (DSP
+// A registers <= chain) happens as the first row of the next tile enters the B registers, so
+// consecutive tiles stream without a bubble when the load is hidden.  Slot pipeline (cycles
+// after a row's issue, LG = log2 L):
 //   0 act read | 2 act data -> act register | 3 B (swap here) | 4 M | 5 P | 6..5+LG adder tree |
-//   T0 = 6+LG: tree sum; acc = sum [+ acc RAM (read at T0-2)]; bias read | T0+1: acc RAM write
-//   (not last chunk) or epilogue E1 (residual read at T0-1) .. E8 | EW = T0+9: AM/XB/result write
-//   (or into the corner turner, whose words are written in cycles W+3 .. W+L+2 after a group's
-//   last slot W).  Tags (row, chunk flags, block, address) travel beside the data.
+//   T0 = 6+LG: tree sum; acc = sum [+ acc RAM (read at T0-2)] + the tree's last borrow bit;
+//   bias read | T0+1: acc RAM write (not last chunk) or epilogue E1 (residual read at T0-1) ..
+//   E8 | EW = T0+9: AM / XB / result write, or into the corner turner, whose words are written in
+//   cycles W+3 .. W+L+2 after a group's last slot W.  Tags (row, chunk flags, block, address)
+//   travel beside the data.
 //
-// Cycle formula (start in cycle 0, done asserted in cycle N; the stream never stalls; every
-// count below is the hardware's, checked exactly by tests/test_rtl_ov_gemm.py through
-// spvit_fpga/rtl/vectors/ov_gemm.py:gemm_cycles).  Tiles k = 0 .. NB*KC-1 in order (b, c):
-//   S_k   = slots of tile k: R, or L*ceil(R/L) for the last chunk with the transposed destination
-//   I_k   = cycle the tile's first row is issued;  E_k = cycle its last beat / AM row is read
-//   stream weights: TB = ceil(L*L*WB/SB) beats a tile (WB = 2 with cfg_w16), BB = ceil(4L/SB)
-//     bias beats a block (cfg_bias), table TT = (ceil(2^in/SB) - 1)*(SB/TBL_G) + 1 cycles
-//     (cfg_table) before everything;  X_k = BB if (cfg_bias and c == 0) else 0
-//     E_0 = TT + X_0 + TB,   E_k = max(E_{k-1} + X_k, I_{k-1} + 2) + TB      (k >= 1)
-//   AM weights: E_0 = L (+ TT + X_0),  E_k = max(E_{k-1} + X_k, I_{k-1}) + L ... with reads
-//     taking their data 2 cycles later:  I_k = max(E_k + 3, I_{k-1} + S_{k-1})
-//   stream weights:                      I_k = max(E_k + 1, I_{k-1} + S_{k-1})
-//   N = I_last + S_last + DRAIN,  DRAIN = T0 + 9 (AM, XB, result), T0 + L + 11 (transposed)
-// Steady state: a tile takes max(S, TB + 3) cycles (stream) or max(S, L + 3) (AM): the load
-// (TB beats / L rows) plus 3 cycles from the issue of a tile until the chain may take the next
-// one; bias beats are hidden while BB <= 3 or compute-bound (the recurrence above is exact).
-// The bias RAM holds 8 blocks; the loader waits for a free entry, which never binds for the
-// pipeline depths here (a block occupies >= 4 cycles and T0 + 1 < 28).
+// Cycle formula (instruction taken in cycle 0, done in cycle N, the param stream never empty;
+// checked exactly by tests/test_rtl_ov_gemm.py through spvit_fpga/rtl/vectors/ov_gemm.py
+// gemm_cycles).  Tiles k = 0 .. NB*KC-1 in order (b, c), c_k = k mod KC:
+//   S_k  = slots (issued rows) of tile k: R, or L*ceil(R/L) in the last chunk of the transposed
+//          destination (whole corner-turner groups; the extra slots are bubbles)
+//   LOAD = TB = ceil(L*L*WB/SB) beats (stream, WB = 2 with cfg_w16) or L rows (AM)
+//   G, H = 2, 2 (stream) or 0, 4 (AM): a tile's first element may be loaded G cycles after the
+//          previous tile's issue started; a tile can issue H cycles after its last element
+//   X_k  = BB = ceil(4L/SB) bias beats if cfg_bias and c_k = 0, else 0
+//   TT   = table cycles if cfg_table: (ceil(2^in/SB) - 1) * SB/TBL_G + 1, else 0
+//   E_0  = TT + X_0 + LOAD                      E_k = max(E_{k-1} + X_k + 1, I_{k-1} + G) + LOAD - 1
+//   I_0  = E_0 + H                              I_k = max(E_k + H, I_{k-1} + S_{k-1})
+//   N    = I_last + S_last + DRAIN,  DRAIN = T0 + 9 (AM, XB, result) or T0 + L + 11 (transposed)
+// (E_k: cycle of the tile's last stream pop / AM read; I_k: cycle its first row is issued.)
+// One tile: N = TT + X_0 + LOAD + H + S + DRAIN.  Steady state: a tile takes max(S, TB + 3)
+// (stream) or max(S, L + 3) (AM) cycles; block-start bias beats are hidden unless BB + TB + 3 > S
+// and BB > 3 (the recurrence is exact either way).
+// The bias RAM holds 8 blocks; the loader waits for a free entry (registered check, 7 in use),
+// which never binds: block b's bias is popped after tile b-2 started issuing (one tile in the
+// chain at a time), and block b-7 finished more than 5 tile periods (each >= max(S, 4)) earlier,
+// i.e. before its last slot could still be short of the bias read at T0 <= 12.
 //
 // Preconditions: L even power of two >= 2, SB a power of two >= 4 (bytes), TBL_G a power of two
-// dividing SB with TBL_G <= 2^TBL_BITS; 1 <= R <= T_MAX; KC, NB >= 1; 1 <= n_last, k_last <= L;
-// 9-bit weights (cfg_w16) lie in [-255, 255] when PACK = 2; ACC_W >= the instruction's proven
+// dividing SB with TBL_G <= 2^TBL_BITS, T_MAX >= 2; 1 <= R <= T_MAX; 1 <= KC, NB < 2^CNT_W;
+// 1 <= n_last, k_last <= L; 9-bit weights (cfg_w16) lie in [-255, 255] when PACK = 2 (the
+// generator's delta row is a difference of int8 rows); ACC_W >= the instruction's proven
 // accumulator width (<= 32); cfg_raw implies shift 0 and no negative align; the residual only
-// with the XB destination; the transposed destination only with 8-bit outputs; the table's input
-// format is (cfg_table_in_bits, cfg_out_signed) and holds the saturated output; start only when
-// not busy.
-// Resources: L*L/PACK DSPs; shadow chain L*L*9 FFs; adder trees L * sum_{l=1..LG} (L>>l)(18+l)
-// FFs; accumulator RAM T_MAX x L*ACC_W; per lane: 8 x ACC_W bias LUT-RAM, 2^TBL_BITS x 8 table
-// LUT-RAM, 8 epilogue stages; corner turner: L banks of 2L x 8 LUT-RAM.
+// with the XB destination; the transposed destination only with 8-bit outputs; bias and table
+// only with stream weights (they are parts of the GEMM blob); the table's input format is
+// (cfg_table_in_bits <= TBL_BITS, cfg_out_signed) and holds the saturated output.
+//
+// Resources (L = 64, PACK = 2: 2048 DSPs): L*L/PACK DSPs (each with its A/B/M/P registers);
+// shadow chain L*L*9 FFs; adder trees L * sum_{l=1..LG} (L>>l)(18+l) FFs plus L-1 borrow bits
+// per odd tree (no incrementer: the borrows use the adders' carry-ins); accumulator RAM T_MAX x
+// L*ACC_W (block RAM); per lane: 8 x ACC_W bias LUT-RAM, 2^TBL_BITS x 8 table LUT-RAM (TBL_G
+// banks), ~10 ACC_W-bit epilogue registers; corner turner: L banks of 2L x 8 LUT-RAM and two
+// log2(L)-stage rotators.
+// Timing (Yosys 0.70 synth_xilinx -family xcup, L = 8): no register-to-register path exceeds 6
+// LUT levels (LUT-RAM reads counted as one) and one 32-bit carry chain; every DSP48E2's A and B
+// inputs come straight from flip-flops (A with CE = swap) and its P output feeds two flip-flop
+// stages only (M, P).  Yosys 0.70 packs such registers into DSP48E1 but not into DSP48E2; Vivado
+// absorbs them (AREG/BREG/MREG/PREG).
 module spvit_ov_gemm #(
     parameter int L          = 8,    // array side, lanes of every buffer word
     parameter int PACK       = 2,    // MACs per DSP: 2 (DSP48E2 packing) or 1
@@ -198,7 +215,8 @@ module spvit_ov_gemm #(
   logic [4:0] c_obits;
   logic [3:0] c_tin;
   // epilogue constants (cycle 1)
-  logic [4:0] e_a_pos, e_a_neg;
+  logic [4:0] e_a_amt;
+  logic e_a_acc;
   logic [SH_W-1:0] e_sh, e_rb_pos;
   logic e_rnd_en, e_zero_out, e_tbl_os;
   logic [ACC_W-1:0] e_st_mask;
@@ -277,8 +295,8 @@ module spvit_ov_gemm #(
   end
   always_ff @(posedge clk) begin
     if (cfg2) begin
-      e_a_pos <= c_align[5] ? 5'd0 : c_align[4:0];
-      e_a_neg <= c_align[5] ? 5'(-c_align) : 5'd0;
+      e_a_amt <= c_align[5] ? 5'(-c_align) : c_align[4:0];
+      e_a_acc <= c_align[5];
       e_zero_out <= int'(k_s) >= ACC_W;
       e_sh <= SH_W'(k_s);
       e_rnd_en <= k_s != 7'd0 && int'(k_s) < ACC_W;
@@ -757,8 +775,8 @@ module spvit_ov_gemm #(
         .clk(clk),
         .bias_en(c_bias),
         .res_en(c_res),
-        .a_pos(e_a_pos),
-        .a_neg(e_a_neg),
+        .a_amt(e_a_amt),
+        .a_acc(e_a_acc),
         .sh(e_sh),
         .rnd_en(e_rnd_en),
         .rb_pos(e_rb_pos),

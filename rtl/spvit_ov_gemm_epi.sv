@@ -1,9 +1,10 @@
 // spvit_ov_gemm_epi: one output lane of the overlay GEMM epilogue (intops.int_linear's
 // bias / residual / requantise, then intops.table_lookup), eight registered stages.
 //
-//   E1  vb  = acc + (bias_en ? bias : 0);      rs = res_en ? sext(res) << a_pos : 0
-//   E2  vs  = vb << a_neg
-//   E3  v   = vs + rs                          (a >= 0: acc + b + (r << a); a < 0: ((acc + b) << -a) + r)
+//   E1  vb  = acc + (bias_en ? bias : 0);      rx = res_en ? sext(res) : 0
+//   E2  sh  = (a_acc ? vb : rx) << a_amt;      ot = a_acc ? rx : vb        (one shifter: a >= 0
+//       shifts the residual, a < 0 the accumulator)
+//   E3  v   = sh + ot                          (a >= 0: acc + b + (r << a); a < 0: ((acc + b) << -a) + r)
 //   E4  q   = v >>> s,  rb = v[s-1] (s >= 1),  st_g = |v[s-2:0] in 3-bit groups (s = shift - min(a, 0))
 //   E5  y   = q + (rb & (|st_g | q[0]))        (round half to even; y = 0 when s >= ACC_W)
 //   E6  ys  = raw ? y : clamp(y, min_v, max_v) (intops.saturate to the output format)
@@ -32,8 +33,8 @@ module spvit_ov_gemm_epi #(
     // instruction constants
     input  logic                     bias_en,   // add the bias
     input  logic                     res_en,    // add the residual
-    input  logic [4:0]               a_pos,     // residual left shift (align >= 0)
-    input  logic [4:0]               a_neg,     // accumulator left shift (align < 0)
+    input  logic [4:0]               a_amt,     // |align| (0 without a residual)
+    input  logic                     a_acc,     // align < 0: shift the accumulator, else the residual
     input  logic [SH_W-1:0]          sh,        // floor shift s (s < ACC_W)
     input  logic                     rnd_en,    // 1 <= s < ACC_W: rounding applies
     input  logic [SH_W-1:0]          rb_pos,    // s - 1
@@ -58,7 +59,7 @@ module spvit_ov_gemm_epi #(
 );
   localparam int TD = (1 << TBL_BITS) / TBL_G;  // table words
 
-  logic [ACC_W-1:0] vb, rs1, vs, rs2, v, q;
+  logic [ACC_W-1:0] vb, rx, sh2, ot2, v, q;
   localparam int NG3 = (ACC_W + 2) / 3;  // sticky groups of 3 bits (one LUT6 each)
   logic rb;
   logic [NG3-1:0] st_g;
@@ -70,12 +71,12 @@ module spvit_ov_gemm_epi #(
   always_ff @(posedge clk) begin
     // E1
     vb  <= acc + (bias_en ? bias : '0);
-    rs1 <= res_en ? (ACC_W'($signed(res)) << a_pos) : '0;
+    rx  <= res_en ? ACC_W'($signed(res)) : '0;
     // E2
-    vs  <= vb << a_neg;
-    rs2 <= rs1;
+    sh2 <= (a_acc ? vb : rx) << a_amt;
+    ot2 <= a_acc ? rx : vb;
     // E3
-    v   <= vs + rs2;
+    v   <= sh2 + ot2;
     // E4
     q   <= zero_out ? '0 : ACC_W'($signed(v) >>> sh);
     rb  <= rnd_en && v[rb_pos];

@@ -33,6 +33,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # rtl_sim lives beside spvit_fpga
 
 from rtl_sim import runner  # noqa: E402  (the one import of the runner in this file)
+from spvit_fpga import synth  # noqa: E402
 from spvit_fpga.intops import FixedFormat as F  # noqa: E402
 from spvit_fpga.rtl.vectors import ov_gemm as V  # noqa: E402
 
@@ -127,6 +128,17 @@ def test_dsp_element_matches_python():
     res = runner.run(top="spvit_ov_dsp", test_module=TB, parameters=params, vectors={"triples": _dsp_triples()},
                      testcase="ov_dsp_element")
     assert res.tests == 1 and res.failed == 0
+
+
+def test_array_maps_one_dsp48e2_per_packed_pair(monkeypatch):
+    """Yosys synth_xilinx (UltraScale+) of a 4 x 4 packed array: L*L/2 = 8 DSP48E2, one per pair of
+    output lanes and input lane (the 27-bit packed operand times the 9-bit activation fits one
+    27 x 18 multiplier), nothing left unmapped."""
+    monkeypatch.delenv(synth.YOSYS_ENV, raising=False)
+    r = synth.synth_xilinx(runner.sources_for("spvit_ov_gemm_array"), "spvit_ov_gemm_array",
+                           parameters={"L": 4, "PACK": 2, "CS": 16}, timeout=600)
+    assert r.cells.get("DSP48E2") == 8 and r.dsp == 8, r.cells
+    assert not [t for t in r.cells if t.startswith("$") and t != "$scopeinfo"], r.cells
 
 
 # --------------------------------------------------------------------------------------------

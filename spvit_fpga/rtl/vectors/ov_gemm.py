@@ -123,8 +123,11 @@ def gemm_params(**kw: int) -> GemmParams:
 
 def gemm_cycles(p: GemmParams, *, rows: int, kc: int, nb: int, w_am: bool, w16: bool = False, bias: bool = False,
                 table_in_bits: Optional[int] = None, dst: str = "am") -> int:
-    """Cycles from ``start`` (cycle 0) to ``done`` of one instruction when the param stream is
-    never empty (the recurrence in the header of ``rtl/spvit_ov_gemm.sv``)."""
+    """Cycles from the cycle the instruction is taken (0) to its ``done`` cycle when the param
+    stream is never empty: the recurrence in the header of ``rtl/spvit_ov_gemm.sv``.  Tile k's
+    last element is loaded in cycle ``E_k`` (``LOAD`` = stream beats or L AM rows, started no
+    earlier than ``G`` cycles after the previous tile's issue and after a block's bias beats) and
+    it issues from ``I_k`` (``H`` cycles after ``E_k``, and after the previous tile's slots)."""
     L, SB = p.L, p.SB
     lg = L.bit_length() - 1
     t0 = 6 + lg
