@@ -68,12 +68,17 @@
 // only with stream weights (they are parts of the GEMM blob); the table's input format is
 // (cfg_table_in_bits <= TBL_BITS, cfg_out_signed) and holds the saturated output.
 //
-// Resources (L = 64, PACK = 2: 2048 DSPs): L*L/PACK DSPs (each with its A/B/M/P registers);
-// shadow chain L*L*9 FFs; adder trees L * sum_{l=1..LG} (L>>l)(18+l) FFs plus L-1 borrow bits
-// per odd tree (no incrementer: the borrows use the adders' carry-ins); accumulator RAM T_MAX x
-// L*ACC_W (block RAM); per lane: 8 x ACC_W bias LUT-RAM, 2^TBL_BITS x 8 table LUT-RAM (TBL_G
-// banks), ~10 ACC_W-bit epilogue registers; corner turner: L banks of 2L x 8 LUT-RAM and two
-// log2(L)-stage rotators.
+// Resources: L*L/PACK DSPs (each with its A/B/M/P registers); shadow chain L*L*9 FFs; adder
+// trees L * sum_{l=1..LG} (L>>l)(18+l) FFs plus L-1 borrow bits per odd tree (no incrementer:
+// the borrows use the adders' carry-ins), about one LUT per tree adder bit; accumulator RAM
+// T_MAX x L*ACC_W (block RAM); per lane: 8 x ACC_W bias LUT-RAM, 2^TBL_BITS x 8 table LUT-RAM
+// (TBL_G banks), ~10 ACC_W-bit epilogue registers, ~500 LUTs; corner turner: L banks of 2L x 8
+// LUT-RAM and two log2(L)-stage rotators.  Yosys 0.70 (xcup), FF counts include the DSP
+// registers Yosys leaves in the fabric (~100 a DSP):
+//   L = 8,  SB 32, T_MAX 200:   32 DSP48E2,  7.4k LUT, 10.0k FF,  4 RAMB36,  80 RAM32M16
+//   L = 16, SB 64, T_MAX 200:  128 DSP48E2, 16.9k LUT, 28.5k FF, 15 RAMB18, 160 RAM32M16
+//     (its array alone: 4.8k LUT, 18.8k FF).  L = 64 extrapolated: 2048 DSPs, ~82k LUT trees +
+//     ~32k LUT epilogue, ~117k FF chain + trees.
 // Timing (Yosys 0.70 synth_xilinx -family xcup, L = 8): no register-to-register path exceeds 6
 // LUT levels (LUT-RAM reads counted as one) and one 32-bit carry chain; every DSP48E2's A and B
 // inputs come straight from flip-flops (A with CE = swap) and its P output feeds two flip-flop

@@ -17,8 +17,6 @@ the vectors, the cocotb testbench ``rtl_sim/tb_ov_gemm.py`` only replays them.
 """
 from __future__ import annotations
 
-import math
-import random
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
