@@ -127,7 +127,7 @@ module spvit_ov_gemm #(
     input  logic                     cfg_table,             // table from the stream, applied
     input  logic [3:0]               cfg_table_in_bits,     // table input bits (<= TBL_BITS)
     input  logic                     cfg_table_out_signed,  // table entries signed
-    input  logic [5:0]               cfg_shift,             // rounding shift 0..63
+    input  logic signed [6:0]        cfg_shift,             // requested shift -64..63; shift - min(align, 0) in 0..63
     input  logic                     cfg_res,               // add the residual (XB destination)
     input  logic signed [5:0]        cfg_res_align,         // -31..31
     input  logic                     cfg_raw,               // output v itself (no saturation)
@@ -215,7 +215,7 @@ module spvit_ov_gemm #(
   logic [1:0] c_dst;
   logic [DA_W-1:0] c_dst_stride, c_lds;
   logic [TG_WD-1:0] c_ng2;                             // table groups - 2
-  logic [5:0] c_shift;
+  logic signed [6:0] c_shift;
   logic signed [5:0] c_align;
   logic [4:0] c_obits;
   logic [3:0] c_tin;

@@ -157,6 +157,9 @@ def _cases_a(p):
                     residual_align=3, dst="xb"),
         V.gemm_case(p, name="res-align-2", rows=7, k_in=17, n_out=8, seed=3, shift=7, out_fmt=F(16, 0),
                     residual_align=-2, dst="xb"),
+        # the patch embedding's shape: the requested shift is negative, the residual's align makes it 0
+        V.gemm_case(p, name="res-align-1-shift-1", rows=5, k_in=16, n_out=8, seed=13, shift=-1, out_fmt=F(16, 0),
+                    residual_align=-1, dst="xb"),
         V.gemm_case(p, name="w16-delta", rows=9, k_in=24, n_out=1, seed=4, w_bits=9, shift=6, out_fmt=F(16, 0)),
         V.gemm_case(p, name="w16-pairs", rows=3, k_in=9, n_out=10, seed=5, w_bits=9, shift=9),
         V.gemm_case(p, name="raw-result", rows=1, k_in=32, n_out=10, seed=6, out_fmt=None, shift=0, dst="result",

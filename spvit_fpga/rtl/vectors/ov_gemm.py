@@ -326,7 +326,7 @@ def gemm_case(p: GemmParams, *, name: str, rows: int, k_in: int, n_out: int, see
         cfg_bias=int(bias and w_src == "stream"), cfg_table=int(tbl is not None),
         cfg_table_in_bits=t_in.bits if t_in is not None else 0,
         cfg_table_out_signed=int(t_out.signed) if t_out is not None else 0,
-        cfg_shift=shift_cfg, cfg_res=int(res is not None), cfg_res_align=(residual_align or 0) & 0x3F,
+        cfg_shift=shift_cfg & 0x7F, cfg_res=int(res is not None), cfg_res_align=(residual_align or 0) & 0x3F,
         cfg_raw=int(out_fmt is None), cfg_out_bits=out_bits, cfg_out_signed=int(out_signed),
         cfg_dst=DST_KINDS[dst], cfg_dst_base=dst_base, cfg_dst_stride=dst_stride or 0,
     )
