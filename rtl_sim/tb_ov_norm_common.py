@@ -31,14 +31,16 @@ RD_LAT = 2
 
 
 class Harness:
-    """Buffer memories (``{prefix: {word address: int}}``), the param stream and the control."""
+    """Buffer memories (``rd_mem`` / ``wr_mem``: ``{prefix: {word address: int}}``, one memory a
+    read port and one a write port), the param stream and the control."""
 
     def __init__(self, dut, *, read_ports: Dict[str, int], write_ports: Dict[str, int], lanes: int,
                  idle: float = 0.0, seed: int = 0) -> None:
         self.dut = dut
         self.clk = dut.clk
         self.lanes = lanes
-        self.mem: Dict[str, Dict[int, int]] = {p: {} for p in list(read_ports) + list(write_ports)}
+        self.rd_mem: Dict[str, Dict[int, int]] = {p: {} for p in read_ports}
+        self.wr_mem: Dict[str, Dict[int, int]] = {p: {} for p in write_ports}
         self.read_ports = read_ports
         self.write_ports = write_ports
         self.rng = random.Random(seed)
@@ -89,7 +91,7 @@ class Harness:
             for p, pipe in self._pipes.items():
                 if int(getattr(dut, f"{p}_rd_en").value):
                     addr = int(getattr(dut, f"{p}_rd_addr").value)
-                    pipe.append(self.mem[p].get(addr, 0))
+                    pipe.append(self.rd_mem[p].get(addr, 0))
                 else:
                     pipe.append(None)
             for p, width in self.write_ports.items():
@@ -97,12 +99,12 @@ class Harness:
                     addr = int(getattr(dut, f"{p}_wr_addr").value)
                     be = int(getattr(dut, f"{p}_wr_be").value)
                     data = int(getattr(dut, f"{p}_wr_data").value)
-                    old = self.mem[p].get(addr, 0)
+                    old = self.wr_mem[p].get(addr, 0)
                     mask = 0
                     for ln in range(self.lanes):
                         if be >> ln & 1:
                             mask |= ((1 << width) - 1) << (ln * width)
-                    self.mem[p][addr] = (old & ~mask) | (data & mask)
+                    self.wr_mem[p][addr] = (old & ~mask) | (data & mask)
                     self.writes.append((self.cycle, p, addr, be))
             if self.ps_presenting and int(dut.ps_tready.value):
                 self.ps.popleft()
