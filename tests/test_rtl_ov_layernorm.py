@@ -48,14 +48,17 @@ def test_cycle_formula_helper():
 
 @pytest.mark.parametrize("beat_bytes", [32, 16])
 def test_ov_layernorm_exact_and_cycles(beat_bytes):
-    params, vec = _run(dict(lanes=8, beat_bytes=beat_bytes, seed=beat_bytes), dict(seed=beat_bytes, big=beat_bytes == 32))
+    """SB = 32: each instruction alone; SB = 16: one program, each instruction started in the done
+    cycle of the one before (the blobs back to back on the stream)."""
+    params, vec = _run(dict(lanes=8, beat_bytes=beat_bytes, seed=beat_bytes, back_to_back=beat_bytes == 16),
+                       dict(seed=beat_bytes, big=beat_bytes == 32))
     runner.lint(runner.sources_for(TOP), TOP, parameters=params)
     res = runner.run(top=TOP, test_module=BENCH, parameters=params, vectors=vec)
     assert res.tests == 1 and res.failed == 0
 
 
 def test_ov_layernorm_param_stream_stalls():
-    params, vec = _run(dict(lanes=8, beat_bytes=32, seed=5, idle=0.6), dict(seed=5))
+    params, vec = _run(dict(lanes=8, beat_bytes=32, seed=5, idle=0.6, back_to_back=True), dict(seed=5))
     res = runner.run(top=TOP, test_module=BENCH, parameters=params, vectors=vec)
     assert res.tests == 1
 

@@ -190,7 +190,8 @@ def _pack(values: Sequence[int], width: int) -> int:
 
 
 def layernorm_vectors(cases: Sequence[LNCase], *, lanes: int = 8, beat_bytes: int = 32, seed: int = 0,
-                      idle: float = 0.0, corrupt_blob: bool = False) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+                      idle: float = 0.0, corrupt_blob: bool = False, back_to_back: bool = False,
+                      region: int = 400) -> Tuple[Dict[str, Any], Dict[str, Any]]:
     """``(parameters, vectors)`` of one build of ``spvit_ov_layernorm`` running ``cases`` in order.
 
     Per instruction: the configuration, the blob's beats (from :class:`ParamStream`), the XB
@@ -198,7 +199,9 @@ def layernorm_vectors(cases: Sequence[LNCase], *, lanes: int = 8, beat_bytes: in
     sub-rows must keep them) and the expected AM words; ``cycles`` is the formula's count.
     ``idle`` is the bench's probability of an idle param-stream cycle (0: the cycle count is
     checked).  ``corrupt_blob`` changes one gamma in the first blob after the expectations were
-    computed (the bench must then fail)."""
+    computed (the bench must then fail).  ``back_to_back``: the bench runs the instructions as one
+    program, each starting in its predecessor's done cycle; instruction ``k`` then uses the
+    addresses ``k*region ..`` of XB and AM."""
     rnd = random.Random(seed)
     L, sb = lanes, beat_bytes
     mant = {c.params.mant_bits for c in cases}
@@ -234,8 +237,9 @@ def layernorm_vectors(cases: Sequence[LNCase], *, lanes: int = 8, beat_bytes: in
         beats = [int.from_bytes(data[i:i + sb], "little") for i in range(0, len(data), sb)]
         assert len(beats) == layernorm_blob_beats(c, sb, m_bits)
         y = case.expected()
-        src_base = rnd.randrange(0, 40)
-        dst_base = rnd.randrange(0, 40)
+        off = n * region if back_to_back else 0
+        src_base = off + rnd.randrange(0, 40)
+        dst_base = off + rnd.randrange(0, 40)
         stride = p + rnd.choice((0, 0, 1, 3))
         xb = {}
         flat = case.x.reshape(j, c) if j else np.zeros((0, c), np.int64)
@@ -272,5 +276,5 @@ def layernorm_vectors(cases: Sequence[LNCase], *, lanes: int = 8, beat_bytes: in
         if pr.eps_int >= 1 << var_w:
             raise ValueError(f"{case.name}: eps_int does not fit VAR_W")
     vec = dict(params=params, lanes=L, out_bits=8, instructions=instrs, idle=idle, seed=seed,
-               read_ports={"xb": X_W}, write_ports={"am": 8}, check_cycles=(idle == 0.0))
+               check_cycles=(idle == 0.0), back_to_back=back_to_back)
     return params, vec

@@ -158,11 +158,14 @@ def _pack8(values: Sequence[int]) -> int:
 
 def softmax_vectors(cases: Sequence[SMCase], *, lanes: int = 8, beat_bytes: int = 32, sm_lanes: int = 8,
                     seed: int = 0, idle: float = 0.0, pf_max: int = 8, t_max: Optional[int] = None,
-                    corrupt_table: bool = False) -> Tuple[Dict[str, Any], Dict[str, Any]]:
+                    corrupt_table: bool = False, back_to_back: bool = False,
+                    region: int = 200) -> Tuple[Dict[str, Any], Dict[str, Any]]:
     """``(parameters, vectors)`` of one build of ``spvit_ov_softmax`` running ``cases`` in order
     (per instruction: configuration, blob beats, the score words, the prefilled probability region
     and its expected words, the formula's cycle count).  ``corrupt_table`` changes one table entry
-    in the first blob after the expectations were computed (the bench must then fail)."""
+    in the first blob after the expectations were computed (the bench must then fail).
+    ``back_to_back``: the bench runs the instructions as one program, each starting in its
+    predecessor's done cycle; instruction ``k`` then uses the AM addresses ``k*region ..``."""
     rnd = random.Random(seed)
     L = lanes
     t_max = t_max or max(max((c.x.shape[1] for c in cases), default=1), 1)
@@ -196,7 +199,8 @@ def softmax_vectors(cases: Sequence[SMCase], *, lanes: int = 8, beat_bytes: int 
             table_loaded = True
         y = case.expected()
         wpr = -(-n // L)
-        src_base, dst_base = rnd.randrange(0, 30), rnd.randrange(0, 30)
+        off = idx * region if back_to_back else 0
+        src_base, dst_base = off + rnd.randrange(0, 30), off + rnd.randrange(0, 30)
         src_stride = wpr + rnd.choice((0, 1, 2))
         dst_stride = wpr + rnd.choice((0, 0, 1))
         am_src = {}
@@ -224,5 +228,6 @@ def softmax_vectors(cases: Sequence[SMCase], *, lanes: int = 8, beat_bytes: int 
         instrs.append(dict(name=case.name, cfg=cfg, blob=beats, src={str(k): v for k, v in am_src.items()},
                            am_init={str(k): v for k, v in init.items()}, expect={str(k): v for k, v in expect.items()},
                            cycles=ov_softmax_cycles(rows, n, len(table), sm_lanes, pf_max, case.load_table)))
-    vec = dict(params=params, lanes=L, instructions=instrs, idle=idle, seed=seed, check_cycles=(idle == 0.0))
+    vec = dict(params=params, lanes=L, instructions=instrs, idle=idle, seed=seed, check_cycles=(idle == 0.0),
+               back_to_back=back_to_back)
     return params, vec
