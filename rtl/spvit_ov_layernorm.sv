@@ -148,9 +148,9 @@ module spvit_ov_layernorm #(
   } state_t;
   state_t state;
 
-  logic [ROW_W-1:0] rows;
-  logic [H_W-1:0] heads;
-  logic [PC_W-1:0] p_words;
+  logic [ROW_W-1:0] rows, rows_m1;                         // rows, rows - 1
+  logic [H_W-1:0] heads, heads_m1;
+  logic [PC_W-1:0] p_m1;                                   // P - 1
   logic [CB-1:0] c_ch;                                     // C = P * L
   logic [XB_AW-1:0] src_base;
   logic [AM_AW-1:0] dst_base, dst_stride;
@@ -164,18 +164,14 @@ module spvit_ov_layernorm #(
   logic signed [8:0] out_lo, out_hi;                       // out format bounds
   logic [15:0] gb_beats, bb_beats;                         // gamma / beta beats
 
-  // beats of the gamma (2 bytes a channel) and beta (4 bytes) parts: ceil(n * P * L / SB)
-  function automatic logic [15:0] part_beats(input logic [PC_W-1:0] p, input int bytes_per_ch);
-    int total;
-    total = 32'(p) * L * bytes_per_ch;
-    return 16'((total + SB - 1) / SB);
-  endfunction
 
   always_ff @(posedge clk) begin
     if (start && state == S_IDLE) begin
       rows <= cfg_rows;
+      rows_m1 <= cfg_rows - ROW_W'(1);
       heads <= cfg_heads;
-      p_words <= PC_W'(cfg_p);
+      heads_m1 <= cfg_heads - H_W'(1);
+      p_m1 <= PC_W'(cfg_p - 16'd1);
       c_ch <= CB'(32'(cfg_p) * L);
       src_base <= cfg_src_base;
       dst_base <= cfg_dst_base;
@@ -186,8 +182,9 @@ module spvit_ov_layernorm #(
       norm_bits <= cfg_norm_bits;
       out_bits <= cfg_out_bits;
       out_signed <= cfg_out_signed;
-      gb_beats <= part_beats(PC_W'(cfg_p), 2);
-      bb_beats <= part_beats(PC_W'(cfg_p), 4);
+      // beats of the gamma (2 bytes a channel) and beta (4 bytes) parts: ceil(n * P * L / SB)
+      gb_beats <= 16'((32'(cfg_p) * L * 2 + SB - 1) / SB);
+      bb_beats <= 16'((32'(cfg_p) * L * 4 + SB - 1) / SB);
     end
     // format bounds (constants of the instruction, ready long before the first row)
     norm_lo <= -((NORM_W + 1)'(1) <<< (norm_bits - 5'd1));
@@ -273,9 +270,9 @@ module spvit_ov_layernorm #(
   logic fin_write;                                         // the instruction's last AM write (below)
 
   assign issue = (state == S_RUN) && !all_issued;
-  assign i_last = (i_cnt == p_words - PC_W'(1));
-  assign sub_last = i_last && (h_cnt == heads - H_W'(1));
-  assign all_last = sub_last && (r_cnt == rows - ROW_W'(1));
+  assign i_last = (i_cnt == p_m1);
+  assign sub_last = i_last && (h_cnt == heads_m1);
+  assign all_last = sub_last && (r_cnt == rows_m1);
   assign xb_rd_en = issue;
   assign xb_rd_addr = rd_addr;
 
@@ -345,7 +342,7 @@ module spvit_ov_layernorm #(
         i_cnt <= i_cnt + PC_W'(1);
       end else begin
         i_cnt <= '0;
-        if (h_cnt != heads - H_W'(1)) begin
+        if (h_cnt != heads_m1) begin
           h_cnt <= h_cnt + H_W'(1);
         end else begin
           h_cnt <= '0;
@@ -659,7 +656,7 @@ module spvit_ov_layernorm #(
   assign trig = vv[LAT_V];
   assign n_issue = trig || n_active;
   assign n_word = trig ? '0 : n_cnt;
-  assign n_wlast = (n_word == p_words - PC_W'(1));
+  assign n_wlast = (n_word == p_m1);
   assign n_row = trig ? row_next : cur_row;
   assign n_final = n_wlast && (trig ? vf[LAT_V] : cur_fin);
 

@@ -240,14 +240,14 @@ module spvit_ov_softmax #(
   // ---- pass A: max ---------------------------------------------------------------------------------
   logic [ROW_W-1:0] a_row;
   logic [WC_W-1:0] a_j;
-  logic [AM_AW-1:0] a_base;
+  logic [AM_AW-1:0] a_base, a_addr;                          // row base, word being read
   logic a_issue, a_jlast, a_rlast;
 
   assign a_issue = a_active;
   assign a_jlast = (a_j == wch - WC_W'(1));
   assign a_rlast = (a_row == rows - ROW_W'(1));
   assign am_rd_en = a_issue;
-  assign am_rd_addr = a_base + AM_AW'(a_j >> (WPC > 1 ? G_W : 0));
+  assign am_rd_addr = a_addr;
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin
@@ -263,13 +263,18 @@ module spvit_ov_softmax #(
       a_row <= '0;
       a_j <= '0;
       a_base <= src_base;
+      a_addr <= src_base;
     end else if (a_issue) begin
       if (a_jlast) begin
         a_j <= '0;
         a_row <= a_row + ROW_W'(1);
         a_base <= a_base + src_stride;
+        a_addr <= a_base + src_stride;
       end else begin
         a_j <= a_j + WC_W'(1);
+        if (WPC == 1 || G_W'(a_j) == G_W'(WPC - 1)) begin  // the word's last chunk
+          a_addr <= a_addr + AM_AW'(1);
+        end
       end
     end
   end
@@ -521,14 +526,14 @@ module spvit_ov_softmax #(
   logic c_jlast;
   logic [S_W-1:0] c_s, c_sc;
   logic c_fin, c_finc;
-  logic [AM_AW-1:0] c_row, c_rowc;
+  logic [AM_AW-1:0] c_row, c_cur, c_rowc;                   // next row's base, this row's
 
   assign c_issue = s_valid || c_active;
   assign c_jc = s_valid ? '0 : c_j;
   assign c_jlast = (c_jc == wch - WC_W'(1));
   assign c_sc = s_valid ? s_out : c_s;
   assign c_finc = s_valid ? s_fin : c_fin;
-  assign c_rowc = s_valid ? c_row : (c_row - dst_stride);
+  assign c_rowc = s_valid ? c_row : c_cur;
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin
@@ -549,6 +554,7 @@ module spvit_ov_softmax #(
     if (s_valid) begin
       c_s <= s_out;
       c_fin <= s_fin;
+      c_cur <= c_row;
     end
   end
 

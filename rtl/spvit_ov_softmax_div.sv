@@ -59,17 +59,20 @@ module spvit_ov_softmax_div #(
     always_ff @(posedge clk) begin
       for (int l = 0; l < LANES; l++) begin
         logic [DEN_W:0] r2;
+        logic [DEN_W+1:0] diff;
         logic [DEN_W-1:0] r;
         logic [QP-1:0] b, q;
         r = rem[s-1][l*DEN_W+:DEN_W];
         b = lo[s-1][l*QP+:QP];
         q = qq[s-1][l*QP+:QP];
         for (int k = 0; k < STEPS; k++) begin
+          // one subtraction a step: its borrow is the comparison
           r2 = {r, b[QP-1]};
+          diff = {1'b0, r2} - {2'b0, den[s-1]};
           b = b << 1;
           q = q << 1;
-          if (r2 >= {1'b0, den[s-1]}) begin
-            r2 = r2 - {1'b0, den[s-1]};
+          if (!diff[DEN_W+1]) begin
+            r2 = diff[DEN_W:0];
             q[0] = 1'b1;
           end
           r = r2[DEN_W-1:0];                               // r2 < den here
