@@ -148,9 +148,10 @@ module spvit_ov_layernorm #(
   } state_t;
   state_t state;
 
-  logic [ROW_W-1:0] rows, rows_m1;                         // rows, rows - 1
-  logic [H_W-1:0] heads, heads_m1;
-  logic [PC_W-1:0] p_m1;                                   // P - 1
+  logic [ROW_W-1:0] rows, rows_m2;                         // rows, rows - 2
+  logic [H_W-1:0] heads, heads_m2;
+  logic [PC_W-1:0] p_m2;                                   // P - 2
+  logic rows_is1, heads_is1, p_is1;
   logic [CB-1:0] c_ch;                                     // C = P * L
   logic [XB_AW-1:0] src_base;
   logic [AM_AW-1:0] dst_base, dst_stride;
@@ -168,10 +169,13 @@ module spvit_ov_layernorm #(
   always_ff @(posedge clk) begin
     if (start && state == S_IDLE) begin
       rows <= cfg_rows;
-      rows_m1 <= cfg_rows - ROW_W'(1);
+      rows_m2 <= cfg_rows - ROW_W'(2);
+      rows_is1 <= (cfg_rows == ROW_W'(1));
       heads <= cfg_heads;
-      heads_m1 <= cfg_heads - H_W'(1);
-      p_m1 <= PC_W'(cfg_p - 16'd1);
+      heads_m2 <= cfg_heads - H_W'(2);
+      heads_is1 <= (cfg_heads == H_W'(1));
+      p_m2 <= PC_W'(cfg_p - 16'd2);
+      p_is1 <= (cfg_p == 16'd1);
       c_ch <= CB'(32'(cfg_p) * L);
       src_base <= cfg_src_base;
       dst_base <= cfg_dst_base;
@@ -265,14 +269,13 @@ module spvit_ov_layernorm #(
   logic [H_W-1:0] h_cnt;
   logic [PC_W-1:0] i_cnt;
   logic [XB_AW-1:0] rd_addr;
-  logic issue, i_last, sub_last, all_last;
+  logic issue, all_last;
+  logic i_first, i_last, h_last, r_last;                   // registered: word 0 / P-1, head H-1, row R-1
   logic all_issued;                                        // every word of the instruction issued
   logic fin_write;                                         // the instruction's last AM write (below)
 
   assign issue = (state == S_RUN) && !all_issued;
-  assign i_last = (i_cnt == p_m1);
-  assign sub_last = i_last && (h_cnt == heads_m1);
-  assign all_last = sub_last && (r_cnt == rows_m1);
+  assign all_last = i_last && h_last && r_last;
   assign xb_rd_en = issue;
   assign xb_rd_addr = rd_addr;
 
@@ -335,18 +338,29 @@ module spvit_ov_layernorm #(
       r_cnt <= '0;
       h_cnt <= '0;
       i_cnt <= '0;
+      i_first <= 1'b1;
+      i_last <= p_is1;
+      h_last <= heads_is1;
+      r_last <= rows_is1;
       rd_addr <= src_base;
     end else if (issue) begin
       rd_addr <= rd_addr + XB_AW'(1);
       if (!i_last) begin
         i_cnt <= i_cnt + PC_W'(1);
+        i_first <= 1'b0;
+        i_last <= (i_cnt == p_m2);
       end else begin
         i_cnt <= '0;
-        if (h_cnt != heads_m1) begin
+        i_first <= 1'b1;
+        i_last <= p_is1;
+        if (!h_last) begin
           h_cnt <= h_cnt + H_W'(1);
+          h_last <= (h_cnt == heads_m2);
         end else begin
           h_cnt <= '0;
+          h_last <= heads_is1;
           r_cnt <= r_cnt + ROW_W'(1);
+          r_last <= (r_cnt == rows_m2);
         end
       end
     end
@@ -359,7 +373,7 @@ module spvit_ov_layernorm #(
     if (!rst_n) begin
       for (int s = 0; s < TR; s++) rflag[s] <= '0;
     end else begin
-      rflag[0] <= {issue && all_last, issue && i_last, issue && (i_cnt == '0), issue};
+      rflag[0] <= {issue && all_last, issue && i_last, issue && i_first, issue};
       for (int s = 1; s < TR; s++) rflag[s] <= rflag[s-1];
     end
   end
@@ -644,7 +658,7 @@ module spvit_ov_layernorm #(
   // ---- normalise pass: the P words of a sub-row, one a cycle, from the cycle its constants arrive
   // (stage 0 = issue: delay-buffer read; the word's side values travel with it)
   logic trig;                                              // a sub-row's constants arrive
-  logic n_active;
+  logic n_active, n_last;                                  // n_last: n_cnt is the sub-row's last word
   logic [PC_W-1:0] n_cnt, n_word;
   logic n_wlast, n_final;
   logic [CT_W-1:0] cur_ct;
@@ -656,7 +670,7 @@ module spvit_ov_layernorm #(
   assign trig = vv[LAT_V];
   assign n_issue = trig || n_active;
   assign n_word = trig ? '0 : n_cnt;
-  assign n_wlast = (n_word == p_m1);
+  assign n_wlast = trig ? p_is1 : n_last;
   assign n_row = trig ? row_next : cur_row;
   assign n_final = n_wlast && (trig ? vf[LAT_V] : cur_fin);
 
@@ -675,6 +689,7 @@ module spvit_ov_layernorm #(
     end
     if (n_issue) begin
       n_cnt <= n_word + PC_W'(1);
+      n_last <= (n_word == p_m2);
     end
     if (trig) begin
       cur_ct <= ct26;

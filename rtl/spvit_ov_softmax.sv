@@ -123,7 +123,6 @@ module spvit_ov_softmax #(
   logic [AM_AW-1:0] src_base, src_stride, dst_base, dst_stride;
   logic in_signed;
   logic [K_W-1:0] kmax;                                      // entries - 1
-  logic [15:0] entries;
   logic [3:0] pfrac;
   logic [Q_W:0] pmax;                                        // 2^bits - 1
 
@@ -140,26 +139,27 @@ module spvit_ov_softmax #(
       dst_stride <= cfg_dst_stride;
       in_signed <= cfg_in_signed;
       kmax <= K_W'(cfg_entries - 16'd1);
-      entries <= cfg_entries;
       pfrac <= cfg_prob_frac;
       pmax <= (Q_W + 1)'((32'd1 << cfg_prob_bits) - 1);
     end
   end
 
   // ---- table load: one entry a cycle from the beat register into every copy --------------------
+  // (the end-of-beat, end-of-table and more-beats conditions are registered flags: short paths)
   logic [SB*8-1:0] breg;                                     // the beat being written
   logic bhave;                                               // breg holds entries not yet written
   logic [15:0] wr_ent;                                       // next entry to write
   logic [EB_W-1:0] wr_lane;                                  // its lane in breg
   logic [15:0] beats_left;                                   // beats still to pop
-  logic ent_last_of_beat, ent_last, tw_en, ps_fire;
+  logic [15:0] ent_m2;                                       // entries - 2
+  logic lane_last, ent_last, more_beats;                     // wr_lane = EPB-1, wr_ent = entries-1, beats_left > 0
+  logic ent_last_of_beat, tw_en, ps_fire;
   logic [K_W-1:0] tw_addr;
   logic [15:0] tw_data;
 
   assign tw_en = (state == S_LOAD) && bhave;
-  assign ent_last = (wr_ent == entries - 16'd1);
-  assign ent_last_of_beat = (32'(wr_lane) == EPB - 1) || ent_last;
-  assign ps_tready = (state == S_LOAD) && (beats_left != '0) && (!bhave || ent_last_of_beat);
+  assign ent_last_of_beat = lane_last || ent_last;
+  assign ps_tready = (state == S_LOAD) && more_beats && (!bhave || ent_last_of_beat);
   assign ps_fire = ps_tvalid && ps_tready;
   assign tw_addr = K_W'(wr_ent);
   assign tw_data = breg[32'(wr_lane)*16+:16];
@@ -169,16 +169,28 @@ module spvit_ov_softmax #(
       bhave <= 1'b0;
       wr_ent <= '0;
       wr_lane <= '0;
+      lane_last <= (EPB == 1);
+      ent_last <= (cfg_entries == 16'd1);
+      ent_m2 <= cfg_entries - 16'd2;
       beats_left <= 16'((32'(cfg_entries) * 2 + SB - 1) / SB);
+      more_beats <= 1'b1;
     end else begin
       if (tw_en) begin
         wr_ent <= wr_ent + 16'd1;
-        wr_lane <= ent_last_of_beat ? '0 : wr_lane + EB_W'(1);
+        ent_last <= (wr_ent == ent_m2);
+        if (ent_last_of_beat) begin
+          wr_lane <= '0;
+          lane_last <= (EPB == 1);
+        end else begin
+          wr_lane <= wr_lane + EB_W'(1);
+          lane_last <= (32'(wr_lane) == EPB - 2);
+        end
       end
       if (ps_fire) begin
         breg <= ps_tdata;
         bhave <= 1'b1;
         beats_left <= beats_left - 16'd1;
+        more_beats <= (beats_left != 16'd1);
       end else if (tw_en && ent_last_of_beat) begin
         bhave <= 1'b0;
       end
