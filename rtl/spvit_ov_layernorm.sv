@@ -703,7 +703,7 @@ module spvit_ov_layernorm #(
   // side values: signals named by their stage
   logic [CT_W-1:0] ct1;
   logic signed [NST_W-1:0] nst1, nst2;
-  logic signed [SH_W-1:0] shn[1:4];
+  logic signed [SH_W-1:0] shn[1:3];
   logic wv[1:W_LAT];                                       // valid
   logic wfin[1:W_LAT];                                     // the instruction's last word
   logic [AM_AW-1:0] waddr[1:W_LAT];
@@ -715,7 +715,7 @@ module spvit_ov_layernorm #(
     waddr[1] <= n_row + AM_AW'(n_word);
     gbw[1] <= n_word;
     nst2 <= nst1;
-    for (int s = 2; s <= 4; s++) shn[s] <= shn[s-1];
+    for (int s = 2; s <= 3; s++) shn[s] <= shn[s-1];
     for (int s = 2; s <= W_LAT; s++) waddr[s] <= waddr[s-1];
     for (int s = 2; s <= 5; s++) gbw[s] <= gbw[s-1];
   end
@@ -762,7 +762,7 @@ module spvit_ov_layernorm #(
     ) u_norm (
         .clk(clk),
         .x(dp_r[PROD_W-1:0]),
-        .sh(shn[4]),
+        .sh(shn[3]),                                       // a cycle ahead of its value
         .sat_lo(norm_lo),
         .sat_hi(norm_hi),
         .y(n_val)

@@ -6,11 +6,14 @@
 //   round_shift: sh > 0: round half to even of x / 2^sh; sh <= 0: exact x * 2^-sh
 //
 // The value is padded with LPAD = max(0, -SH_MIN) zero bits below, so every shift is a right
-// shift by s = sh + LPAD in [0, SH_MAX + LPAD].  Stages (each ends in a register):
-//   1. q = (x << LPAD) >>> s (floor), the half bit (bit s-1) and the sticky bits (below s-1)
+// shift by s = sh + LPAD in [0, SH_MAX + LPAD].  The shift comes one cycle before its value: its
+// masks are decoded then.  Stages (each ends in a register):
+//   0. s, the one-hot mask of the half bit (bit s-1) and the mask of the bits below it (from sh)
+//   1. q = (x << LPAD) >>> s (floor), half = |(x & half mask), sticky = |(x & below mask)
 //   2. v = q + (half & (q odd | sticky))             (ties to even, as intops.round_shift)
 //   3. y = clamp(v, sat_lo, sat_hi)                   (the format's range: AP_SAT)
-// Latency 3: y is the result of the x, sh presented 3 cycles earlier (x, sh from registers).
+// Latency 3: y is the result of the x presented 3 cycles earlier and the sh presented 4 cycles
+// earlier (sh leads x by one cycle; x, sh from registers).
 // sat_lo / sat_hi are the output format's bounds (signed, OUT_W + 1 bits so an unsigned OUT_W-bit
 // maximum fits); they are instruction constants (the caller registers them at start).
 // Preconditions: SH_MIN <= sh <= SH_MAX; sat_lo <= sat_hi.  No reset (data path only).
@@ -23,7 +26,7 @@ module spvit_ov_layernorm_rq #(
 ) (
     input  logic                   clk,
     input  logic [IN_W-1:0]        x,       // value (signed)
-    input  logic [SH_W-1:0]        sh,      // shift (signed), same cycle as x
+    input  logic [SH_W-1:0]        sh,      // shift (signed), one cycle before its x
     input  logic signed [OUT_W:0]  sat_lo,  // smallest output value
     input  logic signed [OUT_W:0]  sat_hi,  // largest output value
     output logic [OUT_W-1:0]       y        // requantised value of 3 cycles earlier
@@ -35,32 +38,33 @@ module spvit_ov_layernorm_rq #(
   localparam int EW0 = (XW > SMAX + 1) ? XW : SMAX + 1;
   localparam int EW = (EW0 > OUT_W + 1) ? EW0 + 1 : OUT_W + 2;  // rounded value (room for +1)
 
-  // ---- stage 1: shift, half and sticky bits -----------------------------------------------------
+  // ---- stage 0: the shift and its masks (from sh, a cycle ahead of x) ----------------------------
   logic signed [EW-1:0] xe;
-  logic [S_W-1:0] s;
+  logic [S_W-1:0] s, s_r;
   logic signed [SH_W:0] s_full;
-  assign xe = EW'($signed(x)) <<< LPAD;
+  logic [EW-1:0] below_half, half_bit, below_r, half_r_mask;
   assign s_full = $signed({sh[SH_W-1], sh}) + (SH_W + 1)'(LPAD);
   assign s = S_W'(s_full);
-
-  logic [EW-1:0] below_half;                               // bits below the half bit: s - 1 of them
-  logic half, sticky;
   always_comb begin
-    below_half = '0;
-    half = 1'b0;
     for (int i = 0; i < EW; i++) begin
-      if (i + 1 < 32'(s)) below_half[i] = 1'b1;
-      if (i + 1 == 32'(s)) half = xe[i];
+      below_half[i] = (i + 1 < 32'(s));                   // bits below the half bit: s - 1 of them
+      half_bit[i] = (i + 1 == 32'(s));
     end
-    sticky = |(xe & below_half);
+  end
+  always_ff @(posedge clk) begin
+    s_r <= s;
+    below_r <= below_half;
+    half_r_mask <= half_bit;
   end
 
+  // ---- stage 1: shift, half and sticky bits -----------------------------------------------------
+  assign xe = EW'($signed(x)) <<< LPAD;
   logic signed [EW-1:0] q_r;
   logic half_r, sticky_r;
   always_ff @(posedge clk) begin
-    q_r <= xe >>> s;
-    half_r <= half;
-    sticky_r <= sticky;
+    q_r <= xe >>> s_r;
+    half_r <= |(xe & half_r_mask);
+    sticky_r <= |(xe & below_r);
   end
 
   // ---- stage 2: round half to even --------------------------------------------------------------
