@@ -43,8 +43,12 @@
 //
 // DSP48E2: 3 a lane (x^2; (C*t) * x - S*t; gamma * n + beta) plus the scalar path, one per
 // spvit_ov_layernorm_mul piece (ceil(AW/26) * ceil(BW/17) each): C*Q 2, S^2 1-2, C*(CQ - S^2)
-// 2-3, C*t 1, |S|*t 1 (8 or 9 with the DeiT widths: 3L + 9 = 201 at L = 64); every one with its
-// input (A/B), M and P registers (the lane DSPs also with C).
+// 2-3, C*t 1, |S|*t 1; every one with its input (A/B), M and P registers (the lane DSPs also
+// with C).  Yosys synth_xilinx (0.70) of the DeiT-S size (L = 64, SB = 64, P_MAX = 6, VAR_W = 56):
+// 200 DSP48E2 (3L + 8), 34.7 k LUT (most in the two run-time requantisers a lane), 33.8 k FF,
+// 3.3 k SRL, 406 LUT-RAM, no BRAM; at L = 8: 32 DSP, 5.7 k LUT.  Longest chains in the L = 8
+// netlist (structural, Yosys ltp): 6 LUTs between registers/carry chains; the longest path by
+// cell count is the 56-bit V = C*D + eps adder (1 LUT + the carry chain).
 // Preconditions: L, SB powers of two, L >= 2; 1 <= cfg_p <= P_MAX; cfg_heads >= 1;
 // C*(2^T_W - 1) < 2^26 (C*t fits the DSP's 27-bit port: C < 1024 with a 16-bit table);
 // R + k - f_norm in [SH_MIN, SH_MAX] for every k in [ceil((1-M)/2), ceil((VAR_W-M)/2)];
