@@ -33,9 +33,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # rtl_sim lives beside spvit_fpga
 
-from rtl_sim import runner  # noqa: E402  (the one import of the runner in this file)
-from spvit_fpga import synth  # noqa: E402
-from spvit_fpga.intops import FixedFormat as F  # noqa: E402
+from spvit_fpga.rtl import runner  # noqa: E402
+from spvit_fpga.rtl import synth  # noqa: E402
+from spvit_fpga.ir.intops import FixedFormat as F  # noqa: E402
 from spvit_fpga.rtl.vectors import ov_gemm as V  # noqa: E402
 
 TOP = "spvit_ov_gemm"

@@ -19,7 +19,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # rtl_sim lives beside spvit_fpga
 
-from rtl_sim import runner  # noqa: E402  (the one runner import; it moves to spvit_fpga.rtl.runner)
+from spvit_fpga.rtl import runner  # noqa: E402
 from spvit_fpga.rtl.vectors import ov_io  # noqa: E402
 
 FETCH_CASES = {

@@ -20,7 +20,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # rtl_sim lives beside spvit_fpga
 
-from rtl_sim import runner  # noqa: E402  (the one import of the runner)
+from spvit_fpga.rtl import runner  # noqa: E402
 from spvit_fpga.rtl.vectors import ov_softmax as vec_sm  # noqa: E402
 
 TOP = "spvit_ov_softmax"

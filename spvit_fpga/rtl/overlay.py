@@ -18,8 +18,9 @@ from ..hw.overlay.arch import OverlayConfig, choose_overlay, dsp_estimate
 from ..hw.overlay.cycles import counts_for_kept, program_cycles
 from ..hw.overlay.program import (Gemm, LayerNorm, Program, Select, Softmax, compile_program, encode_program,
                                   field_layout, INSTR_BITS)
-from ..ir import IR
-from ..rtl_library import library_order, rtl_library_dir
+from ..ir.graph import IR
+from .._resources import rtl_library_dir
+from .library import library_order
 
 __all__ = ["OVERLAY_TOP", "DDR_BASE", "build_overlay", "overlay_resources"]
 

@@ -482,7 +482,7 @@ def synth_xilinx(
             raise YosysError(f"could not read Yosys' statistics of {top} from {stat_json}: {exc}", tail) from None
         depth = None
         if netlist is not None:
-            from .rtl.timing import analyse_file
+            from .timing import analyse_file
 
             try:
                 depth = analyse_file(netlist, top)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Optional
 
-from ...boards import Board
+from ..boards import Board
 from ...errors import UserError
 
 __all__ = ["OverlayConfig", "choose_overlay", "dsp_estimate", "PACK_SHIFT", "DDR_EFFICIENCY", "DDR_LATENCY"]

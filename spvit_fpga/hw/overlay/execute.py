@@ -15,7 +15,7 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from ... import intops
+from ...ir import intops
 from ...errors import UserError
 from .layout import ParamStream
 from .program import (XB, Concat, Gemm, HeadMean, LayerNorm, LoadXB, Pixels, Program, Result, Select, Softmax, Tensor,
@@ -86,6 +86,7 @@ class _Engine:
         self.idx = list(range(prog.n_max))
         self.kept_indices: list[list[int]] = []
         self.steps: list[dict[str, Any]] = []
+        self.exp_table = np.zeros(0, dtype=np.int64)
 
     # -- buffers -----------------------------------------------------------------------------
     def _buf(self, t: Tensor) -> np.ndarray:
@@ -189,10 +190,11 @@ class _Engine:
         return {"rows": R * ins.heads}
 
     def softmax(self, ins: Softmax) -> dict[str, Any]:
-        table = _from_lanes(self.pop(ins.blob), 2, ins.table_entries, signed=False)
         expect = intops.exp_table(ins.in_fmt, ins.exp_frac).numpy()
-        if not np.array_equal(table, expect):
-            raise AssertionError(f"{ins.name}: exp table in the stream differs from the contract's")
+        if ins.blob >= 0:  # a new table; otherwise the unit keeps the block's first one
+            self.exp_table = _from_lanes(self.pop(ins.blob), 2, ins.table_entries, signed=False)
+        if not np.array_equal(self.exp_table, expect):
+            raise AssertionError(f"{ins.name}: the exp table the unit holds differs from the contract's")
         R, n = ins.rows.value(self.regs), ins.length.value(self.regs)
         s = self.read(ins.src, 0, R, 0, n)
         p = intops.int_softmax(_t(s), in_fmt=ins.in_fmt, prob_fmt=ins.prob_fmt, exp_frac=ins.exp_frac).numpy()

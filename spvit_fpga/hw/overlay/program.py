@@ -14,10 +14,10 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from ... import intops
+from ...ir import intops
 from ...errors import UserError
-from ...intops import FixedFormat
-from ...ir import IR, AttentionOp, LayerNormOp, LinearOp, TokenSelectOp
+from ...ir.intops import FixedFormat
+from ...ir.graph import IR, AttentionOp, LayerNormOp, LinearOp, TokenSelectOp
 from .arch import OverlayConfig
 from .layout import ParamStream
 
@@ -426,7 +426,8 @@ class _Compiler:
                 dst_kind="am", dst="S", dst_row0=0, dst_col0=0, acc_bits=op.score_acc_bits))
             sm = Softmax(name=f"{op.name}.softmax{h}", src="S", dst="P", rows=T, length=T, in_fmt=op.score_fmt,
                          prob_fmt=op.prob_fmt, exp_frac=op.exp_frac, table_entries=int(np.asarray(op.exp_table).size))
-            sm.blob = self.stream.add_table16(np.asarray(op.exp_table))
+            if h == 0:  # one exp table a block: the later heads keep it (cfg_load_table = 0)
+                sm.blob = self.stream.add_table16(np.asarray(op.exp_table))
             self.instrs.append(sm)
             self.instrs.append(Gemm(
                 name=f"{op.name}.av{h}", act="P", act_row0=0, act_col0=0, act_signed=False, rows=T,
@@ -602,7 +603,7 @@ def instruction_fields(prog: Program, ins: Instruction) -> dict[str, int]:
         f.update(a_bank=b, a_base=base, a_stride=stride, a_signed=int(ins.in_fmt.signed))
         b, base, stride = tensor_at(ins.dst, 0, 0)
         f.update(d_bank=b, d_base=base, d_stride=stride, sm_entries=ins.table_entries,
-                 prob_bits=ins.prob_fmt.bits, prob_frac=ins.prob_fmt.frac)
+                 prob_bits=ins.prob_fmt.bits, prob_frac=ins.prob_fmt.frac, table=int(ins.blob >= 0))
     elif isinstance(ins, HeadMean):
         b, base, stride = tensor_at(ins.dst, 0, 0)
         f.update(a_base=wpr, d_bank=b, d_base=base, d_stride=stride, heads=ins.heads, hdim=ins.head_dim,

@@ -23,9 +23,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from spvit_fpga import intops
+from spvit_fpga.ir import intops
 from spvit_fpga.hw.overlay.layout import ParamStream
-from spvit_fpga.intops import FixedFormat
+from spvit_fpga.ir.intops import FixedFormat
 
 __all__ = ["PACK_SHIFT", "W_BITS", "pack_pair", "dsp_unpack", "dsp_unpack_np", "packable", "GemmParams",
            "gemm_params", "gemm_case", "gemm_cycles", "DST_KINDS"]

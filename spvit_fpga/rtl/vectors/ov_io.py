@@ -111,7 +111,7 @@ def _bench_params(params: Params) -> Params:
 def write_image(data: bytes, name: str = "ddr") -> Path:
     """``data`` as a binary file content-addressed under the runner's build folder (a stable path
     for the same bytes, so the build that names it as FILE stays cached)."""
-    from rtl_sim.runner import build_root  # the one runner import of this file
+    from spvit_fpga.rtl.runner import build_root  # the one runner import of this file
 
     digest = hashlib.sha256(data).hexdigest()[:16]
     path = build_root() / "mem" / f"{name}_{digest}.bin"

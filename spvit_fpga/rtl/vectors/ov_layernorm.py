@@ -18,9 +18,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from spvit_fpga import intops
+from spvit_fpga.ir import intops
 from spvit_fpga.hw.overlay.layout import ParamStream
-from spvit_fpga.intops import FixedFormat, LayerNormParams
+from spvit_fpga.ir.intops import FixedFormat, LayerNormParams
 
 __all__ = ["LNCase", "ov_layernorm_cycles", "layernorm_blob_beats", "ir_cases", "synthetic_case", "layernorm_vectors",
            "DEFAULT_IR"]
@@ -114,7 +114,7 @@ def _rows(rng: np.random.Generator, kinds: Sequence[str], width: int, fmt: Fixed
 def ir_cases(rng: np.random.Generator, ir_dir: Path = DEFAULT_IR) -> List[LNCase]:
     """Cases with the formats, gamma, beta, eps and table of real LayerNorms of the micro model's IR
     (a block's norm1: one row of D channels; a selector's per-head norm: ``heads`` sub-rows)."""
-    from spvit_fpga.ir import load_ir
+    from spvit_fpga.ir.graph import load_ir
 
     ir = load_ir(ir_dir)
     cases = []

@@ -16,9 +16,9 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from spvit_fpga import intops
+from spvit_fpga.ir import intops
 from spvit_fpga.hw.overlay.layout import ParamStream
-from spvit_fpga.intops import FixedFormat
+from spvit_fpga.ir.intops import FixedFormat
 
 __all__ = ["SMCase", "ov_softmax_cycles", "softmax_blob_beats", "softmax_vectors", "default_cases", "DEFAULT_IR",
            "reference_softmax"]
@@ -106,7 +106,7 @@ def _rows(rng: np.random.Generator, n: int, count: int, fmt: FixedFormat, kinds:
 def ir_cases(rng: np.random.Generator, ir_dir: Path = DEFAULT_IR) -> List[SMCase]:
     """Score rows with the formats and exp table of the micro model's attention (blocks 0 and 3:
     two score formats), T = 1 + 64 tokens, and a pruned length."""
-    from spvit_fpga.ir import load_ir
+    from spvit_fpga.ir.graph import load_ir
 
     ir = load_ir(ir_dir)
     cases = []
