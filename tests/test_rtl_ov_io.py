@@ -162,7 +162,7 @@ def test_patch_tensor_is_the_reference():
     import numpy as np
     import torch
 
-    from rtl_sim.vectors_edge import patches_model
+    from spvit_fpga.rtl.vectors.edge import patches_model
 
     image = np.arange(3 * 8 * 8).reshape(3, 8, 8)
     want = patches_model(torch.tensor(image), 4).numpy()
