@@ -40,6 +40,9 @@ class Latency:
     best: Optional[int] = None
     avg: Optional[int] = None
     worst: Optional[int] = None
+    best_ns: Optional[float] = None  # the tool's absolute latency, where it prints one
+    avg_ns: Optional[float] = None
+    worst_ns: Optional[float] = None
 
     def to_json(self) -> dict:
         return {"best": self.best, "worst": self.worst}
@@ -68,6 +71,7 @@ class Loop:
     pipeline_ii: Count = None
     target_ii: Count = None
     pipeline_depth: Count = None
+    absolute_latency_ns: Optional[float] = None
     pipelined: Optional[bool] = None
     slack_ns: Optional[float] = None
     issue: Optional[str] = None  # the summary table's "Issue Type" ("II", "Timing", ...)

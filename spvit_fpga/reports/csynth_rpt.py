@@ -116,7 +116,9 @@ def _parse_function_report(path: Path, text: str, fn: str, family: str) -> Csynt
         lat_min = latency_t.find("latency", "min", exclude=("absolute",))
         lat_max = latency_t.find("latency", "max", exclude=("absolute",))
         report.latency = Latency(best=parse_int(latency_t.cell(row, lat_min)),
-                                 worst=parse_int(latency_t.cell(row, lat_max)))
+                                 worst=parse_int(latency_t.cell(row, lat_max)),
+                                 best_ns=parse_ns(latency_t.cell(row, latency_t.find("absolute", "min"))),
+                                 worst_ns=parse_ns(latency_t.cell(row, latency_t.find("absolute", "max"))))
         report.interval = Interval(min=parse_int(latency_t.cell(row, latency_t.find("interval", "min"))),
                                    max=parse_int(latency_t.cell(row, latency_t.find("interval", "max"))))
         report.pipeline_type = latency_t.cell(row, latency_t.find("type")) or None
@@ -197,7 +199,7 @@ def _parse_summary(path: Path, text: str, top: str) -> CsynthReport:
         "issue": perf.find("issue"), "slack": perf.find("slack"),
         "lat": perf.find("latency", "cycles") if perf.find("latency", "cycles") is not None
         else perf.find("latency", exclude=("ns", "iteration", "absolute")),
-        "iter": perf.find("iteration"), "ii": perf.find("interval"), "trip": perf.find("trip"),
+        "lat_ns": perf.find("latency", "(ns)"), "iter": perf.find("iteration"), "ii": perf.find("interval"), "trip": perf.find("trip"),
         "pipe": perf.find("pipelined"),
     }
     res_cols = {normalise_resource(name): i for i, name in enumerate(perf.columns) if normalise_resource(name)}
@@ -238,7 +240,8 @@ def _parse_summary(path: Path, text: str, top: str) -> CsynthReport:
         for key, i in res_cols.items():
             cell = (perf.cell(row, i) or "").strip()
             used[key] = 0 if cell == "-" else leading_int(cell)
-        modules[name] = Module(name=name, latency=Latency(worst=latency), interval=Interval(max=interval),
+        modules[name] = Module(name=name, latency=Latency(worst=latency, worst_ns=parse_float(perf.cell(row, c["lat_ns"]))),
+                               interval=Interval(max=interval),
                                pipeline_type=pipelined or None, resources=used, slack_ns=slack, issue=issue)
     top_module = next(iter(modules.values()), None)  # the first module row is the top
     if top_module is None:

@@ -100,7 +100,8 @@ def _is_loop(el: ET.Element) -> bool:
     return any(child.tag in LOOP_FIELDS or _is_loop(child) for child in el if len(child) or child.tag in LOOP_FIELDS)
 
 
-def _loops(parent: Optional[ET.Element], module: Optional[str], prefix: tuple[str, ...] = ()) -> list[Loop]:
+def _loops(parent: Optional[ET.Element], module: Optional[str], prefix: tuple[str, ...] = (),
+           unit: str = "ns") -> list[Loop]:
     out: list[Loop] = []
     if parent is None:
         return out
@@ -122,18 +123,23 @@ def _loops(parent: Optional[ET.Element], module: Optional[str], prefix: tuple[st
             iteration_latency=_field(el, "IterationLatency") if el.find("IterationLatency") is not None
             else _field(el, "PipelineDepth"), pipeline_ii=ii, target_ii=target,
             pipeline_depth=_field(el, "PipelineDepth"),
+            # a plain number in the top-level loop table, a number with a unit in ModuleInformation
+            absolute_latency_ns=parse_ns(_text(el, "AbsoluteTimeLatency"), unit),
             pipelined=(ii is not None) if ptype is None else ptype.lower() not in ("no", "none"),
             slack_ns=slack,
         ))
-        out.extend(_loops(el, module, path))
+        out.extend(_loops(el, module, path, unit))
     return out
 
 
-def _latency(summary: Optional[ET.Element]) -> Latency:
+def _latency(summary: Optional[ET.Element], unit: str = "ns") -> Latency:
     if summary is None:
         return Latency()
     best, avg, worst = (_field(summary, t) for t in ("Best-caseLatency", "Average-caseLatency", "Worst-caseLatency"))
-    return Latency(best=_lo(best), avg=_lo(avg) if not isinstance(avg, Span) else None, worst=_hi(worst))
+    return Latency(best=_lo(best), avg=_lo(avg) if not isinstance(avg, Span) else None, worst=_hi(worst),
+                   best_ns=parse_ns(_text(summary, "Best-caseRealTimeLatency"), unit),
+                   avg_ns=parse_ns(_text(summary, "Average-caseRealTimeLatency"), unit),
+                   worst_ns=parse_ns(_text(summary, "Worst-caseRealTimeLatency"), unit))
 
 
 def _interval(summary: Optional[ET.Element], perf: Optional[ET.Element]) -> Interval:
@@ -164,7 +170,7 @@ def _module(el: ET.Element, unit: str) -> Module:
         clock_target_ns=_ns(timing, "TargetClockPeriod", unit),
         clock_uncertainty_ns=_ns(timing, "ClockUncertainty", unit),
         clock_estimated_ns=_ns(timing, "EstimatedClockPeriod", unit),
-        latency=_latency(summary), interval=_interval(summary, perf),
+        latency=_latency(summary, unit), interval=_interval(summary, perf),
         pipeline_type=_text(summary, "PipelineType") or _text(perf, "PipelineType"),
         resources=used, available=avail,
     )
@@ -208,16 +214,17 @@ def parse_csynth_xml(path: Path) -> CsynthReport:
         clock_target_ns=_ns(ua, "TargetClockPeriod", unit),
         clock_uncertainty_ns=_ns(ua, "ClockUncertainty", unit),
         clock_estimated_ns=_ns(timing, "EstimatedClockPeriod", t_unit),
-        latency=_latency(summary), interval=_interval(summary, perf),
+        latency=_latency(summary, unit), interval=_interval(summary, perf),
         pipeline_type=_text(perf, "PipelineType") or _text(summary, "PipelineType"),
         resources=used, available=available,
     )
-    top_loops = _loops(perf.find("SummaryOfLoopLatency") if perf is not None else None, top)
+    top_loops = _loops(perf.find("SummaryOfLoopLatency") if perf is not None else None, top, unit=unit)
     modules = [_module(m, unit) for m in root.findall("ModuleInformation/Module")]
     module_loops: list[Loop] = []
     for m_el, mod in zip(root.findall("ModuleInformation/Module"), modules):
         m_perf = m_el.find("PerformanceEstimates")
-        module_loops.extend(_loops(m_perf.find("SummaryOfLoopLatency") if m_perf is not None else None, mod.name))
+        module_loops.extend(_loops(m_perf.find("SummaryOfLoopLatency") if m_perf is not None else None, mod.name,
+                                   unit=unit))
     if not any(m.name == top for m in modules):
         modules.insert(0, Module(
             name=top or "?", clock_target_ns=report.clock_target_ns, clock_uncertainty_ns=report.clock_uncertainty_ns,

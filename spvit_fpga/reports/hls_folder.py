@@ -43,7 +43,7 @@ def _fn_reports(folder: Path, suffix: str) -> dict[str, Path]:
 
 
 def _top_from_app(folder: Path) -> Optional[str]:
-    for up in (folder.parent.parent.parent, folder.parent.parent):
+    for up in (folder.parent.parent.parent, folder.parent.parent, folder):
         for app in sorted(up.glob("*.app")):
             try:
                 root = ET.parse(app).getroot()
