@@ -219,7 +219,9 @@ def test_design_folder_with_every_source(tmp_path):
     assert hls["flags"]["estimate_off"] is False
     assert c["design latency (HLS co-simulation)"]["flags"]["estimate_off"] is True  # 42500 vs 4000
     assert c["design latency (RTL, sum of unit cycles)"]["ratio"] == 0.3
-    assert c["embed"]["measurement"] == 1250  # per_layer_cycles against the layer estimates
+    assert c["embed (HLS kernels)"]["measurement"] == 1250  # per_layer_cycles against the layer estimates
+    assert (c["embed (HLS kernels)"]["estimate"], c["embed (cost model)"]["estimate"]) == (1200, 1000)
+    assert c["embed (RTL unit)"]["estimate"] == 900
     assert c["DSP (RTL design)"]["flags"] == {"ii_above_target": None, "over_board": False, "clock_missed": None,
                                               "estimate_off": False}
     assert c["LUT (RTL design)"]["flags"]["over_board"] is True  # Yosys 300000 > 274080

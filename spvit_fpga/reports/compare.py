@@ -94,11 +94,11 @@ def _layer_entries(rep) -> list[dict]:
     est = rep.estimate or {}
     hls = est.get("hls") or {}
     estimates = []
-    for label, series in (("estimate.hls.cost_model", (hls.get("cost_model") or {}).get("layers")),
-                          ("estimate.hls.kernels", (hls.get("kernels") or {}).get("layers")),
-                          ("estimate.rtl", (est.get("rtl") or {}).get("unit_cycles"))):
+    for label, short, series in (("estimate.hls.cost_model", "cost model", (hls.get("cost_model") or {}).get("layers")),
+                                 ("estimate.hls.kernels", "HLS kernels", (hls.get("kernels") or {}).get("layers")),
+                                 ("estimate.rtl", "RTL unit", (est.get("rtl") or {}).get("unit_cycles"))):
         if series:
-            estimates.append((label, {_norm(x["name"]): x for x in series}))
+            estimates.append((label, short, {_norm(x["name"]): x for x in series}))
     measured = []
     if est.get("per_layer_cycles"):
         measured.append(("per_layer_cycles", est["per_layer_cycles"]))
@@ -109,10 +109,10 @@ def _layer_entries(rep) -> list[dict]:
     out = []
     for m_label, series in measured:
         for item in series:
-            for e_label, by_name in estimates:
+            for e_label, short, by_name in estimates:
                 match = by_name.get(_norm(item["name"]))
                 if match is not None:
-                    out.append(entry(item["name"], "layer latency", "cycles", match["cycles"], e_label,
+                    out.append(entry(f"{item['name']} ({short})", "layer latency", "cycles", match["cycles"], e_label,
                                      item.get("cycles"), m_label))
     return out
 

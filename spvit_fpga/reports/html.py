@@ -386,10 +386,10 @@ def render_html(loaded) -> str:
 
 def write_html(loaded, out: Path) -> Path:
     """Render and write the page atomically (temporary file in the same folder, then rename)."""
-    page = render_html(loaded)
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():
         raise UserError(f"{out}: the folder {folder} does not exist")
+    page = render_html(loaded)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
