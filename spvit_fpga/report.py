@@ -22,7 +22,9 @@ from .errors import UserError, run_cli
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m spvit_fpga.report", description=__doc__.splitlines()[0],
+    p = argparse.ArgumentParser(prog="python -m spvit_fpga.report",
+                                description="Read synthesis and simulation reports and set them beside the "
+                                            "estimates (docs/report.md).",
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("path", metavar="PATH", help="report file, report folder, HLS project or design folder")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object on standard output")

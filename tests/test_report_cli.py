@@ -142,9 +142,9 @@ def test_vivado_and_cosim_files(tmp_path, name, text, kind):
 
 def test_board_option_and_part_lookup(tmp_path):
     path = write(tmp_path, "conv_csynth.xml", VIVADO_XML)
-    assert "/ 2520 " in run(path).stdout  # the report's own available DSP
+    assert "/ 2520 " in run(path).stdout  # zcu102 found by the part (and the report's own available DSP)
     res = run(path, "--board", "pynq-z2")
-    assert res.returncode == 0 and "/ 2520 " in res.stdout  # the report's figures still win in the text view
+    assert res.returncode == 0 and "DSP              18 / 220 (8 %)" in res.stdout  # the board asked for
     bad = run(path, "--board", "no-such-board")
     assert bad.returncode == 2 and "unknown board 'no-such-board'" in bad.stderr
 

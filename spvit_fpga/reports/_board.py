@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Optional
 
 from spvit_fpga.boards import board_names, load_board  # moves to spvit_fpga.hw.boards
+from spvit_fpga.errors import UserError
 
 # report resource name -> key in a board file's "resources"
 BOARD_KEYS = {"LUT": "lut", "FF": "ff", "BRAM_18K": "bram18", "URAM": "uram", "DSP": "dsp"}
@@ -34,7 +35,7 @@ def board_for_part(part: Optional[str]) -> Optional[dict]:
     for name in board_names():
         try:
             summary = board_summary(name)
-        except Exception:  # a broken board file is not this command's business
+        except UserError:  # a broken board file is not this command's business
             continue
         if _squash(summary["part"]) == want:
             return summary

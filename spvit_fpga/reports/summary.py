@@ -19,7 +19,7 @@ def _resources(used: dict, avail: dict, board: Optional[dict]) -> list[str]:
     cap = (board or {}).get("resources") or {}
     lines = []
     for key in RESOURCE_KEYS:
-        of = avail.get(key) if avail.get(key) else cap.get(key)
+        of = cap.get(key) if cap.get(key) is not None else avail.get(key)  # a board given wins
         pct = f" ({100.0 * used[key] / of:.0f} %)" if used.get(key) is not None and of else ""
         lines.append(f"  {key:<9} {_v(used.get(key)):>9} / {_v(of)}{pct}")
     return lines
