@@ -85,7 +85,7 @@ def csynth_sections(r: CsynthReport, board: Optional[dict], prefix: str = "") ->
     over = [k for k in RESOURCE_KEYS if r.resources.get(k) is not None and cap.get(k) and r.resources[k] > cap[k]]
     ii_loops = [lp for lp in r.loops if lp.ii_above_target]
     overview = _section(
-        f"{prefix}overview", f"{prefix.strip('-').replace('-', ' ')} C-synthesis: {r.top}".strip(),
+        f"{prefix}overview", f"C-synthesis: {r.top}",
         tables=[_table(["item", "value"], [
             ["tool", f"{r.tool or '?'} {r.version or ''}".strip()], ["part", r.part], ["top function", r.top],
             ["report", r.source.name], ["clock target (ns)", r.clock_target_ns],
@@ -111,7 +111,8 @@ def csynth_sections(r: CsynthReport, board: Optional[dict], prefix: str = "") ->
         f"{prefix}latency", "Latency per module",
         images=_image(plots.layers_plot([m.name for m in mods[:40]], [("worst-case latency (C-synthesis)",
                                                                         [m.latency.worst for m in mods[:40]])]),
-                      "worst-case latency per module, cycles") if len(mods) > 1 else [],
+                      "worst-case latency per module, cycles" + (f" (the first 40 of {len(mods)})" if len(mods) > 40
+                                                                   else "")) if len(mods) > 1 else [],
         tables=[_table(["module", "latency best", "latency worst", "interval min", "interval max", "pipeline",
                         *RESOURCE_KEYS],
                        [[m.name, m.latency.best, m.latency.worst, m.interval.min, m.interval.max, m.pipeline_type,
