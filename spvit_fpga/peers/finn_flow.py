@@ -33,7 +33,7 @@ from typing import Optional
 import numpy as np
 
 from ._project import FixedFormat, UserError
-from .units import LinearUnit, Rows, frames_of, to_int
+from .units import LinearUnit, OffGridError, Rows, frames_of, to_int
 
 FINN_DOMAIN = "finn.custom_op.fpgadataflow"
 
@@ -274,6 +274,8 @@ def run_finn_unit(unit: LinearUnit, qonnx_path: Path, images: Rows, random: Rows
                          for k, v in model.analysis(lambda m: res_estimation(m, part)).items()}
     except FinnFlowError as exc:
         res.error = str(exc)
+    except OffGridError as exc:
+        res.error = f"numpy execution: {exc}"
     except Exception as exc:  # a FINN step failed: reported per unit, the others go on
         res.error = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
     res.seconds = time.perf_counter() - t0

@@ -7,8 +7,10 @@ integer model defines it (``docs/integer_arithmetic.md`` §2.1)::
 
 It is built from Brevitas layers with constant power-of-two scales equal to the IR's formats
 (weights and biases are the IR's integers times their scale, exact in float32) and exported with
-``brevitas.export.export_qonnx``.  The patch embedding's residual is the constant position
-embedding; the classifier has no output quantiser (its output is the accumulator).
+``brevitas.export.export_qonnx``.  A residual is a second graph input, also for the patch
+embedding, whose residual is the model's position embedding (fed with its rows: hls4ml treats
+the first axis as the batch and cannot add a per-token constant); the classifier has no output
+quantiser (its output is the accumulator).
 
 Which layers: those of the dense backbone, the same set as ``export --qonnx`` (patch embedding,
 Q/K/V/projection and MLP of every block, classifier).  The selectors' layers are left out: their
@@ -44,7 +46,7 @@ class LinearUnit:
     input_key: str  # reference intermediate feeding the layer
     output_key: str  # reference intermediate the layer produces
     residual_key: Optional[str] = None  # reference intermediate added before the requantisation
-    const_residual: Optional[np.ndarray] = None  # constant residual [rows, out] (position embedding)
+    const_residual: Optional[np.ndarray] = None  # residual that is a model constant [rows, out] (position embedding)
     cost_key: str = ""  # layer name in this project's overlay cost model
 
     @property
@@ -53,7 +55,7 @@ class LinearUnit:
 
     @property
     def has_residual_input(self) -> bool:
-        return self.residual_key is not None
+        return self.residual_key is not None or self.const_residual is not None
 
 
 @dataclass
@@ -153,19 +155,12 @@ class UnitModule(nn.Module):
             self.linear.weight.copy_(torch.tensor(op.weight, dtype=torch.float64) * 2.0**-op.w_fmt.frac)
             self.linear.bias.copy_(torch.tensor(op.bias, dtype=torch.float64) * 2.0**-op.bias_fmt.frac)
         self.q_res = _act_quant(op.residual_fmt) if unit.has_residual_input else None
-        if unit.const_residual is not None:
-            assert op.residual_fmt is not None
-            self.register_buffer("pos", torch.tensor(unit.const_residual, dtype=torch.float64).float() * 2.0**-op.residual_fmt.frac)
-        else:
-            self.pos = None
         self.q_out = _act_quant(op.out_fmt) if op.out_fmt is not None else None
 
     def forward(self, x: torch.Tensor, residual: Optional[torch.Tensor] = None) -> torch.Tensor:
         y = self.linear(self.q_in(x))
         if self.q_res is not None:
             y = y + _value(self.q_res(residual))
-        if self.pos is not None:
-            y = y + self.pos
         return _value(self.q_out(y)) if self.q_out is not None else y
 
 
@@ -195,12 +190,16 @@ def to_real(values: np.ndarray, fmt: Optional[FixedFormat], frac: int) -> np.nda
     return np.asarray(values, dtype=np.float64) * 2.0 ** -(fmt.frac if fmt is not None else frac)
 
 
+class OffGridError(ValueError):
+    """A tool returned values that are not integers of the output format."""
+
+
 def to_int(real: np.ndarray, frac: int) -> np.ndarray:
-    """Real outputs -> integers; raises ValueError if a value is off the grid (never rounds)."""
+    """Real outputs -> integers; raises OffGridError if a value is off the grid (never rounds)."""
     scaled = np.asarray(real, dtype=np.float64) * 2.0**frac
     ints = np.round(scaled)
     if not np.array_equal(ints, scaled):
-        raise ValueError("output values are not on the integer grid of the output format")
+        raise OffGridError("output values are not on the integer grid of the output format")
     return ints.astype(np.int64)
 
 
@@ -219,7 +218,7 @@ def reference_rows(ir: IR, images: torch.Tensor, units: list[LinearUnit], progre
         for u in units:
             x = np.atleast_2d(inter[u.input_key])
             y = np.atleast_2d(inter[u.output_key])
-            r = np.atleast_2d(inter[u.residual_key]) if u.residual_key else None
+            r = np.atleast_2d(inter[u.residual_key]) if u.residual_key else u.const_residual
             parts[u.name].append((x, r, y))
         if progress is not None:
             progress.update(1)
@@ -227,7 +226,7 @@ def reference_rows(ir: IR, images: torch.Tensor, units: list[LinearUnit], progre
     for u in units:
         xs, rs, ys = zip(*parts[u.name])
         out[u.name] = Rows(np.concatenate(xs).astype(np.int64), np.concatenate(ys).astype(np.int64),
-                           np.concatenate(rs).astype(np.int64) if u.residual_key else None, [len(x) for x in xs])
+                           np.concatenate(rs).astype(np.int64) if u.has_residual_input else None, [len(x) for x in xs])
     return out
 
 
@@ -245,7 +244,11 @@ def random_rows(unit: LinearUnit, frames: int, seed: int) -> Rows:
         return v
 
     x = ints(op.in_fmt, (n, op.in_features))
-    res = ints(op.residual_fmt, (n, op.out_features)) if unit.has_residual_input else None
+    res = None
+    if unit.const_residual is not None:
+        res = np.tile(np.asarray(unit.const_residual, dtype=np.int64), (frames, 1))
+    elif unit.has_residual_input:
+        res = ints(op.residual_fmt, (n, op.out_features))
     y = _reference_linear(unit, x, res)
     return Rows(x, y, res, [unit.rows] * frames)
 
@@ -253,8 +256,6 @@ def random_rows(unit: LinearUnit, frames: int, seed: int) -> Rows:
 def _reference_linear(unit: LinearUnit, x: np.ndarray, residual: Optional[np.ndarray]) -> np.ndarray:
     op = unit.op
     r = residual
-    if unit.const_residual is not None:
-        r = np.tile(unit.const_residual, (x.shape[0] // unit.rows, 1))
     y = int_linear(
         torch.as_tensor(x), torch.as_tensor(np.asarray(op.weight, dtype=np.int64)), torch.as_tensor(np.asarray(op.bias, dtype=np.int64)),
         shift=op.shift, out_fmt=op.out_fmt, residual=None if r is None else torch.as_tensor(r), residual_align=op.residual_align,
