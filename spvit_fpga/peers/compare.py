@@ -14,7 +14,7 @@ import os
 import sys
 import tempfile
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -202,7 +202,8 @@ def tool_output_to(log: Path) -> Iterator[None]:
         os.dup2(f.fileno(), 1)
         os.dup2(f.fileno(), 2)
         try:
-            with warnings.catch_warnings():
+            # Python-level streams too: they need not write through descriptors 1 and 2
+            with redirect_stdout(f), redirect_stderr(f), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 yield
         finally:

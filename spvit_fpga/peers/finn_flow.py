@@ -66,6 +66,7 @@ class FinnUnitResult:
     resources: dict[str, dict[str, float]] = field(default_factory=dict)  # res_estimation
     seconds: float = 0.0
     error: Optional[str] = None
+    outputs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # "images" / "random" integers
 
     @property
     def exact(self) -> bool:
@@ -249,6 +250,7 @@ def run_finn_unit(unit: LinearUnit, qonnx_path: Path, images: Rows, random: Rows
         res.unmapped = [f"{n.op_type}" for n in model.graph.node if not n.domain.startswith(FINN_DOMAIN)]
         got_img = _execute(model, unit, images, out_frac)
         got_rnd = _execute(model, unit, random, out_frac)
+        res.outputs = {"images": got_img, "random": got_rnd}
         res.exact_images = bool(np.array_equal(got_img, images.y))
         res.exact_random = bool(np.array_equal(got_rnd, random.y))
         res.mismatches = _count_diff(got_img, images.y) + _count_diff(got_rnd, random.y)

@@ -15,7 +15,7 @@ compared here.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
@@ -45,6 +45,7 @@ class Hls4mlUnitResult:
     compile_seconds: float = 0.0
     seconds: float = 0.0
     error: Optional[str] = None
+    outputs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # "images" / "random" integers
 
     @property
     def exact(self) -> bool:
@@ -89,6 +90,7 @@ def run_hls4ml_unit(unit: LinearUnit, qonnx_path: Path, images: Rows, random: Ro
             feed = [x, np.ascontiguousarray(to_real(rows.residual, op.residual_fmt, 0))] if unit.has_residual_input else x
             y = np.asarray(hmodel.predict(feed), dtype=np.float64).reshape(len(rows), -1)
             got.append(to_int(y, op.out_frac))
+        res.outputs = {"images": got[0], "random": got[1]}
         res.exact_images = bool(np.array_equal(got[0], images.y))
         res.exact_random = bool(np.array_equal(got[1], random.y))
         res.mismatches = int((got[0] != images.y).sum() + (got[1] != random.y).sum())
