@@ -278,7 +278,7 @@ def run_interop(ir: IR, board: Board, images: torch.Tensor, *, layers: Optional[
             if finn:
                 bar.set_postfix_str(f"FINN {u.name}")
                 with tool_output_to(log):
-                    ur.finn = run_finn_unit(u, path, ref[u.name], rnd, board.part, target, MAX_LANES)
+                    ur.finn = run_finn_unit(u, path, ref[u.name], rnd, board.part, target, MAX_LANES, save_dir=work / "finn" / u.name)
                 bar.update(1)
             if hls4ml:
                 bar.set_postfix_str(f"hls4ml {u.name}")

@@ -25,6 +25,7 @@ Steps (finn-plus 1.6.1, CPU only; cppsim, rtlsim and IP generation need Vivado):
 """
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,8 +204,10 @@ def _count_diff(a: np.ndarray, b: np.ndarray) -> int:
 
 
 def run_finn_unit(unit: LinearUnit, qonnx_path: Path, images: Rows, random: Rows, part: str,
-                  target_cycles: int, simd_cap: int) -> FinnUnitResult:
-    """Steps 1–6 of the module docstring on one exported unit."""
+                  target_cycles: int, simd_cap: int, save_dir: Optional[Path] = None) -> FinnUnitResult:
+    """Steps 1–6 of the module docstring on one exported unit.  With ``save_dir``, the
+    streamlined FINN-ONNX graph (after the project passes) and FINN's folding are written there
+    as ``streamlined.onnx`` and ``folding.json`` (a FINN ``folding_config_file``)."""
     from finn.analysis.fpgadataflow.exp_cycles_per_layer import exp_cycles_per_layer
     from finn.analysis.fpgadataflow.res_estimation import res_estimation
     from finn.transformation.fpgadataflow.convert_to_hw.elementwise_binary_operation import InferElementwiseBinaryOperation
@@ -243,6 +246,9 @@ def run_finn_unit(unit: LinearUnit, qonnx_path: Path, images: Rows, random: Rows
         model = model.transform(AbsorbScalarBiasIntoMultiThreshold())
         model = model.transform(Streamline())
         model = model.transform(InferDataLayouts())
+        if save_dir is not None:
+            save_dir.mkdir(parents=True, exist_ok=True)
+            model.save(str(save_dir / "streamlined.onnx"))
         model = model.transform(InferQuantizedMatrixVectorActivation())
         model = model.transform(InferThresholdingLayer())
         model = model.transform(InferElementwiseBinaryOperation())
@@ -271,6 +277,8 @@ def run_finn_unit(unit: LinearUnit, qonnx_path: Path, images: Rows, random: Rows
                     pass
             if fold:
                 res.folding[n.name] = fold
+        if save_dir is not None:
+            (save_dir / "folding.json").write_text(json.dumps({"Defaults": {}, **res.folding}, indent=1, sort_keys=True) + "\n")
         res.cycles = {k: int(v) for k, v in model.analysis(exp_cycles_per_layer).items()}
         res.resources = {k: {kk: float(vv) for kk, vv in v.items() if isinstance(vv, (int, float))}
                          for k, v in model.analysis(lambda m: res_estimation(m, part)).items()}
