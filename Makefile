@@ -19,12 +19,13 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 $(INTEROP_STAMP): $(STAMP) requirements-interop.txt
-	$(PY) -m pip install --quiet -r requirements-interop.txt
-	$(PY) -m pip install --quiet --no-deps $(FINN_PLUS)
-	$(PY) -c "import importlib.metadata as m, sys; v = {p: m.version(p) for p in ('torch', 'brevitas', 'finn-plus')}; \
+	@echo "make interop: $(FINN_PLUS) and its pinned requirements (requirements-interop.txt) into $(VENV)"
+	@$(PY) -m pip install --quiet -r requirements-interop.txt
+	@$(PY) -m pip install --quiet --no-deps $(FINN_PLUS)
+	@$(PY) -c "import importlib.metadata as m, sys; v = {p: m.version(p) for p in ('torch', 'brevitas', 'finn-plus')}; \
 	  ok = v['torch'].split('+')[0] == '2.13.0' and v['brevitas'] == '0.13.4'; \
 	  sys.exit(0 if ok else 'make interop: expected torch 2.13.0 and brevitas 0.13.4 beside finn-plus, found ' + str(v))"
-	touch $(INTEROP_STAMP)
+	@touch $(INTEROP_STAMP)
 
 interop: $(INTEROP_STAMP)
 
