@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 from pathlib import Path
 from typing import Sequence
 
@@ -67,13 +68,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         ir = load_ir(Path(args.ir) if args.ir else default_ir_dir())
     layers = [s.strip() for s in args.layers.split(",") if s.strip()] if args.layers else None
-    report = run_interop(ir, board, _images(ir, args.images), layers=layers, random_frames=args.random_frames,
-                         work_dir=Path(args.out) if args.out else None)
+    images = _images(ir, args.images)
+    with tempfile.TemporaryDirectory(prefix="spvit_interop_") as tmp:
+        report = run_interop(ir, board, images, layers=layers, random_frames=args.random_frames,
+                             work_dir=Path(args.out) if args.out else Path(tmp))
+        if not args.out:
+            report.work_dir = ""  # removed with the temporary directory
     if args.json:
         print(json.dumps(report.to_json(), indent=1, sort_keys=True))
     else:
         print(report.summary_table())
-        print(f"(QONNX units, hls4ml projects and the tools' log: {report.work_dir})")
+        if args.out:
+            print(f"(QONNX units, FINN graphs, hls4ml projects and the tools' log: {report.work_dir})")
     return 0 if report.ok else 1
 
 
