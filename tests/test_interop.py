@@ -19,7 +19,7 @@ from spvit_fpga.peers._project import MAX_LANES, default_ir_dir, load_board, loa
 
 N_IMAGES = 3
 FINN_LAYERS = ["patch_embed", "blocks.0.attn.q", "blocks.0.attn.proj", "blocks.1.mlp.fc1", "blocks.5.mlp.fc2", "head"]
-HLS4ML_LAYERS = ["patch_embed", "blocks.0.attn.q", "blocks.5.mlp.fc2"]
+HLS4ML_LAYERS = ["patch_embed", "blocks.0.attn.q", "blocks.0.attn.proj"]
 
 
 @pytest.fixture(scope="module")
@@ -139,6 +139,19 @@ def test_hls4ml_linear_layer_equals_reference(setup, name):
     assert r.error is None, r.error
     np.testing.assert_array_equal(r.outputs["images"], ref[name].y)
     np.testing.assert_array_equal(r.outputs["random"], rnd[name].y)
+
+
+def test_hls4ml_too_narrow_a_type_is_caught(setup):
+    """hls4ml with a default precision too narrow for the residual add (fixed<16,6>: 10
+    fractional bits, the projection's sum has 14) is reported as not exact."""
+    from spvit_fpga.peers.hls4ml_flow import run_hls4ml_unit, wide_precision
+
+    ir, units, ref, rnd, paths, work = setup
+    name = "blocks.0.attn.proj"
+    assert wide_precision(units[name]) != "fixed<16,6>"
+    r = run_hls4ml_unit(units[name], paths[name], ref[name], rnd[name], work / "hls4ml" / "narrow", precision="fixed<16,6>")
+    assert not r.exact
+    assert r.error is not None or not np.array_equal(r.outputs["random"], rnd[name].y)
 
 
 def test_cli_json_reports_exact_parts_and_reasons(capfd):

@@ -3,11 +3,11 @@
 hls4ml reads the same QONNX file as FINN.  Its Quant nodes become ``ap_fixed`` quantisers with
 ``AP_RND_CONV`` (round half to even, as here) and ``AP_SAT``; with power-of-two scales this is the
 project's ``requantize``.  What remains is the width of the internal types (weights after
-de-quantisation, products, accumulator, bias add, residual add): hls4ml's precision inference
-leaves them at the default precision, so the default must hold every intermediate exactly.
-:func:`wide_precision` sizes it from the IR: enough fractional bits for the finest grid of the
-layer and enough integer bits for its proven accumulator width.  (Too narrow a default, e.g.
-``fixed<32,12>``, makes every output differ.)
+de-quantisation, products, accumulator, bias add, residual add): hls4ml infers the matmul's
+types from the quantisers but leaves others (the residual add) at the default precision, so the default must hold every intermediate exactly.  :func:`wide_precision`
+sizes it from the IR: enough fractional bits for the finest grid of the layer and enough integer
+bits for its proven accumulator width.  (Measured: with ``fixed<16,6>`` most outputs of a
+residual layer differ.)
 
 hls4ml has no cycle or resource estimate without running Vitis HLS; only its arithmetic is
 compared here.
@@ -65,14 +65,16 @@ def wide_precision(unit: LinearUnit) -> str:
     return f"fixed<{integer + frac},{integer}>"
 
 
-def run_hls4ml_unit(unit: LinearUnit, qonnx_path: Path, images: Rows, random: Rows, work: Path) -> Hls4mlUnitResult:
+def run_hls4ml_unit(unit: LinearUnit, qonnx_path: Path, images: Rows, random: Rows, work: Path,
+                    precision: Optional[str] = None) -> Hls4mlUnitResult:
+    """Convert, compile and predict one exported unit; ``precision`` overrides :func:`wide_precision`."""
     import hls4ml
     from qonnx.core.modelwrapper import ModelWrapper
     from qonnx.transformation.gemm_to_matmul import GemmToMatMul
     from qonnx.util.cleanup import cleanup_model
 
     op = unit.op
-    res = Hls4mlUnitResult(unit.name, precision=wide_precision(unit))
+    res = Hls4mlUnitResult(unit.name, precision=precision or wide_precision(unit))
     t0 = time.perf_counter()
     try:
         model = cleanup_model(ModelWrapper(str(qonnx_path)))
