@@ -5,11 +5,11 @@ import lines below change with it."""
 from __future__ import annotations
 
 from ..boards import Board, load_board
-from ..codegen.rtl import MAX_LANES, choose_options, gemm_ops
+from ..codegen.rtl import MAX_LANES, choose_options
 from ..config import ModelConfig
 from ..cost_model import choose_parallelism, layer_costs
 from ..data import load_dataset
-from ..defaults import default_checkpoint, default_ir_dir
+from ..defaults import default_ir_dir
 from ..errors import UserError, run_cli
 from ..export import export_ir
 from ..intops import FixedFormat, int_linear
@@ -17,7 +17,7 @@ from ..ir import IR, LinearOp, load_ir
 from ..reference import quantize_image, run_reference
 
 __all__ = [
-    "Board", "load_board", "MAX_LANES", "choose_options", "gemm_ops", "ModelConfig", "choose_parallelism",
-    "layer_costs", "load_dataset", "default_checkpoint", "default_ir_dir", "UserError", "run_cli", "export_ir",
+    "Board", "load_board", "MAX_LANES", "choose_options", "ModelConfig", "choose_parallelism",
+    "layer_costs", "load_dataset", "default_ir_dir", "UserError", "run_cli", "export_ir",
     "FixedFormat", "int_linear", "IR", "LinearOp", "load_ir", "quantize_image", "run_reference",
 ]
