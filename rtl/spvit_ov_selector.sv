@@ -1,4 +1,73 @@
-// spvit_ov_selector: HEADER_PLACEHOLDER
+// spvit_ov_selector: the overlay engine's selector unit (issue 10): SPViT's token-selector
+// element-wise ops, one instruction at a time (start / busy / done), on the engine's buffers.
+//
+// Ops (cfg_op) and the config each one reads (every other cfg_* is ignored):
+//   0 HEAD_MEAN   U[t][h] = sat_out(RNE(sum_{c in head h} x_c * 2^UP / dh))   (intops.int_head_mean)
+//                 x = XB row 1+t (t < N, read as words (1+t)*D/L ..); U row t = AM words
+//                 w_base + t*w_stride + h/L, lane h%L (H lanes written, lane enables).
+//                 cfg: n, h, dh, dpl, up, out_bits, out_signed, w_bank/base/stride.
+//   1 TOKEN_MEAN  G[h][c] = sat_out(RNE(sum_{t<N} F1[t*H+h][half+c] * 2^UP / N)), 0 when N = 0
+//                 (intops.int_token_mean); F1 = operand A (signed 8-bit lanes), G = destination
+//                 (row h, half values).  cfg: n, h, half, up, out_bits, out_signed, a_*, w_*.
+//   2 CONCAT      Z[t*H+h] = [F1[t*H+h][0:half], G[h][0:half]] for t < N (execute.concat);
+//                 F1 = operand A, G = operand B, Z = destination.  cfg: n, h, half, a_*, b_*, w_*.
+//   3 SELECT      one selector stage (execute.select): for t < N, w = HW row t (operand B, u8
+//                 lanes), d_h = DL row t*H+h lane 0 (operand A, signed, d_bits wide):
+//                   z_t  = sum_h w_h d_h                                     (Z_W bits, exact)
+//                   keep = z_t >= tau (threshold, intops.keep_decision), or the k largest z
+//                          (top-k, intops.topk_decision: ties to the lower index; all when k >= N)
+//                   p_t  = sat_p(RNE(sum_h w_h s_h * 2^UP / sum_h w_h)), s_h = table[d_h - min];
+//                          sum w = 0: sat_p(RNE(sum_h s_h * 2^UP / H))     (intops.int_keep_prob)
+//                   pkg_c = RNE(sum_pruned p_j x_jc / sum_pruned p_j); sum p = 0: RNE of the mean of
+//                          the pruned tokens; nothing pruned: 0              (intops.int_package_token)
+//                 then compacts XB in place to [cls, kept tokens in order, the earlier package
+//                 tokens (old rows 1+N .. T-1), pkg] and reports res_kept (the new N) and res_t
+//                 (the new T = 1 + kept + (T-1-N) + 1).  The sigmoid table (2^d_bits u8 entries,
+//                 layout.ParamStream.add_table8: ceil(2^d_bits/SB) beats, entry i = byte i) is
+//                 popped from the param stream first.
+//                 cfg: n, t, h, dpl, up (= f_p - f_sig), out_bits (p, unsigned), d_bits, tau, k,
+//                 topk, a_* (DL), b_* (HW).
+// UP = f_out - f_in; a negative UP multiplies the divisor by 2^-UP instead: one rounding, as
+// intops._scaled_div.  Saturation (sat_out, sat_p) to out_bits / out_signed.
+//
+// Buffers (simple-dual-port RAMs outside; reads return data RD_LAT = 2 cycles after rd_en):
+// XB read + write, AM read ports A and B and one AM write port.  am_a_bank / am_b_bank / am_w_bank
+// name the bank behind each logical AM port (registered cfg_*_bank) so the top can route them.
+// When operands A and B are in one bank the unit reads both through port A, never enabling port
+// B (a SELECT then spends ceil(H/L) more slots a token, a CONCAT with half < L two slots a row).
+//
+// Datapath: reads are issued one a cycle; tags travel with them.  HEAD_MEAN: registered adder
+// tree over the L lanes of a word (spvit_ov_selector_tree), per-head sum, divider.  TOKEN_MEAN
+// and the package token: L multipliers (q*x, q = 1 or p: DSP with input, M and P registers) into
+// an accumulator RAM of DPL_MAX words of L lanes (read-add-write in one cycle), then a drain that
+// divides lane by lane.  SELECT scores: one head a slot: w*d and w*s (DSP, input/M/P registers),
+// per-token sums, divider for p; z kept per token for the rank pass (L comparators against one
+// candidate a cycle, popcount through the adder tree).  One pipelined divider
+// (spvit_ov_selector_div, DIV_STEPS quotient bits a stage, one division a cycle) serves every
+// op; it saturates on overflow, so only the package token needs the exact Q_W = X_W bits.
+// The pass over XB reads rows 1 .. T-1 once: a kept row (or an earlier package) is written to
+// the next row of the compacted order (never above the rows still to be read), a pruned row is
+// accumulated; the package token row follows.
+//
+// Cycles from the start cycle to the done cycle (I = ceil(X_W/DIV_STEPS), LW = log2 L, D = L*dpl;
+// checked exactly by rtl_sim/tb_ov_selector.py, spvit_fpga.rtl.vectors.ov_selector.selector_cycles):
+//   HEAD_MEAN   N*D/L + 14 + LW + I                                   (3 when N = 0)
+//   TOKEN_MEAN  N*H*ceil(half/L) + 9 + H*half + I + 9                  (H*half + I + 11 when N = 0)
+//   CONCAT      N*H*S + 7, S = dh/L slots a row (half < L: 1, or 2 when A and B share a bank)
+//                                                                      (3 when N = 0)
+//   SELECT      2 + B                                   B = ceil(2^d_bits / SB) table beats
+//               + [N > 0]            N*(H + [A, B one bank]*ceil(H/L)) + 16 + I       score
+//               + [top-k and k < N]  N*ceil(N/L) + 4 + LW                            rank
+//               + [T > 1]            (T-1)*D/L + 7                                   pass
+//               + D + I + 9                                                          package token
+//               plus one cycle for every cycle the unit waits for a table beat (ps_tvalid low).
+//
+// Preconditions (the generator checks them): L a power of two >= 2; 1 <= H <= H_MAX; dh a
+// multiple of L, dh <= DH_MAX; half a multiple of L or half = L/2 (then dh = L); D/L <= DPL_MAX,
+// and H*dh = D for HEAD_MEAN; N <= N_MAX, T <= T_MAX - 1 (the package row is T), 1 + N <= T;
+// -DN_MAX <= UP <= UP_MAX; 1 <= out_bits <= 8; delta in d_bits <= 8 bits (sign-extended in its
+// lane); head weights u8; Z_W >= keep_decision_bits(u8, s8, H) and Z_W >= 17; tau sign-extended
+// to Z_W bits; no tensor overlaps another operand of the same instruction; start only while idle.
 module spvit_ov_selector #(
     parameter int L         = 8,     // lanes of a buffer word (power of two >= 2)
     parameter int X_W       = 16,    // residual (XB) lane width, signed
@@ -600,11 +669,11 @@ module spvit_ov_selector #(
 
   // ---- port registers and the read tags (tag 0: the port cycle, tag 2: data arrives) ---------
   logic [2:0] tg_v;
-  logic [2:0][2:0] tg_k;
-  logic [2:0][3:0] tg_f;
-  logic [2:0][7:0] tg_q;
-  logic [2:0][CT_W-1:0] tg_i;
-  logic [2:0][AD_W-1:0] tg_ad;
+  logic [2:0] tg_k0, tg_k1, tg_k2;
+  logic [3:0] tg_f0, tg_f1, tg_f2;
+  logic [7:0] tg_q0, tg_q1, tg_q2;
+  logic [CT_W-1:0] tg_i0, tg_i1, tg_i2;
+  logic [AD_W-1:0] tg_ad0, tg_ad1, tg_ad2;
   logic is_port;
   assign is_port = issuing && (is_xb || is_a || is_b);
 
@@ -626,11 +695,11 @@ module spvit_ov_selector #(
     xb_rd_addr <= is_xb_addr;
     am_a_rd_addr <= (d_same && is_b) ? is_b_addr : is_a_addr;
     am_b_rd_addr <= is_b_addr;
-    tg_k <= {tg_k[1:0], is_k};
-    tg_f <= {tg_f[1:0], is_f};
-    tg_q <= {tg_q[1:0], is_q};
-    tg_i <= {tg_i[1:0], is_i};
-    tg_ad <= {tg_ad[1:0], is_ad};
+    {tg_k2, tg_k1, tg_k0} <= {tg_k1, tg_k0, is_k};
+    {tg_f2, tg_f1, tg_f0} <= {tg_f1, tg_f0, is_f};
+    {tg_q2, tg_q1, tg_q0} <= {tg_q1, tg_q0, is_q};
+    {tg_i2, tg_i1, tg_i0} <= {tg_i1, tg_i0, is_i};
+    {tg_ad2, tg_ad1, tg_ad0} <= {tg_ad1, tg_ad0, is_ad};
   end
 
   // ---- arriving data -----------------------------------------------------------------------------
@@ -640,11 +709,11 @@ module spvit_ov_selector #(
   assign xbd = xb_rd_data;
   assign ad8 = am_a_rd_data;
   assign bd8 = d_same ? am_a_rd_data : am_b_rd_data;
-  assign arr_hm = tg_v[2] && (tg_k[2] == K_HM);
-  assign arr_tm = tg_v[2] && (tg_k[2] == K_TM);
-  assign arr_cat = tg_v[2] && (tg_k[2] == K_CAT);
-  assign arr_sc = tg_v[2] && (tg_k[2] == K_SC);
-  assign arr_ps = tg_v[2] && (tg_k[2] == K_PS);
+  assign arr_hm = tg_v[2] && (tg_k2 == K_HM);
+  assign arr_tm = tg_v[2] && (tg_k2 == K_TM);
+  assign arr_cat = tg_v[2] && (tg_k2 == K_CAT);
+  assign arr_sc = tg_v[2] && (tg_k2 == K_SC);
+  assign arr_ps = tg_v[2] && (tg_k2 == K_PS);
 
   // ==============================================================================================
   // CONCAT: the arriving word(s) become one Z word
@@ -653,9 +722,9 @@ module spvit_ov_selector #(
   logic cat_wr;
   logic [L-1:0][7:0] cat_data;
   always_comb begin : p_cat
-    cat_wr = arr_cat && (tg_f[2][2:0] != CM_HOLD);
+    cat_wr = arr_cat && (tg_f2[2:0] != CM_HOLD);
     cat_data = ad8;
-    unique case (tg_f[2][2:0])
+    unique case (tg_f2[2:0])
       CM_B: cat_data = bd8;
       CM_AB: begin
         for (int l = 0; l < HL; l++) begin
@@ -674,7 +743,7 @@ module spvit_ov_selector #(
   end
 
   always_ff @(posedge clk) begin
-    if (arr_cat && tg_f[2][2:0] == CM_HOLD) begin
+    if (arr_cat && tg_f2[2:0] == CM_HOLD) begin
       for (int l = 0; l < HL; l++) begin
         hold[l] <= ad8[l];
       end
@@ -697,7 +766,7 @@ module spvit_ov_selector #(
     tr_in_v = arr_hm || k1_v;
     if (arr_hm) begin
       tr_in = xb_rd_data;
-      tr_in_tag = {tg_ad[2], LW'(tg_i[2]), tg_f[2][2:0]};
+      tr_in_tag = {tg_ad2, LW'(tg_i2), tg_f2[2:0]};
     end else begin
       for (int l = 0; l < L; l++) begin
         tr_in[l*X_W+:X_W] = X_W'(k1_b[l]);
@@ -753,8 +822,11 @@ module spvit_ov_selector #(
   logic [TI_W-1:0] s1_t, s2_t, s3_t, s4_t, s5_t;
   logic [LW-1:0] s1_lane;
   logic [7:0] s1_d, s2_d, s3_d, s2_w, s3_w, s4_w, s2_idx, s3_sig, s4_sig;
-  logic [16:0] s4_wd;
-  logic [15:0] s4_ws;
+  logic [16:0] s4_wd, s4p_wd;
+  logic [15:0] s4_ws, s4p_ws;
+  logic s4p_v, s4p_first, s4p_last;
+  logic [TI_W-1:0] s4p_t;
+  logic [7:0] s4p_w, s4p_sig;
   logic [Z_W-1:0] z5;
   logic [KA_W-1:0] a5;
   logic [WS_W-1:0] w5, g5;
@@ -765,25 +837,27 @@ module spvit_ov_selector #(
       s2_v <= 1'b0;
       s3_v <= 1'b0;
       s4_v <= 1'b0;
+      s4p_v <= 1'b0;
       s5_v <= 1'b0;
     end else begin
-      s1_v <= arr_sc && tg_f[2][1];
+      s1_v <= arr_sc && tg_f2[1];
       s2_v <= s1_v;
       s3_v <= s2_v;
       s4_v <= s3_v;
-      s5_v <= s4_v && s4_last;
+      s4p_v <= s4_v;
+      s5_v <= s4p_v && s4p_last;
     end
   end
 
   always_ff @(posedge clk) begin
-    if (arr_sc && tg_f[2][0]) begin
+    if (arr_sc && tg_f2[0]) begin
       hw_word <= bd8;
     end
     s1_d <= ad8[0];
-    s1_lane <= tg_ad[2][LW-1:0];
-    s1_first <= tg_f[2][2];
-    s1_last <= tg_f[2][3];
-    s1_t <= TI_W'(tg_i[2]);
+    s1_lane <= tg_ad2[LW-1:0];
+    s1_first <= tg_f2[2];
+    s1_last <= tg_f2[3];
+    s1_t <= TI_W'(tg_i2);
     s2_w <= hw_word[s1_lane];
     s2_d <= s1_d;
     s2_idx <= s1_d + d_doff;
@@ -803,12 +877,19 @@ module spvit_ov_selector #(
     s4_first <= s3_first;
     s4_last <= s3_last;
     s4_t <= s3_t;
-    if (s4_v) begin
-      z5 <= s4_first ? Z_W'($signed(s4_wd)) : z5 + Z_W'($signed(s4_wd));
-      a5 <= s4_first ? KA_W'(s4_ws) : a5 + KA_W'(s4_ws);
-      w5 <= s4_first ? WS_W'(s4_w) : w5 + WS_W'(s4_w);
-      g5 <= s4_first ? WS_W'(s4_sig) : g5 + WS_W'(s4_sig);
-      s5_t <= s4_t;
+    s4p_wd <= s4_wd;                   // s3 (input), s4 (M) and s4p (P): DSP registers
+    s4p_ws <= s4_ws;
+    s4p_w <= s4_w;
+    s4p_sig <= s4_sig;
+    s4p_first <= s4_first;
+    s4p_last <= s4_last;
+    s4p_t <= s4_t;
+    if (s4p_v) begin
+      z5 <= s4p_first ? Z_W'($signed(s4p_wd)) : z5 + Z_W'($signed(s4p_wd));
+      a5 <= s4p_first ? KA_W'(s4p_ws) : a5 + KA_W'(s4p_ws);
+      w5 <= s4p_first ? WS_W'(s4p_w) : w5 + WS_W'(s4p_w);
+      g5 <= s4p_first ? WS_W'(s4p_sig) : g5 + WS_W'(s4p_sig);
+      s5_t <= s4p_t;
     end
   end
 
@@ -914,7 +995,7 @@ module spvit_ov_selector #(
       m2_v <= 1'b0;
       m3_v <= 1'b0;
     end else begin
-      m1_v <= arr_tm || (arr_ps && tg_f[2][1]);
+      m1_v <= arr_tm || (arr_ps && tg_f2[1]);
       m2_v <= m1_v;
       m3_v <= m2_v;
     end
@@ -932,9 +1013,9 @@ module spvit_ov_selector #(
         m1_x[l] <= xbd[l];
       end
     end
-    m1_q <= arr_tm ? 8'd1 : tg_q[2];
-    m1_first <= arr_tm ? tg_f[2][0] : tg_f[2][2];
-    m1_i <= DI_W'(tg_i[2]);
+    m1_q <= arr_tm ? 8'd1 : tg_q2;
+    m1_first <= arr_tm ? tg_f2[0] : tg_f2[2];
+    m1_i <= DI_W'(tg_i2);
     for (int l = 0; l < L; l++) begin
       m2_p[l] <= PR_W'($signed(m1_x[l]) * $signed({1'b0, m1_q}));
     end
@@ -967,9 +1048,26 @@ module spvit_ov_selector #(
   logic [1:0] rq_dest;
   logic [LW-1:0] rq_lane;
   logic [AD_W-1:0] rq_ad;
-  logic dr_iss, dr_zero;
+  logic dr_v, dr_zero, dr_wr;
   logic [DEN0_W-1:0] dr_den;
-  assign dr_iss = (ph == PH_DRAIN);
+  logic [L-1:0][A_W-1:0] dr_word;
+  logic [LW-1:0] dr_lane;
+  logic [AD_W-1:0] dr_ad;
+
+  // drain: the accumulator word (register), then its lane (request register)
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      dr_v <= 1'b0;
+    end else begin
+      dr_v <= (ph == PH_DRAIN);
+    end
+  end
+  always_ff @(posedge clk) begin
+    dr_word <= acc_rd;
+    dr_lane <= c_w[LW-1:0];
+    dr_wr <= (c_w == d_lnm1);
+    dr_ad <= (r_op == OP_TM) ? ptr_o + AD_W'(c_i) : ptr_o + AD_W'(c_t);
+  end
 
   always_ff @(posedge clk) begin
     if (enter && enter_ph == PH_DRAIN) begin
@@ -987,7 +1085,7 @@ module spvit_ov_selector #(
     if (!rst_n) begin
       rq_v <= 1'b0;
     end else begin
-      rq_v <= ha_v || s5_v || dr_iss;
+      rq_v <= ha_v || s5_v || dr_v;
     end
   end
 
@@ -1011,13 +1109,13 @@ module spvit_ov_selector #(
       rq_ad <= AD_W'(s5_t);
       rq_keep <= r_topk || keep_thr;
     end else begin
-      rq_num <= dr_zero ? '0 : NUM0_W'($signed(acc_rd[c_w[LW-1:0]]));
+      rq_num <= dr_zero ? '0 : NUM0_W'($signed(dr_word[dr_lane]));
       rq_den <= dr_den;
       rq_sh <= (r_op == OP_TM);
       rq_dest <= (r_op == OP_TM) ? DS_AM : DS_XB;
-      rq_lane <= c_w[LW-1:0];
-      rq_wr <= (c_w == d_lnm1);
-      rq_ad <= (r_op == OP_TM) ? ptr_o + AD_W'(c_i) : ptr_o + AD_W'(c_t);
+      rq_lane <= dr_lane;
+      rq_wr <= dr_wr;
+      rq_ad <= dr_ad;
       rq_keep <= 1'b0;
     end
   end
@@ -1154,7 +1252,7 @@ module spvit_ov_selector #(
   // write ports
   // ==============================================================================================
   logic ps_wr;
-  assign ps_wr = arr_ps && tg_f[2][0];
+  assign ps_wr = arr_ps && tg_f2[0];
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin
@@ -1168,7 +1266,7 @@ module spvit_ov_selector #(
 
   always_ff @(posedge clk) begin
     if (cat_wr) begin
-      am_wr_addr <= AM_AW'(tg_ad[2]);
+      am_wr_addr <= AM_AW'(tg_ad2);
       am_wr_be <= '1;
       am_wr_data <= cat_data;
     end else begin
@@ -1200,11 +1298,12 @@ module spvit_ov_selector #(
   // ==============================================================================================
   // every pipeline empty
   // ==============================================================================================
-  assign pipe_empty = !(|tg_v) && !tr_busy && !ha_v && !s1_v && !s2_v && !s3_v && !s4_v && !s5_v && !k0_v
-                      && !k1_v && !ka_v && !m1_v && !m2_v && !m3_v && !rq_v && !sh_v && !dv_busy && !sat_v
-                      && !am_wr_en && !xb_wr_en;
+  assign pipe_empty = !(|tg_v) && !tr_busy && !ha_v && !s1_v && !s2_v && !s3_v && !s4_v && !s4p_v && !s5_v
+                      && !k0_v && !k1_v && !ka_v && !m1_v && !m2_v && !m3_v && !dr_v && !rq_v && !sh_v
+                      && !dv_busy && !sat_v && !am_wr_en && !xb_wr_en;
 
-  // results above X_W bits: none (saturated to 8 bits, or a package token within the X_W range)
+  // results above X_W bits: none (saturated to 8 bits, or a package token within the X_W range);
+  // the read tag's index is narrower than its container for every op
   logic unused_ok;
-  assign unused_ok = ^sat_q[DQ_W-1:X_W];
+  assign unused_ok = ^{sat_q[DQ_W-1:X_W], tg_i2};
 endmodule

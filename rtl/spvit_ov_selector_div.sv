@@ -160,7 +160,7 @@ module spvit_ov_selector_div #(
     if (f_ovf) begin
       out_q <= f_neg ? -(OUT_W'(1) << Q_P) : (OUT_W'(1) << Q_P);
     end else begin
-      out_q <= f_neg ? -OUT_W'(f_q) : OUT_W'(f_q);
+      out_q <= f_neg ? -(OUT_W'(f_q)) : OUT_W'(f_q);
     end
     out_tag <= f_tag;
   end

@@ -75,17 +75,17 @@ def selector_cycles(op: str, *, L: int, x_w: int = 16, div_steps: int = 2, n: in
     divider stages, ``LW = log2 L``.
 
     * HEAD_MEAN: ``N*D/L + 14 + LW + I`` (3 when N = 0)
-    * TOKEN_MEAN: ``N*H*ceil(half/L) + 9 + H*half + I + 8`` (``H*half + I + 10`` when N = 0)
+    * TOKEN_MEAN: ``N*H*ceil(half/L) + 9 + H*half + I + 9`` (``H*half + I + 11`` when N = 0)
     * CONCAT: ``N*H*S + 7`` with ``S = dh/L`` slots a row (half < L: 1, or 2 when A and B share a
       bank) (3 when N = 0)
-    * SELECT: ``2 + B`` (table beats) ``+ [N > 0] (N*(H + same*ceil(H/L)) + 15 + I)``
-      ``+ [top-k and k < N] (N*ceil(N/L) + 4 + LW)`` ``+ [T > 1] ((T-1)*D/L + 7)`` ``+ D + I + 8``
+    * SELECT: ``2 + B`` (table beats) ``+ [N > 0] (N*(H + same*ceil(H/L)) + 16 + I)``
+      ``+ [top-k and k < N] (N*ceil(N/L) + 4 + LW)`` ``+ [T > 1] ((T-1)*D/L + 7)`` ``+ D + I + 9``
     """
     it, lw = -(-x_w // div_steps), L.bit_length() - 1
     if op == "HEAD_MEAN":
         return 3 if n == 0 else n * dpl + 14 + lw + it
     if op == "TOKEN_MEAN":
-        drain = heads * half + it + 8
+        drain = heads * half + it + 9
         return 2 + drain if n == 0 else n * heads * max(1, half // L) + 9 + drain
     if op == "CONCAT":
         slots = 2 * half // L if half >= L else (2 if same_bank else 1)
@@ -93,12 +93,12 @@ def selector_cycles(op: str, *, L: int, x_w: int = 16, div_steps: int = 2, n: in
     if op == "SELECT":
         c = 2 + table_beats
         if n > 0:
-            c += n * (heads + (-(-heads // L) if same_bank else 0)) + 15 + it
+            c += n * (heads + (-(-heads // L) if same_bank else 0)) + 16 + it
             if rule == "topk" and k < n:
                 c += n * -(-n // L) + 4 + lw
         if t > 1:
             c += (t - 1) * dpl + 7
-        return c + dpl * L + it + 8
+        return c + dpl * L + it + 9
     raise ValueError(op)
 
 
@@ -479,7 +479,7 @@ def random_cases(p: SelectorParams, seed: int = 1) -> list[Case]:
 # --------------------------------------------------------------------------------------------
 
 
-def stage_cases(p: SelectorParams, *, stages: tuple[int, ...] = (0,), image_index: int = 0,
+def stage_cases(p: SelectorParams, *, stages: tuple[int, ...] = (0, 1, 2), image_index: int = 0,
                 decisions: tuple[str, ...] = ("threshold", "topk"), ps_idle: float = 0.3) -> list[Case]:
     """The four selector instructions of real stages of the embedded model on a digits test image,
     on the buffer layout of the overlay program (``compile_program`` with ``L``), expected values
@@ -553,7 +553,7 @@ def stage_cases(p: SelectorParams, *, stages: tuple[int, ...] = (0,), image_inde
     return cases
 
 
-def build_vectors(p: Optional[SelectorParams] = None, *, seed: int = 1, stages: tuple[int, ...] = (0,),
+def build_vectors(p: Optional[SelectorParams] = None, *, seed: int = 1, stages: tuple[int, ...] = (0, 1, 2),
                   inject: bool = True) -> tuple[dict[str, int], dict[str, Any]]:
     """(RTL parameters, testbench vectors): random cases, real stages, and the injected-error case
     (a copy of a SELECT case whose run corrupts one bit of one XB read; the bench must see it)."""
