@@ -190,6 +190,8 @@ class Case:
     cycles: int = 0
     ps_idle: float = 0.0
     keep: list[int] = field(default_factory=list)
+    psum: int = 0  # SELECT: sum of the pruned tokens' keep probabilities
+    ties: int = 0  # SELECT: tokens whose score equals another token's
 
     def to_json(self) -> dict[str, Any]:
         """The buffers before, and the words the instruction changes (address, new word)."""
@@ -321,8 +323,10 @@ def select_case(p: SelectorParams, name: str, buf: Buffers, *, n: int, t: int, h
                a_stride=dl_stride, b_bank=hw_bank, b_base=hw_base, b_stride=hw_stride)
     cyc = selector_cycles("SELECT", L=p.L, x_w=p.X_W, div_steps=p.DIV_STEPS, n=n, t=t, heads=heads, dpl=dpl,
                           same_bank=dl_bank == hw_bank, rule=rule, k=k, table_beats=len(beats))
+    z = (w * delta).sum(dim=-1).tolist()
     return Case(name, "SELECT", cfg, buf, after, beats=beats, kept=kept, t_new=new.shape[0], cycles=cyc,
-                ps_idle=ps_idle, keep=[int(v) for v in keep.tolist()])
+                ps_idle=ps_idle, keep=[int(v) for v in keep.tolist()], psum=int(prob[~keep].sum()),
+                ties=sum(1 for v in z if z.count(v) > 1))
 
 
 # --------------------------------------------------------------------------------------------
@@ -468,9 +472,20 @@ def random_cases(p: SelectorParams, seed: int = 1) -> list[Case]:
         if rule == "threshold" and data == "rand" and -1000 < tau < 1000:
             z = (w * delta).sum(axis=-1)
             tau = int(np.median(z)) if n else 0
-        cases.append(select_case(p, name, buf, n=n, t=t, heads=heads, d=d, rule=rule, tau=tau, k=k, w_fmt=w8,
-                                 delta_fmt=dfmt, sig_fmt=sfmt, p_fmt=pfmt, dl_bank=dlb, dl_base=dlbase,
-                                 dl_stride=dlstr, hw_bank=hwb, hw_base=hwbase, hw_stride=hwstr, ps_idle=idle))
+        c = select_case(p, name, buf, n=n, t=t, heads=heads, d=d, rule=rule, tau=tau, k=k, w_fmt=w8,
+                        delta_fmt=dfmt, sig_fmt=sfmt, p_fmt=pfmt, dl_bank=dlb, dl_base=dlbase, dl_stride=dlstr,
+                        hw_bank=hwb, hw_base=hwbase, hw_stride=hwstr, ps_idle=idle)
+        kept, pruned = c.kept or 0, n - (c.kept or 0)
+        # the edge case a case is named after really happens
+        assert {"sel-thr-psum0": pruned > 0 and c.psum == 0,
+                "sel-topk-ties-w0": c.ties == n and 0 < k < n,
+                "sel-topk-ties-eqz": c.ties > 2 and 0 < k < n,
+                "sel-topk-k-ge-n": kept == n,
+                "sel-thr-nothing-pruned": kept == n,
+                "sel-thr-all-pruned": kept == 0,
+                "sel-topk-k0-all-pruned": kept == 0,
+                "sel-thr-n1-pruned": n == 1 and kept == 0}.get(name, 0 < kept < n or n == 0), name
+        cases.append(c)
     return cases
 
 
