@@ -51,15 +51,15 @@
 //
 // Cycles from the start cycle to the done cycle (I = ceil(X_W/DIV_STEPS), LW = log2 L, D = L*dpl;
 // checked exactly by rtl_sim/tb_ov_selector.py, spvit_fpga.rtl.vectors.ov_selector.selector_cycles):
-//   HEAD_MEAN   N*D/L + 14 + LW + I                                   (3 when N = 0)
-//   TOKEN_MEAN  N*H*ceil(half/L) + 9 + H*half + I + 9                  (H*half + I + 11 when N = 0)
-//   CONCAT      N*H*S + 7, S = dh/L slots a row (half < L: 1, or 2 when A and B share a bank)
-//                                                                      (3 when N = 0)
+//   HEAD_MEAN   N*D/L + 15 + LW + I                                   (4 when N = 0)
+//   TOKEN_MEAN  N*H*ceil(half/L) + 10 + H*half + I + 10                (H*half + I + 12 when N = 0)
+//   CONCAT      N*H*S + 8, S = dh/L slots a row (half < L: 1, or 2 when A and B share a bank)
+//                                                                      (4 when N = 0)
 //   SELECT      2 + B                                   B = ceil(2^d_bits / SB) table beats
-//               + [N > 0]            N*(H + [A, B one bank]*ceil(H/L)) + 16 + I       score
-//               + [top-k and k < N]  N*ceil(N/L) + 4 + LW                            rank
-//               + [T > 1]            (T-1)*D/L + 7                                   pass
-//               + D + I + 9                                                          package token
+//               + [N > 0]            N*(H + [A, B one bank]*ceil(H/L)) + 17 + I       score
+//               + [top-k and k < N]  N*ceil(N/L) + 5 + LW                            rank
+//               + [T > 1]            (T-1)*D/L + 8                                   pass
+//               + D + I + 10                                                         package token
 //               plus one cycle for every cycle the unit waits for a table beat (ps_tvalid low).
 //
 // Preconditions (the generator checks them): L a power of two >= 2; 1 <= H <= H_MAX; dh a
@@ -88,7 +88,7 @@ module spvit_ov_selector #(
     input  logic                   rst_n,
     // ---- control
     input  logic                   start,         // one-cycle pulse; cfg_* valid in that cycle
-    output logic                   busy,          // from the cycle after start until done
+    output logic                   busy,          // high from the cycle after start to the cycle before done
     output logic                   done,          // one-cycle pulse: every write committed
     // ---- config (registered at start)
     input  logic [1:0]             cfg_op,        // 0 HEAD_MEAN, 1 TOKEN_MEAN, 2 CONCAT, 3 SELECT
@@ -342,7 +342,15 @@ module spvit_ov_selector #(
       wcnt <= wcnt - 1'b1;
     end
   end
-  assign wait_ok = pipe_empty && (wcnt == '0);
+  // registered: nothing enters a pipeline during a wait, so "empty last cycle" is "empty now",
+  // and the 25-input AND stays off the phase and counter logic
+  always_ff @(posedge clk) begin
+    if (!rst_n) begin
+      wait_ok <= 1'b0;
+    end else begin
+      wait_ok <= (ph == PH_WAIT) && pipe_empty && (wcnt == '0);
+    end
+  end
 
   // SELECT statistics
   logic [N_W-1:0] kept, npr;
