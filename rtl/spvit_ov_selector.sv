@@ -830,6 +830,8 @@ module spvit_ov_selector #(
   logic [TI_W-1:0] s1_t, s2_t, s3_t, s4_t, s5_t;
   logic [LW-1:0] s1_lane;
   logic [7:0] s1_d, s2_d, s3_d, s2_w, s3_w, s4_w, s2_idx, s3_sig, s4_sig;
+  logic [3:0] s1_lo;
+  logic [15:0][7:0] s2_cand;         // the table entries whose index has s1's low nibble
   logic [16:0] s4_wd, s4p_wd;
   logic [15:0] s4_ws, s4p_ws;
   logic s4p_v, s4p_first, s4p_last;
@@ -869,10 +871,13 @@ module spvit_ov_selector #(
     s2_w <= hw_word[s1_lane];
     s2_d <= s1_d;
     s2_idx <= s1_d + d_doff;
+    for (int g = 0; g < 16; g++) begin
+      s2_cand[g] <= tab[{4'(g), s1_lo}];
+    end
     s2_first <= s1_first;
     s2_last <= s1_last;
     s2_t <= s1_t;
-    s3_sig <= tab[s2_idx];
+    s3_sig <= s2_cand[s2_idx[7:4]];  // table read in two halves of 4 index bits (LUT depth)
     s3_w <= s2_w;
     s3_d <= s2_d;
     s3_first <= s2_first;
@@ -900,6 +905,8 @@ module spvit_ov_selector #(
       s5_t <= s4p_t;
     end
   end
+
+  assign s1_lo = s1_d[3:0] + d_doff[3:0];
 
   // scores for the rank phase: one copy a lane (word j = tokens jL..jL+L-1), one by token
   logic keep_thr;
@@ -1313,5 +1320,5 @@ module spvit_ov_selector #(
   // results above X_W bits: none (saturated to 8 bits, or a package token within the X_W range);
   // the read tag's index is narrower than its container for every op
   logic unused_ok;
-  assign unused_ok = ^{sat_q[DQ_W-1:X_W], tg_i2};
+  assign unused_ok = ^{sat_q[DQ_W-1:X_W], tg_i2, s2_idx[3:0]};
 endmodule

@@ -430,7 +430,7 @@ def random_cases(p: SelectorParams, seed: int = 1) -> list[Case]:
         ("sel-topk-ties-eqz", 19, 1, 4, 8, "topk", 0, 5, FixedFormat(6, 2), FixedFormat(8, 7, signed=False),
          FixedFormat(7, 6, signed=False), False, "eqz", 0.2),
         ("sel-topk-k-ge-n", 12, 1, 2, 16, "topk", 0, 12, FixedFormat(8, 4), w8, w8, True, "rand", 0.0),
-        ("sel-topk-k0-all-pruned", 9, 0, 2, 16, "topk", 0, 0, FixedFormat(8, 4), w8, w8, False, "rand", 0.0),
+        ("sel-topk-k0-all-pruned-d3", 9, 0, 2, 16, "topk", 0, 0, FixedFormat(3, 1), w8, w8, False, "rand", 0.0),
         ("sel-thr-nothing-pruned", 15, 2, 2, 16, "threshold", -(1 << 19), 0, FixedFormat(8, 4), w8, w8, True,
          "rand", 0.0),
         ("sel-thr-all-pruned", 14, 0, 3, 8, "threshold", (1 << 19) - 1, 0, FixedFormat(8, 4), w8, w8, False,
@@ -483,7 +483,7 @@ def random_cases(p: SelectorParams, seed: int = 1) -> list[Case]:
                 "sel-topk-k-ge-n": kept == n,
                 "sel-thr-nothing-pruned": kept == n,
                 "sel-thr-all-pruned": kept == 0,
-                "sel-topk-k0-all-pruned": kept == 0,
+                "sel-topk-k0-all-pruned-d3": kept == 0,
                 "sel-thr-n1-pruned": n == 1 and kept == 0}.get(name, 0 < kept < n or n == 0), name
         cases.append(c)
     return cases
