@@ -51,11 +51,11 @@
 //
 // Cycles from the start cycle to the done cycle (I = ceil(X_W/DIV_STEPS), LW = log2 L, D = L*dpl;
 // checked exactly by rtl_sim/tb_ov_selector.py, spvit_fpga.rtl.vectors.ov_selector.selector_cycles):
-//   HEAD_MEAN   N*D/L + 15 + LW + I                                   (4 when N = 0)
-//   TOKEN_MEAN  N*H*ceil(half/L) + 10 + H*half + I + 10                (H*half + I + 12 when N = 0)
-//   CONCAT      N*H*S + 8, S = dh/L slots a row (half < L: 1, or 2 when A and B share a bank)
-//                                                                      (4 when N = 0)
-//   SELECT      2 + B                                   B = ceil(2^d_bits / SB) table beats
+//   HEAD_MEAN   N*D/L + 16 + LW + I                                   (5 when N = 0)
+//   TOKEN_MEAN  N*H*ceil(half/L) + 11 + H*half + I + 10                (H*half + I + 13 when N = 0)
+//   CONCAT      N*H*S + 9, S = dh/L slots a row (half < L: 1, or 2 when A and B share a bank)
+//                                                                      (5 when N = 0)
+//   SELECT      3 + B                                   B = ceil(2^d_bits / SB) table beats
 //               + [N > 0]            N*(H + [A, B one bank]*ceil(H/L)) + 17 + I       score
 //               + [top-k and k < N]  N*ceil(N/L) + 5 + LW                            rank
 //               + [T > 1]            (T-1)*D/L + 8                                   pass
@@ -198,6 +198,7 @@ module spvit_ov_selector #(
   typedef enum logic [3:0] {
     PH_IDLE,
     PH_PREP,
+    PH_PREP2,
     PH_LOAD,
     PH_HM,
     PH_TM,
@@ -314,7 +315,7 @@ module spvit_ov_selector #(
     endcase
     enter = 1'b0;
     enter_ph = PH_IDLE;
-    if (ph == PH_PREP && first_ph != PH_IDLE) begin
+    if (ph == PH_PREP2 && first_ph != PH_IDLE) begin
       enter = 1'b1;
       enter_ph = first_ph;
     end
@@ -367,7 +368,9 @@ module spvit_ov_selector #(
         if (start) begin
           ph <= PH_PREP;
         end
-      end else if (ph == PH_PREP && first_ph == PH_IDLE) begin
+      end else if (ph == PH_PREP) begin
+        ph <= PH_PREP2;              // the derived values are registered in PREP
+      end else if (ph == PH_PREP2 && first_ph == PH_IDLE) begin
         ph <= PH_WAIT;
         ph_nx <= PH_IDLE;
       end else if (enter) begin
@@ -436,6 +439,40 @@ module spvit_ov_selector #(
   logic [AM_AW-1:0] ptr_a, ptr_b;
   logic [AD_W-1:0] ptr_o;
 
+  // the issue counters' limits in the current phase (loaded on entry) and their equality flags
+  logic [CW_W-1:0] lim_w;
+  logic [CT_W-1:0] lim_t;
+  logic use_t, use_h, use_i;
+  logic eq_w, eq_t, eq_h, eq_i, at_end;
+  assign eq_w = (c_w == lim_w);
+  assign eq_t = (c_t == lim_t);
+  assign eq_h = (c_h == d_hm1);
+  assign eq_i = (c_i == DPC_W'(d_hwdm1));
+  assign at_end = eq_w && (eq_t || !use_t) && (eq_h || !use_h) && (eq_i || !use_i);
+
+  always_ff @(posedge clk) begin
+    if (enter) begin
+      use_t <= !(enter_ph == PH_DRAIN && r_op == OP_TM);
+      use_h <= (enter_ph == PH_HM) || (enter_ph == PH_TM) || (enter_ph == PH_CAT) || (enter_ph == PH_SCORE)
+               || (enter_ph == PH_DRAIN && r_op == OP_TM);
+      use_i <= (enter_ph == PH_DRAIN && r_op == OP_TM);
+      unique case (enter_ph)
+        PH_HM:    lim_w <= d_wphm1;
+        PH_TM:    lim_w <= d_hwdm1;
+        PH_CAT:   lim_w <= d_sprm1;
+        PH_RANK:  lim_w <= d_nwzm1;
+        PH_PASS:  lim_w <= d_dplm1;
+        PH_DRAIN: lim_w <= d_lnm1;
+        default:  lim_w <= '0;     // SCORE: c_w stays 0
+      endcase
+      unique case (enter_ph)
+        PH_PASS:  lim_t <= d_tm2;
+        PH_DRAIN: lim_t <= CT_W'(d_dplm1);
+        default:  lim_t <= d_nm1;
+      endcase
+    end
+  end
+
   logic is_xb, is_a, is_b;
   logic [XB_AW-1:0] is_xb_addr;
   logic [AM_AW-1:0] is_a_addr, is_b_addr;
@@ -475,11 +512,11 @@ module spvit_ov_selector #(
         is_xb = 1'b1;
         is_k = K_HM;
         is_f[0] = (c_w == '0);
-        is_f[1] = (c_w == d_wphm1);
-        is_f[2] = (c_h == d_hm1) || (c_h[LW-1:0] == LW'(L - 1));
+        is_f[1] = eq_w;
+        is_f[2] = eq_h || (c_h[LW-1:0] == LW'(L - 1));
         is_i = CT_W'(c_h);
         is_ad = ptr_o + AD_W'(c_h >> LW);
-        is_last = (c_t == d_nm1) && (c_h == d_hm1) && (c_w == d_wphm1);
+        is_last = at_end;
       end
       PH_TM: begin
         is_a = 1'b1;
@@ -487,7 +524,7 @@ module spvit_ov_selector #(
         is_k = K_TM;
         is_f[0] = (c_t == '0);
         is_i = CT_W'(c_i);
-        is_last = (c_t == d_nm1) && (c_h == d_hm1) && (c_w == d_hwdm1);
+        is_last = at_end;
       end
       PH_CAT: begin
         is_k = K_CAT;
@@ -514,7 +551,7 @@ module spvit_ov_selector #(
           is_f[2:0] = CM_HB;
           is_ad = AD_W'(ptr_o);
         end
-        is_last = (c_t == d_nm1) && (c_h == d_hm1) && (c_w == d_sprm1);
+        is_last = at_end;
       end
       PH_SCORE: begin
         is_k = K_SC;
@@ -530,12 +567,12 @@ module spvit_ov_selector #(
           is_f[0] = is_b;
           is_f[1] = 1'b1;
           is_f[2] = (c_h == '0);
-          is_f[3] = (c_h == d_hm1);
-          is_last = (c_t == d_nm1) && (c_h == d_hm1);
+          is_f[3] = eq_h;
+          is_last = at_end;
         end
       end
       PH_RANK: begin
-        is_last = (c_t == d_nm1) && (c_w == d_nwzm1);
+        is_last = at_end;
       end
       PH_PASS: begin
         is_xb = 1'b1;
@@ -545,11 +582,10 @@ module spvit_ov_selector #(
         is_f[2] = !ps_keep && !c_x;
         is_q = (psum != '0) ? pm_rd : 8'd1;
         is_i = CT_W'(c_w);
-        is_last = (c_t == d_tm2) && (c_w == d_dplm1);
+        is_last = at_end;
       end
       PH_DRAIN: begin
-        is_last = (r_op == OP_TM) ? ((c_h == d_hm1) && (c_i == DPC_W'(d_hwdm1)) && (c_w == d_lnm1))
-                                  : ((c_t == CT_W'(d_dplm1)) && (c_w == d_lnm1));
+        is_last = at_end;
       end
       default: ;
     endcase
@@ -572,9 +608,9 @@ module spvit_ov_selector #(
       unique case (ph)
         PH_HM: begin
           ptr_x <= ptr_x + 1'b1;
-          if (c_w == d_wphm1) begin
+          if (eq_w) begin
             c_w <= '0;
-            if (c_h == d_hm1) begin
+            if (eq_h) begin
               c_h <= '0;
               c_t <= c_t + 1'b1;
               ptr_o <= ptr_o + AD_W'(r_wstr);
@@ -587,10 +623,10 @@ module spvit_ov_selector #(
         end
         PH_TM: begin
           c_i <= c_i + 1'b1;
-          if (c_w == d_hwdm1) begin
+          if (eq_w) begin
             c_w <= '0;
             ptr_a <= ptr_a + r_astr;
-            if (c_h == d_hm1) begin
+            if (eq_h) begin
               c_h <= '0;
               c_t <= c_t + 1'b1;
               c_i <= '0;
@@ -602,11 +638,11 @@ module spvit_ov_selector #(
           end
         end
         PH_CAT: begin
-          if (c_w == d_sprm1) begin
+          if (eq_w) begin
             c_w <= '0;
             ptr_a <= ptr_a + r_astr;
             ptr_o <= ptr_o + AD_W'(r_wstr);
-            if (c_h == d_hm1) begin
+            if (eq_h) begin
               c_h <= '0;
               c_t <= c_t + 1'b1;
               ptr_b <= r_bbase;
@@ -624,7 +660,7 @@ module spvit_ov_selector #(
           end else begin
             c_x <= 1'b0;
             ptr_a <= ptr_a + r_astr;
-            if (c_h == d_hm1) begin
+            if (eq_h) begin
               c_h <= '0;
               c_t <= c_t + 1'b1;
               ptr_b <= ptr_b + r_bstr;
@@ -634,7 +670,7 @@ module spvit_ov_selector #(
           end
         end
         PH_RANK: begin
-          if (c_w == d_nwzm1) begin
+          if (eq_w) begin
             c_w <= '0;
             c_t <= c_t + 1'b1;
           end else begin
@@ -643,7 +679,7 @@ module spvit_ov_selector #(
         end
         PH_PASS: begin
           ptr_x <= ptr_x + 1'b1;
-          if (c_w == d_dplm1) begin
+          if (eq_w) begin
             c_w <= '0;
             c_t <= c_t + 1'b1;
             if (!ps_keep) begin
@@ -654,11 +690,11 @@ module spvit_ov_selector #(
           end
         end
         PH_DRAIN: begin
-          if (c_w == d_lnm1) begin
+          if (eq_w) begin
             c_w <= '0;
             c_t <= c_t + 1'b1;
             if (r_op == OP_TM) begin
-              if (c_i == DPC_W'(d_hwdm1)) begin
+              if (eq_i) begin
                 c_i <= '0;
                 c_h <= c_h + 1'b1;
                 ptr_o <= ptr_o + AD_W'(r_wstr);
@@ -963,7 +999,7 @@ module spvit_ov_selector #(
       k0_live[l] <= ({1'b0, zr_idx} < d_nhi) || ({1'b0, zr_idx} == d_nhi && LW'(l) < d_nlo);
     end
     k0_first <= (c_w == '0);
-    k0_last <= (c_w == d_nwzm1);
+    k0_last <= eq_w;
     k0_t <= TI_W'(c_t);
     for (int l = 0; l < L; l++) begin
       k1_b[l] <= k0_live[l] && (($signed(k0_zw[l]) > $signed(k0_zt)) || (k0_zw[l] == k0_zt && k0_lt[l]));
@@ -1080,7 +1116,7 @@ module spvit_ov_selector #(
   always_ff @(posedge clk) begin
     dr_word <= acc_rd;
     dr_lane <= c_w[LW-1:0];
-    dr_wr <= (c_w == d_lnm1);
+    dr_wr <= eq_w;
     dr_ad <= (r_op == OP_TM) ? ptr_o + AD_W'(c_i) : ptr_o + AD_W'(c_t);
   end
 

@@ -74,24 +74,24 @@ def selector_cycles(op: str, *, L: int, x_w: int = 16, div_steps: int = 2, n: in
     stalls; every stall cycle of the SELECT table load adds one).  ``I = ceil(X_W / DIV_STEPS)``
     divider stages, ``LW = log2 L``.
 
-    * HEAD_MEAN: ``N*D/L + 15 + LW + I`` (4 when N = 0)
-    * TOKEN_MEAN: ``N*H*ceil(half/L) + 10 + H*half + I + 10`` (``H*half + I + 12`` when N = 0)
-    * CONCAT: ``N*H*S + 8`` with ``S = dh/L`` slots a row (half < L: 1, or 2 when A and B share a
-      bank) (4 when N = 0)
-    * SELECT: ``2 + B`` (table beats) ``+ [N > 0] (N*(H + same*ceil(H/L)) + 17 + I)``
+    * HEAD_MEAN: ``N*D/L + 16 + LW + I`` (5 when N = 0)
+    * TOKEN_MEAN: ``N*H*ceil(half/L) + 11 + H*half + I + 10`` (``H*half + I + 13`` when N = 0)
+    * CONCAT: ``N*H*S + 9`` with ``S = dh/L`` slots a row (half < L: 1, or 2 when A and B share a
+      bank) (5 when N = 0)
+    * SELECT: ``3 + B`` (table beats) ``+ [N > 0] (N*(H + same*ceil(H/L)) + 17 + I)``
       ``+ [top-k and k < N] (N*ceil(N/L) + 5 + LW)`` ``+ [T > 1] ((T-1)*D/L + 8)`` ``+ D + I + 10``
     """
     it, lw = -(-x_w // div_steps), L.bit_length() - 1
     if op == "HEAD_MEAN":
-        return 4 if n == 0 else n * dpl + 15 + lw + it
+        return 5 if n == 0 else n * dpl + 16 + lw + it
     if op == "TOKEN_MEAN":
         drain = heads * half + it + 10
-        return 2 + drain if n == 0 else n * heads * max(1, half // L) + 10 + drain
+        return 3 + drain if n == 0 else n * heads * max(1, half // L) + 11 + drain
     if op == "CONCAT":
         slots = 2 * half // L if half >= L else (2 if same_bank else 1)
-        return 4 if n == 0 else n * heads * slots + 8
+        return 5 if n == 0 else n * heads * slots + 9
     if op == "SELECT":
-        c = 2 + table_beats
+        c = 3 + table_beats
         if n > 0:
             c += n * (heads + (-(-heads // L) if same_bank else 0)) + 17 + it
             if rule == "topk" and k < n:
