@@ -363,25 +363,39 @@ module spvit_ov_selector #(
       ph_nx <= PH_IDLE;
       done <= 1'b0;
     end else begin
-      done <= 1'b0;
-      if (ph == PH_IDLE) begin
-        if (start) begin
-          ph <= PH_PREP;
+      done <= (ph == PH_WAIT) && wait_ok && (ph_nx == PH_IDLE);
+      unique case (ph)
+        PH_IDLE: begin
+          if (start) begin
+            ph <= PH_PREP;
+          end
         end
-      end else if (ph == PH_PREP) begin
-        ph <= PH_PREP2;              // the derived values are registered in PREP
-      end else if (ph == PH_PREP2 && first_ph == PH_IDLE) begin
-        ph <= PH_WAIT;
-        ph_nx <= PH_IDLE;
-      end else if (enter) begin
-        ph <= enter_ph;
-      end else if (issuing && is_last) begin
-        ph <= PH_WAIT;
-        ph_nx <= after_issue;
-      end else if (ph == PH_WAIT && wait_ok) begin
-        ph <= PH_IDLE;
-        done <= 1'b1;
-      end
+        PH_PREP: ph <= PH_PREP2;     // the derived values are registered in PREP
+        PH_PREP2: begin
+          if (first_ph == PH_IDLE) begin
+            ph <= PH_WAIT;
+            ph_nx <= PH_IDLE;
+          end else begin
+            ph <= first_ph;
+          end
+        end
+        PH_LOAD: begin
+          if (ld_last) begin
+            ph <= after_load;
+          end
+        end
+        PH_WAIT: begin
+          if (wait_ok) begin
+            ph <= ph_nx;             // PH_IDLE: the instruction is done
+          end
+        end
+        default: begin               // the issue phases
+          if (is_last) begin
+            ph <= PH_WAIT;
+            ph_nx <= after_issue;
+          end
+        end
+      endcase
     end
   end
 
