@@ -504,7 +504,15 @@ module spvit_ov_selector #(
   logic [7:0] pm_rd;
   assign pm_rd = pmem[pm_ra];
 
-  assign need_hw = d_same && (c_h[LW-1:0] == '0) && !c_x;
+  // SELECT score with HW and DL in one bank: an HW slot before the first head of each lane group
+  // (registered: the head counter's next value starts a group)
+  always_ff @(posedge clk) begin
+    if (enter) begin
+      need_hw <= d_same;
+    end else if (ph == PH_SCORE) begin
+      need_hw <= !need_hw && d_same && (eq_h || c_h[LW-1:0] == LW'(L - 1));
+    end
+  end
   assign ps_live = (c_t <= d_nm1) && (r_n != '0);
   assign ps_keep = !ps_live || keepv[TI_W'(c_t)];
 
@@ -669,10 +677,7 @@ module spvit_ov_selector #(
           end
         end
         PH_SCORE: begin
-          if (need_hw) begin
-            c_x <= 1'b1;
-          end else begin
-            c_x <= 1'b0;
+          if (!need_hw) begin
             ptr_a <= ptr_a + r_astr;
             if (eq_h) begin
               c_h <= '0;
