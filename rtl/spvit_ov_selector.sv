@@ -337,7 +337,9 @@ module spvit_ov_selector #(
   // pruned token's accumulation (6 cycles): the wait after the pass always covers the longer one,
   // so the cycle count does not depend on the data.
   always_ff @(posedge clk) begin
-    if (issuing && is_last) begin
+    if (!rst_n || ph == PH_PREP2) begin
+      wcnt <= '0;
+    end else if (issuing && is_last) begin
       wcnt <= (ph == PH_PASS) ? 3'd6 : 3'd0;
     end else if (ph == PH_WAIT && wcnt != '0) begin
       wcnt <= wcnt - 1'b1;
