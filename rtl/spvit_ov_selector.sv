@@ -195,19 +195,32 @@ module spvit_ov_selector #(
   localparam logic [2:0] CM_A = 3'd0, CM_B = 3'd1, CM_AB = 3'd2, CM_HOLD = 3'd3, CM_HB = 3'd4;  // concat
   localparam int HL = L / 2;
 
-  typedef enum logic [3:0] {
-    PH_IDLE,
-    PH_PREP,
-    PH_PREP2,
-    PH_LOAD,
-    PH_HM,
-    PH_TM,
-    PH_CAT,
-    PH_SCORE,
-    PH_RANK,
-    PH_PASS,
-    PH_DRAIN,
-    PH_WAIT
+  // phases, one-hot: bit P_<name> of a phase value is set for that phase
+  localparam int P_IDLE = 0;
+  localparam int P_PREP = 1;
+  localparam int P_PREP2 = 2;
+  localparam int P_LOAD = 3;
+  localparam int P_HM = 4;
+  localparam int P_TM = 5;
+  localparam int P_CAT = 6;
+  localparam int P_SCORE = 7;
+  localparam int P_RANK = 8;
+  localparam int P_PASS = 9;
+  localparam int P_DRAIN = 10;
+  localparam int P_WAIT = 11;
+  typedef enum logic [11:0] {
+    PH_IDLE = 12'd1,
+    PH_PREP = 12'd2,
+    PH_PREP2 = 12'd4,
+    PH_LOAD = 12'd8,
+    PH_HM = 12'd16,
+    PH_TM = 12'd32,
+    PH_CAT = 12'd64,
+    PH_SCORE = 12'd128,
+    PH_RANK = 12'd256,
+    PH_PASS = 12'd512,
+    PH_DRAIN = 12'd1024,
+    PH_WAIT = 12'd2048
   } ph_t;
 
   ph_t ph, ph_nx, first_ph, after_load, after_issue, enter_ph;
@@ -270,7 +283,7 @@ module spvit_ov_selector #(
   logic [7:0] d_doff;
 
   always_ff @(posedge clk) begin
-    if (ph == PH_PREP) begin
+    if (ph[P_PREP]) begin
       d_same <= (am_a_bank == am_b_bank);
       d_ups <= r_up[SH_W-1] ? '0 : r_up[SH_W-2:0];
       d_dns <= r_up[SH_W-1] ? (SH_W-1)'(-r_up) : '0;
@@ -306,42 +319,42 @@ module spvit_ov_selector #(
       default: first_ph = PH_LOAD;
     endcase
     after_load = (r_n != '0) ? PH_SCORE : ((r_t > T_W'(1)) ? PH_PASS : PH_DRAIN);
-    unique case (ph)
-      PH_TM:    after_issue = PH_DRAIN;
-      PH_SCORE: after_issue = d_rank ? PH_RANK : PH_PASS;
-      PH_RANK:  after_issue = PH_PASS;
-      PH_PASS:  after_issue = PH_DRAIN;
+    unique case (1'b1)
+      ph[P_TM]:    after_issue = PH_DRAIN;
+      ph[P_SCORE]: after_issue = d_rank ? PH_RANK : PH_PASS;
+      ph[P_RANK]:  after_issue = PH_PASS;
+      ph[P_PASS]:  after_issue = PH_DRAIN;
       default:  after_issue = PH_IDLE;
     endcase
     enter = 1'b0;
     enter_ph = PH_IDLE;
-    if (ph == PH_PREP2 && first_ph != PH_IDLE) begin
+    if (ph[P_PREP2] && !first_ph[P_IDLE]) begin
       enter = 1'b1;
       enter_ph = first_ph;
     end
-    if (ph == PH_LOAD && ld_last) begin
+    if (ph[P_LOAD] && ld_last) begin
       enter = 1'b1;
       enter_ph = after_load;
     end
-    if (ph == PH_WAIT && wait_ok && ph_nx != PH_IDLE) begin
+    if (ph[P_WAIT] && wait_ok && !ph_nx[P_IDLE]) begin
       enter = 1'b1;
       enter_ph = ph_nx;
     end
   end
 
-  assign issuing = (ph == PH_HM) || (ph == PH_TM) || (ph == PH_CAT) || (ph == PH_SCORE) || (ph == PH_RANK)
-                   || (ph == PH_PASS) || (ph == PH_DRAIN);
-  assign busy = (ph != PH_IDLE);
+  assign issuing = (ph[P_HM]) || (ph[P_TM]) || (ph[P_CAT]) || (ph[P_SCORE]) || (ph[P_RANK])
+                   || (ph[P_PASS]) || (ph[P_DRAIN]);
+  assign busy = (!ph[P_IDLE]);
 
   // The pass ends with a kept token's copy (XB write 4 cycles after its read is issued) or a
   // pruned token's accumulation (6 cycles): the wait after the pass always covers the longer one,
   // so the cycle count does not depend on the data.
   always_ff @(posedge clk) begin
-    if (!rst_n || ph == PH_PREP2) begin
+    if (!rst_n || ph[P_PREP2]) begin
       wcnt <= '0;
     end else if (issuing && is_last) begin
-      wcnt <= (ph == PH_PASS) ? 3'd6 : 3'd0;
-    end else if (ph == PH_WAIT && wcnt != '0) begin
+      wcnt <= (ph[P_PASS]) ? 3'd6 : 3'd0;
+    end else if (ph[P_WAIT] && wcnt != '0) begin
       wcnt <= wcnt - 1'b1;
     end
   end
@@ -351,7 +364,7 @@ module spvit_ov_selector #(
     if (!rst_n) begin
       wait_ok <= 1'b0;
     end else begin
-      wait_ok <= (ph == PH_WAIT) && pipe_empty && (wcnt == '0);
+      wait_ok <= (ph[P_WAIT]) && pipe_empty && (wcnt == '0);
     end
   end
 
@@ -365,28 +378,28 @@ module spvit_ov_selector #(
       ph_nx <= PH_IDLE;
       done <= 1'b0;
     end else begin
-      done <= (ph == PH_WAIT) && wait_ok && (ph_nx == PH_IDLE);
-      unique case (ph)
-        PH_IDLE: begin
+      done <= (ph[P_WAIT]) && wait_ok && (ph_nx[P_IDLE]);
+      unique case (1'b1)
+        ph[P_IDLE]: begin
           if (start) begin
             ph <= PH_PREP;
           end
         end
-        PH_PREP: ph <= PH_PREP2;     // the derived values are registered in PREP
-        PH_PREP2: begin
-          if (first_ph == PH_IDLE) begin
+        ph[P_PREP]: ph <= PH_PREP2;     // the derived values are registered in PREP
+        ph[P_PREP2]: begin
+          if (first_ph[P_IDLE]) begin
             ph <= PH_WAIT;
             ph_nx <= PH_IDLE;
           end else begin
             ph <= first_ph;
           end
         end
-        PH_LOAD: begin
+        ph[P_LOAD]: begin
           if (ld_last) begin
             ph <= after_load;
           end
         end
-        PH_WAIT: begin
+        ph[P_WAIT]: begin
           if (wait_ok) begin
             ph <= ph_nx;             // PH_IDLE: the instruction is done
           end
@@ -402,7 +415,7 @@ module spvit_ov_selector #(
   end
 
   always_ff @(posedge clk) begin
-    if (ph == PH_WAIT && wait_ok && ph_nx == PH_IDLE && r_op == OP_SEL) begin
+    if (ph[P_WAIT] && wait_ok && ph_nx[P_IDLE] && r_op == OP_SEL) begin
       res_kept <= kept;
       res_t <= T_W'(r_t - T_W'(r_n) + T_W'(kept) + T_W'(1));
     end
@@ -415,12 +428,12 @@ module spvit_ov_selector #(
   logic [LB_W-1:0] lb;
   logic [LR_W-1:0] lrem;
   logic ps_fire;
-  assign ps_tready = (ph == PH_LOAD);
+  assign ps_tready = (ph[P_LOAD]);
   assign ps_fire = ps_tvalid && ps_tready;
   assign ld_last = ps_fire && (lrem <= LR_W'(SB));
 
   always_ff @(posedge clk) begin
-    if (ph == PH_PREP) begin
+    if (ph[P_PREP]) begin
       lb <= '0;
       lrem <= LR_W'(10'd1 << r_db);
     end else if (ps_fire) begin
@@ -468,22 +481,22 @@ module spvit_ov_selector #(
 
   always_ff @(posedge clk) begin
     if (enter) begin
-      use_t <= !(enter_ph == PH_DRAIN && r_op == OP_TM);
-      use_h <= (enter_ph == PH_HM) || (enter_ph == PH_TM) || (enter_ph == PH_CAT) || (enter_ph == PH_SCORE)
-               || (enter_ph == PH_DRAIN && r_op == OP_TM);
-      use_i <= (enter_ph == PH_DRAIN && r_op == OP_TM);
-      unique case (enter_ph)
-        PH_HM:    lim_w <= d_wphm1;
-        PH_TM:    lim_w <= d_hwdm1;
-        PH_CAT:   lim_w <= d_sprm1;
-        PH_RANK:  lim_w <= d_nwzm1;
-        PH_PASS:  lim_w <= d_dplm1;
-        PH_DRAIN: lim_w <= d_lnm1;
+      use_t <= !(enter_ph[P_DRAIN] && r_op == OP_TM);
+      use_h <= (enter_ph[P_HM]) || (enter_ph[P_TM]) || (enter_ph[P_CAT]) || (enter_ph[P_SCORE])
+               || (enter_ph[P_DRAIN] && r_op == OP_TM);
+      use_i <= (enter_ph[P_DRAIN] && r_op == OP_TM);
+      unique case (1'b1)
+        enter_ph[P_HM]:    lim_w <= d_wphm1;
+        enter_ph[P_TM]:    lim_w <= d_hwdm1;
+        enter_ph[P_CAT]:   lim_w <= d_sprm1;
+        enter_ph[P_RANK]:  lim_w <= d_nwzm1;
+        enter_ph[P_PASS]:  lim_w <= d_dplm1;
+        enter_ph[P_DRAIN]: lim_w <= d_lnm1;
         default:  lim_w <= '0;     // SCORE: c_w stays 0
       endcase
-      unique case (enter_ph)
-        PH_PASS:  lim_t <= d_tm2;
-        PH_DRAIN: lim_t <= CT_W'(d_dplm1);
+      unique case (1'b1)
+        enter_ph[P_PASS]:  lim_t <= d_tm2;
+        enter_ph[P_DRAIN]: lim_t <= CT_W'(d_dplm1);
         default:  lim_t <= d_nm1;
       endcase
     end
@@ -511,7 +524,7 @@ module spvit_ov_selector #(
   always_ff @(posedge clk) begin
     if (enter) begin
       need_hw <= d_same;
-    end else if (ph == PH_SCORE) begin
+    end else if (ph[P_SCORE]) begin
       need_hw <= !need_hw && d_same && (eq_h || c_h[LW-1:0] == LW'(L - 1));
     end
   end
@@ -531,8 +544,8 @@ module spvit_ov_selector #(
     is_i = c_t;
     is_ad = '0;
     is_last = 1'b0;
-    unique case (ph)
-      PH_HM: begin
+    unique case (1'b1)
+      ph[P_HM]: begin
         is_xb = 1'b1;
         is_k = K_HM;
         is_f[0] = (c_w == '0);
@@ -542,7 +555,7 @@ module spvit_ov_selector #(
         is_ad = ptr_o + AD_W'(c_h >> LW);
         is_last = at_end;
       end
-      PH_TM: begin
+      ph[P_TM]: begin
         is_a = 1'b1;
         is_a_addr = ptr_a + (d_full ? AM_AW'(d_hwd) : '0) + AM_AW'(c_w);
         is_k = K_TM;
@@ -550,7 +563,7 @@ module spvit_ov_selector #(
         is_i = CT_W'(c_i);
         is_last = at_end;
       end
-      PH_CAT: begin
+      ph[P_CAT]: begin
         is_k = K_CAT;
         is_ad = AD_W'(ptr_o) + AD_W'(c_w);
         if (d_full) begin
@@ -577,7 +590,7 @@ module spvit_ov_selector #(
         end
         is_last = at_end;
       end
-      PH_SCORE: begin
+      ph[P_SCORE]: begin
         is_k = K_SC;
         is_b_addr = ptr_b + AM_AW'(c_h >> LW);
         is_i = c_t;
@@ -595,10 +608,10 @@ module spvit_ov_selector #(
           is_last = at_end;
         end
       end
-      PH_RANK: begin
+      ph[P_RANK]: begin
         is_last = at_end;
       end
-      PH_PASS: begin
+      ph[P_PASS]: begin
         is_xb = 1'b1;
         is_k = K_PS;
         is_f[0] = ps_keep;
@@ -608,14 +621,14 @@ module spvit_ov_selector #(
         is_i = CT_W'(c_w);
         is_last = at_end;
       end
-      PH_DRAIN: begin
+      ph[P_DRAIN]: begin
         is_last = at_end;
       end
       default: ;
     endcase
   end
 
-  assign pm_ra = (ph == PH_PASS) ? TI_W'(c_t) : ka_t;
+  assign pm_ra = (ph[P_PASS]) ? TI_W'(c_t) : ka_t;
 
   always_ff @(posedge clk) begin
     if (enter) begin
@@ -627,10 +640,10 @@ module spvit_ov_selector #(
       ptr_x <= XB_AW'(r_dpl);
       ptr_a <= r_abase;
       ptr_b <= r_bbase;
-      ptr_o <= (enter_ph == PH_DRAIN && r_op == OP_SEL) ? AD_W'(wp) : AD_W'(r_wbase);
+      ptr_o <= (enter_ph[P_DRAIN] && r_op == OP_SEL) ? AD_W'(wp) : AD_W'(r_wbase);
     end else if (issuing) begin
-      unique case (ph)
-        PH_HM: begin
+      unique case (1'b1)
+        ph[P_HM]: begin
           ptr_x <= ptr_x + 1'b1;
           if (eq_w) begin
             c_w <= '0;
@@ -645,7 +658,7 @@ module spvit_ov_selector #(
             c_w <= c_w + 1'b1;
           end
         end
-        PH_TM: begin
+        ph[P_TM]: begin
           c_i <= c_i + 1'b1;
           if (eq_w) begin
             c_w <= '0;
@@ -661,7 +674,7 @@ module spvit_ov_selector #(
             c_w <= c_w + 1'b1;
           end
         end
-        PH_CAT: begin
+        ph[P_CAT]: begin
           if (eq_w) begin
             c_w <= '0;
             ptr_a <= ptr_a + r_astr;
@@ -678,7 +691,7 @@ module spvit_ov_selector #(
             c_w <= c_w + 1'b1;
           end
         end
-        PH_SCORE: begin
+        ph[P_SCORE]: begin
           if (!need_hw) begin
             ptr_a <= ptr_a + r_astr;
             if (eq_h) begin
@@ -690,7 +703,7 @@ module spvit_ov_selector #(
             end
           end
         end
-        PH_RANK: begin
+        ph[P_RANK]: begin
           if (eq_w) begin
             c_w <= '0;
             c_t <= c_t + 1'b1;
@@ -698,7 +711,7 @@ module spvit_ov_selector #(
             c_w <= c_w + 1'b1;
           end
         end
-        PH_PASS: begin
+        ph[P_PASS]: begin
           ptr_x <= ptr_x + 1'b1;
           if (eq_w) begin
             c_w <= '0;
@@ -710,7 +723,7 @@ module spvit_ov_selector #(
             c_w <= c_w + 1'b1;
           end
         end
-        PH_DRAIN: begin
+        ph[P_DRAIN]: begin
           if (eq_w) begin
             c_w <= '0;
             c_t <= c_t + 1'b1;
@@ -1007,7 +1020,7 @@ module spvit_ov_selector #(
       k0_v <= 1'b0;
       k1_v <= 1'b0;
     end else begin
-      k0_v <= (ph == PH_RANK);
+      k0_v <= (ph[P_RANK]);
       k1_v <= k0_v;
     end
   end
@@ -1098,7 +1111,7 @@ module spvit_ov_selector #(
     m3_i <= m2_i;
   end
 
-  assign acc_ra = (ph == PH_DRAIN) ? DI_W'(c_t) : m3_i;
+  assign acc_ra = (ph[P_DRAIN]) ? DI_W'(c_t) : m3_i;
   assign acc_rd = acc_mem[acc_ra];
   always_comb begin : p_acc
     for (int l = 0; l < L; l++) begin
@@ -1131,7 +1144,7 @@ module spvit_ov_selector #(
     if (!rst_n) begin
       dr_v <= 1'b0;
     end else begin
-      dr_v <= (ph == PH_DRAIN);
+      dr_v <= (ph[P_DRAIN]);
     end
   end
   always_ff @(posedge clk) begin
@@ -1142,7 +1155,7 @@ module spvit_ov_selector #(
   end
 
   always_ff @(posedge clk) begin
-    if (enter && enter_ph == PH_DRAIN) begin
+    if (enter && enter_ph[P_DRAIN]) begin
       if (r_op == OP_TM) begin
         dr_zero <= (r_n == '0);
         dr_den <= (r_n == '0) ? DEN0_W'(1) : DEN0_W'(r_n);
@@ -1271,7 +1284,7 @@ module spvit_ov_selector #(
     col_be_n[sat_lane] = 1'b1;
   end
   always_ff @(posedge clk) begin
-    if (ph == PH_PREP) begin
+    if (ph[P_PREP]) begin
       col_be <= '0;
     end else if (sat_v && sat_dest != DS_P) begin
       if (sat_wr) begin
@@ -1299,7 +1312,7 @@ module spvit_ov_selector #(
   end
 
   always_ff @(posedge clk) begin
-    if (ph == PH_PREP) begin
+    if (ph[P_PREP]) begin
       kept <= '0;
       npr <= '0;
       psum <= '0;
@@ -1360,7 +1373,7 @@ module spvit_ov_selector #(
   end
 
   always_ff @(posedge clk) begin
-    if (ph == PH_PREP) begin
+    if (ph[P_PREP]) begin
       wp <= XB_AW'(r_dpl);
     end else if (ps_wr) begin
       wp <= wp + 1'b1;
