@@ -326,20 +326,16 @@ module spvit_ov_selector #(
       ph[P_PASS]:  after_issue = PH_DRAIN;
       default:  after_issue = PH_IDLE;
     endcase
-    enter = 1'b0;
-    enter_ph = PH_IDLE;
-    if (ph[P_PREP2] && !first_ph[P_IDLE]) begin
-      enter = 1'b1;
+    // the phase entered next is a function of the state alone; the timing conditions only enable it
+    if (ph[P_PREP2]) begin
       enter_ph = first_ph;
-    end
-    if (ph[P_LOAD] && ld_last) begin
-      enter = 1'b1;
+    end else if (ph[P_LOAD]) begin
       enter_ph = after_load;
-    end
-    if (ph[P_WAIT] && wait_ok && !ph_nx[P_IDLE]) begin
-      enter = 1'b1;
+    end else begin
       enter_ph = ph_nx;
     end
+    enter = (ph[P_PREP2] && !first_ph[P_IDLE]) || (ph[P_LOAD] && ld_last)
+            || (ph[P_WAIT] && wait_ok && !ph_nx[P_IDLE]);
   end
 
   assign issuing = (ph[P_HM]) || (ph[P_TM]) || (ph[P_CAT]) || (ph[P_SCORE]) || (ph[P_RANK])
