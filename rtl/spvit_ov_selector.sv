@@ -62,6 +62,15 @@
 //               + D + I + 10                                                         package token
 //               plus one cycle for every cycle the unit waits for a table beat (ps_tvalid low).
 //
+// Resources: L + 2 multipliers (DSP), one divider, an accumulator LUTRAM of DPL_MAX x L x
+// (X_W + 8 + log2(N_MAX+1)) bits, the 256-byte table in registers, per-token scores / p / keep
+// (N_MAX entries).  Yosys 0.70 synth_xilinx -family xcup -flatten at the test size (L = 8, N_MAX = 64,
+// H_MAX = 12, DPL_MAX = 16, SB = 32): 4.5 k LUT, 5.4 k FF, 39 LUTRAM, 65 SRL16E, 10 DSP48E2; longest
+// register-to-register path (ltp over LUT/MUXF/CARRY cells): the divider's two restoring steps,
+// 5 LUTs and two carry chains (6 + 1 CARRY4); longest LUT-only path 7 levels, in the sequencer
+// (counter equality -> phase end).  Yosys 0.70 leaves the multipliers' A/B, M and P registers as
+// fabric flip-flops beside DSP48E2 (it absorbs the same pattern into a DSP48E1 for xc7).
+//
 // Preconditions (the generator checks them): L a power of two >= 2; 1 <= H <= H_MAX; dh a
 // multiple of L, dh <= DH_MAX; half a multiple of L or half = L/2 (then dh = L); D/L <= DPL_MAX,
 // and H*dh = D for HEAD_MEAN; N <= N_MAX, T <= T_MAX - 1 (the package row is T), 1 + N <= T;
