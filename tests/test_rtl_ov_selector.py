@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # rtl_sim lives beside spvit_fpga
 
-from rtl_sim import runner  # noqa: E402  (the one import of the runner; it moves with the layout change)
+from spvit_fpga.rtl import runner  # noqa: E402
 from spvit_fpga.rtl.vectors import ov_selector as ov  # noqa: E402
 
 TOP = "spvit_ov_selector"

@@ -21,8 +21,8 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from spvit_fpga import intops
-from spvit_fpga.intops import FixedFormat
+from spvit_fpga.ir import intops
+from spvit_fpga.ir.intops import FixedFormat
 from spvit_fpga.hw.overlay.layout import ParamStream
 
 __all__ = ["OP", "SelectorParams", "selector_cycles", "Buffers", "Case", "head_mean_case", "token_mean_case",
@@ -499,12 +499,12 @@ def stage_cases(p: SelectorParams, *, stages: tuple[int, ...] = (0, 1, 2), image
     """The four selector instructions of real stages of the embedded model on a digits test image,
     on the buffer layout of the overlay program (``compile_program`` with ``L``), expected values
     from :func:`spvit_fpga.reference.run_reference` intermediates."""
-    from spvit_fpga.data import load_dataset
-    from spvit_fpga.defaults import default_ir_dir
+    from spvit_fpga.nn.data import load_dataset
+    from spvit_fpga.nn.defaults import default_ir_dir
     from spvit_fpga.hw.overlay.arch import OverlayConfig
     from spvit_fpga.hw.overlay.program import HeadMean, Select, TokenMean, compile_program
-    from spvit_fpga.ir import load_ir
-    from spvit_fpga.reference import quantize_image, run_reference
+    from spvit_fpga.ir.graph import load_ir
+    from spvit_fpga.ir.reference import quantize_image, run_reference
 
     ir = load_ir(default_ir_dir())
     cfg = OverlayConfig(lanes=p.L, pack=2, dsp_type="DSP48E2", ports=2, port_bytes=p.SB // 2, clock_mhz=300.0,
