@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--depth", type=int, default=None, metavar="N", help="with --random-weights: only the first N blocks")
     p.add_argument("--selector-blocks", default=None, metavar="I,J,..",
                    help="with --random-weights: put the token selectors before these blocks (default: the model's)")
+    p.add_argument("--in-chans", type=int, default=None, metavar="C",
+                   help="with --random-weights: image channels (default: the model's)")
     p.add_argument("--seed", type=int, default=0, help="seed of --random-weights (default 0)")
     p.add_argument("--decision", choices=("threshold", "topk"), default=None, help="keep rule of the selectors (default: the model's)")
     p.add_argument("--weights", choices=("auto", "onchip", "ddr"), default="auto",
@@ -123,6 +125,8 @@ def load_source(args: argparse.Namespace) -> models.ModelSource:
         raise UserError("--random-weights needs --model (deit-tiny, deit-small, deit-base or micro)")
     if args.depth is not None and not args.random_weights:
         raise UserError("--depth is only for --random-weights designs")
+    if args.in_chans is not None and not args.random_weights:
+        raise UserError("--in-chans is only for --random-weights designs")
     sel = None
     if args.selector_blocks is not None:
         if not args.random_weights:
@@ -135,7 +139,8 @@ def load_source(args: argparse.Namespace) -> models.ModelSource:
         if not args.random_weights:
             raise UserError(f"--model {args.model} has no trained weights here: add --random-weights for an "
                             "architecture-only design, or pass --checkpoint")
-        src = models.random_weights_ir(args.model, depth=args.depth, seed=args.seed, selector_blocks=sel)
+        src = models.random_weights_ir(args.model, depth=args.depth, seed=args.seed, selector_blocks=sel,
+                                       in_chans=args.in_chans)
     elif args.checkpoint:
         src = models.checkpoint_ir(args.checkpoint)
     elif args.ir:

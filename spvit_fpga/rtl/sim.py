@@ -190,10 +190,12 @@ def simulate_overlay(design: Path, manifest: dict[str, Any], n_images: Optional[
         err: Optional[Exception] = None
         sim = None
         try:
+            # program and weights are plusargs, not build parameters: one build runs every program and
+            # weight image of this engine (other thresholds, the other keep rule, other weights)
             sim = runner.run(top=rtl["sim_module"], test_module="rtl_sim.tb_overlay", sources=sources,
-                             parameters={"MEM_DIR": runner.sv_string(mem), "WEIGHTS": runner.sv_string(weights)},
                              vectors=payload, extra_env={"SPVIT_TB_RESULTS": str(res_path)},
-                             build_args=["-DSPVIT_PROBES"], waves=waves, seed=seed)
+                             build_args=["-DSPVIT_PROBES", "-DSPVIT_SIM"], waves=waves, seed=seed,
+                             plusargs=[f"+SPVIT_PROGRAM={mem / 'program.hex'}", f"+SPVIT_WEIGHTS={weights}"])
         except runner.RTLSimError as exc:
             err = exc
         wall = time.monotonic() - t0
