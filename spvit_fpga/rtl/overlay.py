@@ -78,7 +78,7 @@ def _selector_params(prog: Program) -> dict[str, int]:
         raise UserError(f"the overlay's selector unit needs one delta width, found {sorted(d_bits)}")
     up_max = max([u for u in ups if u > 0], default=0)
     dn_max = max([-u for u in ups if u < 0], default=0)
-    z_w = max([i.score_bits for i in sels] + [17])
+    z_w = max([i.score_bits + 1 for i in sels] + [17])  # + 1: the clamped tau may be z_max + 1
     return {"up_max": up_max, "dn_max": dn_max, "up_w": _clog2(max(up_max, dn_max) + 1) + 1, "z_w": z_w,
             "d_bits": d_bits.pop() if d_bits else 8}
 
