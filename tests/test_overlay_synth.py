@@ -82,3 +82,31 @@ def test_hier_rejects_bad_module_name(tmp_path):
         synth.synth_xilinx_hier([src], "top", ["leaf; shell"])
     with pytest.raises(UserError, match="not found"):
         synth.synth_xilinx_hier([Path(tmp_path / "none.sv")], "top", ["leaf"])
+
+
+def _cell(typ: str, ins: dict, outs: dict) -> dict:
+    return {"type": typ, "port_directions": {**{p: "input" for p in ins}, **{p: "output" for p in outs}},
+            "connections": {**ins, **outs}, "parameters": {}}
+
+
+def test_lutram_write_side_ends_paths():
+    """A LUT RAM's write is clocked: logic before its data input and logic after its read output are
+    two paths, not one (before the fix they were counted as one 5-level path)."""
+    from spvit_fpga.rtl.timing import analyse
+
+    cells = {
+        "ff_a": _cell("FDRE", {"D": [20], "C": [1], "CE": [1], "R": [0]}, {"Q": [2]}),
+        "l1": _cell("LUT1", {"I0": [2]}, {"O": [3]}),
+        "l2": _cell("LUT1", {"I0": [3]}, {"O": [4]}),  # two levels into the write data
+        "ff_r": _cell("FDRE", {"D": [21], "C": [1], "CE": [1], "R": [0]}, {"Q": [5]}),  # read address register
+        "ram": _cell("RAM64M", {"DIA": [4], "DIB": [4], "DIC": [4], "DID": [4], "WE": [2], "WCLK": [1],
+                                "ADDRA": [5], "ADDRB": [5], "ADDRC": [5], "ADDRD": [5]},
+                     {"DOA": [6], "DOB": [30], "DOC": [31], "DOD": [32]}),
+        "l3": _cell("LUT1", {"I0": [6]}, {"O": [7]}),
+        "l4": _cell("LUT1", {"I0": [7]}, {"O": [8]}),
+        "ff_b": _cell("FDRE", {"D": [8], "C": [1], "CE": [1], "R": [0]}, {"Q": [9]}),
+    }
+    rep = analyse({"modules": {"m": {"ports": {}, "cells": cells}}}, "m")
+    # ff_a -> l1 -> l2 -> RAM data: 2 levels; ff_r -> RAM read (1) -> l3 -> l4 -> ff_b: 3 levels
+    assert rep.max_lut_levels == 3
+    assert rep.worst[0].end.startswith("ff_b") and rep.worst[0].cells == ("ram", "l3", "l4")

@@ -16,7 +16,8 @@ The netlist is Yosys' JSON (``write_json``) of one flattened module.  Cell class
   i.e. treated as registered; :func:`analyse` lists every DSP whose M or P register is off, for which
   this is not true);
 * one LUT level: ``LUT1`` .. ``LUT6``, ``LUT6_2`` and the distributed RAMs (``RAM32M``, ``RAM64M``,
-  ``RAM*X1*``: an asynchronous read);
+  ``RAM*X1*``: an asynchronous read, from the address inputs only; their data, write-enable and
+  write-address inputs end paths, the write being clocked);
 * carry: ``CARRY8`` / ``CARRY4`` (one cell of a chain);
 * free: ``MUXF7``/``MUXF8``/``MUXF9`` (inside a slice after a LUT), ``INV``, ``BUF``, ``GND``, ``VCC``.
 """
@@ -52,6 +53,13 @@ def _kind(cell_type: str) -> str:
     if t.startswith(_FREE):
         return "free"
     return "other"
+
+
+def _lutram_read_port(port: str) -> bool:
+    """Address inputs of a distributed RAM (RAM32M/RAM64M: ADDRA..ADDRH; RAM*X1D: A0.., DPRA0..;
+    RAM*X1S: A0..), the only inputs with a combinational path to its outputs.  The write address of
+    RAM32M/RAM64M is ADDRD/ADDRH, which is also that port's read address, so it counts as a read port."""
+    return port.startswith(("ADDR", "DPRA")) or (port[:1] == "A" and port[1:].isdigit()) or port == "A"
 
 
 @dataclass(frozen=True)
@@ -119,6 +127,14 @@ def analyse(netlist: dict[str, Any], module: Optional[str] = None, top_paths: in
         conns = c.get("connections", {})
         ins = [b for p, bits in conns.items() if dirs.get(p) == "input" for b in bits if isinstance(b, int)]
         outs = [b for p, bits in conns.items() if dirs.get(p) == "output" for b in bits if isinstance(b, int)]
+        if t.lstrip("\\").startswith(_LUTRAM_PREFIXES):
+            # A LUT RAM reads asynchronously (address -> data: one LUT level) but writes on the clock:
+            # its data, write-enable and write-address inputs end paths, they do not reach its outputs.
+            ins = [b for p, bits in conns.items() if dirs.get(p) == "input" and _lutram_read_port(p)
+                   for b in bits if isinstance(b, int)]
+            ends.append((f"{name} ({t.lstrip(chr(92))} inputs)",  # the write side; the read address too
+                         [b for p, bits in conns.items() if dirs.get(p) == "input" and p != "WCLK"
+                          for b in bits if isinstance(b, int)]))
         if k == "seq":
             ends.append((f"{name} ({t.lstrip(chr(92))})", ins))
             if t.lstrip("\\").startswith("DSP48"):
