@@ -110,3 +110,18 @@ def test_lutram_write_side_ends_paths():
     # ff_a -> l1 -> l2 -> RAM data: 2 levels; ff_r -> RAM read (1) -> l3 -> l4 -> ff_b: 3 levels
     assert rep.max_lut_levels == 3
     assert rep.worst[0].end.startswith("ff_b") and rep.worst[0].cells == ("ram", "l3", "l4")
+
+
+def test_combinational_loop_is_cut_not_followed_forever():
+    """Two LUTs feeding each other (an unmapped latch, or a cell the analysis does not know): the walk
+    ends, the loop is reported, and the register after it sees the loop's two levels once."""
+    from spvit_fpga.rtl.timing import analyse
+
+    cells = {
+        "a": _cell("LUT2", {"I0": [2], "I1": [4]}, {"O": [3]}),
+        "b": _cell("LUT1", {"I0": [3]}, {"O": [4]}),
+        "ff_in": _cell("FDRE", {"D": [20], "C": [1], "CE": [1], "R": [0]}, {"Q": [2]}),
+        "ff": _cell("FDRE", {"D": [4], "C": [1], "CE": [1], "R": [0]}, {"Q": [5]}),
+    }
+    rep = analyse({"modules": {"m": {"ports": {}, "cells": cells}}}, "m")
+    assert rep.loops_cut and rep.max_lut_levels == 2

@@ -81,6 +81,7 @@ class TimingReport:
     dsp_without_preg: list[str] = field(default_factory=list)
     dsp_fabric_registered: int = 0  # DSPs without internal M/P registers whose inputs come from and whose outputs go only to flip-flops
     unknown_cells: dict[str, int] = field(default_factory=dict)
+    loops_cut: list[str] = field(default_factory=list)  # cells where a combinational loop was cut (none in a sound netlist)
 
     @property
     def meets_300mhz_rule(self) -> bool:
@@ -187,6 +188,8 @@ def analyse(netlist: dict[str, Any], module: Optional[str] = None, top_paths: in
             ends.append((f"output {pname}", [b for b in p.get("bits", []) if isinstance(b, int)]))
 
     memo: dict[str, tuple[int, int, Optional[str]]] = {}
+    open_: set[str] = set()  # expanded, not finished: a predecessor found here closes a combinational loop
+    loops: set[str] = set()
 
     def depth(cell: str) -> tuple[int, int, Optional[str]]:
         """(LUT levels, carry cells, predecessor cell) of the deepest path ending at ``cell``'s output."""
@@ -197,18 +200,25 @@ def analyse(netlist: dict[str, Any], module: Optional[str] = None, top_paths: in
                 continue
             preds = [driver[b] for b in comb_inputs[cur] if b in driver]
             if not expanded:
+                if cur in open_:  # pushed again from inside its own loop: finished by its first entry
+                    continue
+                open_.add(cur)
                 stack.append((cur, True))
                 for p in preds:
-                    if p not in memo:
+                    if p not in memo and p not in open_:
                         stack.append((p, False))
                 continue
             best = (0, 0, None)
             for p in set(preds):
+                if p not in memo:  # a combinational loop (e.g. through an unknown cell): cut at this edge
+                    loops.add(cur)
+                    continue
                 lv, cy, _ = memo[p]
                 if (lv, cy) > best[:2]:
                     best = (lv, cy, p)
             w = weight[cur]
             memo[cur] = (best[0] + w[0], best[1] + w[1], best[2])
+            open_.discard(cur)
         return memo[cell]
 
     paths: list[PathDepth] = []
@@ -241,7 +251,8 @@ def analyse(netlist: dict[str, Any], module: Optional[str] = None, top_paths: in
                         max_lut_levels=max((p.lut_levels for p in paths), default=0),
                         max_carry_cells=max((p.carry_cells for p in paths), default=0),
                         worst=worst, dsp_without_mreg=sorted(no_m), dsp_without_preg=sorted(no_p),
-                        dsp_fabric_registered=fabric_dsps, unknown_cells=dict(unknown))
+                        dsp_fabric_registered=fabric_dsps, unknown_cells=dict(unknown),
+                        loops_cut=sorted(loops))
 
 
 def analyse_file(path: Union[str, Path], module: Optional[str] = None, top_paths: int = 5) -> TimingReport:
