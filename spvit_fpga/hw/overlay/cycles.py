@@ -26,7 +26,7 @@ from .program import (Concat, Count, Gemm, HeadMean, LayerNorm, LoadXB, Pixels, 
                       TokenMean)
 
 __all__ = ["StepCycles", "program_cycles", "counts_for_kept", "gemm_cycles", "layernorm_cycles", "softmax_cycles",
-           "selector_cycles", "pixel_runs", "CTRL_CYCLES", "FETCH_START"]
+           "selector_cycles", "pixel_runs", "CTRL_CYCLES", "FETCH_START", "ParamStreamTiming"]
 
 CTRL_CYCLES = 5
 """Cycles from a unit's ``done`` to the next unit's ``start`` (ROM read 2, counts 1, launch 1, start 1)."""
@@ -79,6 +79,11 @@ class _Stream:
         for _ in range(n):
             t = self.pop(t + 1)
         return t
+
+
+ParamStreamTiming = _Stream
+"""The param stream's beat arrival model (DDR rate of the ports used, first-beat latency, port FIFO
+depth), for other schedules of the same stream (the HLS engine's cycle model)."""
 
 
 def gemm_cycles(ins: Gemm, rows: int, k_in: int, n_out: int, cfg: OverlayConfig, stream: Optional[_Stream] = None,
