@@ -18,6 +18,7 @@ Without a model argument the embedded default model is used.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -26,7 +27,7 @@ from typing import Optional, Sequence
 from tqdm.auto import tqdm
 
 from .builder.design import Design, design_for, latency_estimates
-from .builder.project import build_project, write_project
+from .builder.project import MANIFEST, build_project, write_project
 from .builder.summary import boards_table, estimate_report, summary_table
 from .errors import UserError, run_cli
 from .hw import source as models
@@ -205,10 +206,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(summary_table(design, files, out, csim))
     if src.random_weights:
         print("NOTE: RANDOM WEIGHTS -- architecture-only design", file=sys.stderr)
+    drc = json.loads(files[MANIFEST])["hls"]["drc"]
+    failed = [r["rule"] for r in drc["rules"] if not r["passed"]]
+    if failed:
+        print(f"design-rule check FAILED: {', '.join(failed)} (details: {out / MANIFEST}, hls.drc)")
     if csim is not None:
         print(f"{csim.bit_exact}/{csim.images} bit-exact")
-        return 0 if csim.all_bit_exact else 1
-    return 0
+        return 0 if csim.all_bit_exact and not failed else 1
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from typing import Any, Optional, Sequence
 
 from .. import __version__
 from ..hls import project as hls_project
+from ..hls.drc import run_drc
 from ..hw import cost_model
 from ..hw.vectors import TestVectors
 from ..outdir import write_dir_atomically
@@ -100,6 +101,7 @@ def build_project(d: Design, vectors: TestVectors, command: str, kept: Optional[
                                  "busiest_unit_cycles": max((u["cycles"] for u in units), default=0),
                                  "sum_unit_cycles": sum(u["cycles"] for u in units)}
     m = manifest(d, vectors, files, command, kept)
+    m["hls"]["drc"] = run_drc(files, d.plan).to_json()
     if rtl_entry is not None:
         m["rtl"] = rtl_entry
     files[MANIFEST] = (json.dumps(m, indent=2) + "\n").encode()

@@ -8,6 +8,7 @@ the embedded default model's formats).
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Optional
 
@@ -80,6 +81,11 @@ def summary_table(design: Design, files: dict, out: Path, csim=None) -> str:
             ("latency, HLS schedule", f"{est['hls']['latency_ms']:.3f} ms"),
             ("latency, RTL engine model", f"{est['hls']['rtl_engine_ms']:.3f} ms"),
             ("files", f"{len(files)} in {out}")]
+    if "manifest.json" in files:
+        drc = json.loads(files["manifest.json"])["hls"]["drc"]
+        rules = drc["rules"]
+        rows.append(("design-rule check", f"{sum(r['passed'] for r in rules)}/{len(rules)} rules passed"
+                     + ("" if drc["passed"] else f" (FAILED: {', '.join(r['rule'] for r in rules if not r['passed'])})")))
     if csim is not None:
         rows.append(("C-simulation", f"{csim.bit_exact}/{csim.images} bit-exact (compile {csim.compile_seconds:.1f} s, "
                                      f"run {csim.run_seconds:.1f} s)"))
