@@ -306,6 +306,15 @@ def test_deit_tiny_block_with_selector_ddr_csim_bit_exact(tmp_path):
     t3 = time.monotonic()
     assert res.all_bit_exact, res.per_image
     _check_trips(out, src, images=1)
+    # the shape-only IR (what --estimate uses for DeiT) has this calibrated IR's program and stream
+    from spvit_fpga.hls.plan import build_plan
+    from spvit_fpga.hw.overlay.shapes import shape_ir
+    from spvit_fpga.nn.config import ModelConfig
+
+    real = build_plan(src.ir, load_board("zcu102")).program
+    shp = build_plan(shape_ir(ModelConfig.from_dict(src.ir.model), default_source().ir), load_board("zcu102")).program
+    assert [i.name for i in real.instructions] == [i.name for i in shp.instructions]
+    assert [b.beats for b in real.stream.blobs] == [b.beats for b in shp.stream.blobs]
     kept = res.per_image[0]["kept"][0]
     assert 0 < kept < cfg.num_patches
     print(f"deit-tiny block+selector: IR {t1 - t0:.1f} s, generate {t2 - t1:.1f} s, "

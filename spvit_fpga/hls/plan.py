@@ -130,9 +130,9 @@ class HlsPlan:
 
 
 def bram18(words: int, bits: int) -> int:
-    """18-Kib block RAMs of a ``words`` x ``bits`` memory (512 x 36 / 1024 x 18 tiles; at most 4 Kib
-    in LUT RAM)."""
-    if words <= 0 or words * bits <= 4096:
+    """18-Kib block RAMs of a ``words`` x ``bits`` memory (512 x 36 / 1024 x 18 tiles); at most 4 Kib,
+    or at most 64 words deep, in LUT RAM / registers (what Vitis chooses for such shapes)."""
+    if words <= 64 or words * bits <= 4096:
         return 0
     if words <= 512:
         return math.ceil(bits / 36)
