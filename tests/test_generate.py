@@ -522,9 +522,9 @@ def test_cli_argument_errors(tmp_path):
 
 
 def test_model_that_does_not_fit_reports_the_numbers():
-    with pytest.raises(UserError, match=r"deit-base does not fit pynq-z2: the HLS engine \(L = \d+\) needs \d+ BRAM18, "
+    with pytest.raises(UserError, match=r"deit-small does not fit pynq-z2: the HLS engine \(L = \d+\) needs \d+ BRAM18, "
                                         r"the board has 280"):
-        generate.main(["--board", "pynq-z2", "--model", "deit-base", "--estimate"])
+        generate.main(["--board", "pynq-z2", "--model", "deit-small", "--estimate"])
     with pytest.raises(UserError, match=r"--weights onchip: the HLS engine streams every parameter from DDR"):
         generate.main(["--board", "zcu102", "--model", "deit-small", "--estimate", "--weights", "onchip"])
 

@@ -132,13 +132,17 @@ def _driver(project_dir: Path):
     return mod
 
 
-def test_pynq_driver_against_the_csim_model(project, tmp_path):
+def _board(project, work: Path):
+    """(driver module, test vectors, memory, overlay stand-in, the driver's accelerator object)."""
     out, binary = project
     drv = _driver(out)
-    vec = read_vectors(out)
     mem = _Memory()
-    ov = _Overlay(mem, binary, tmp_path, drv.REGS, drv.WEIGHT_PORTS, drv.REGION_BYTES)
-    acc = drv.SpvitAccelerator(ov, str(out / "weights.bin"), allocate=mem.allocate)
+    ov = _Overlay(mem, binary, work, drv.REGS, drv.WEIGHT_PORTS, drv.REGION_BYTES)
+    return drv, read_vectors(out), mem, ov, drv.SpvitAccelerator(ov, str(out / "weights.bin"), allocate=mem.allocate)
+
+
+def test_pynq_driver_against_the_csim_model(project, tmp_path):
+    drv, vec, mem, ov, acc = _board(project, tmp_path)
     assert drv.WEIGHT_PORTS == 2 and acc.wbuf.flushed == 1
     # port i points at region i of the weight buffer
     base = int(acc.wbuf.device_address)
@@ -157,12 +161,7 @@ def test_pynq_driver_against_the_csim_model(project, tmp_path):
 
 def test_pynq_driver_swapped_regions_are_caught(project, tmp_path):
     """The stand-in is not vacuous: a driver that points both ports at region 0 gets wrong logits."""
-    out, binary = project
-    drv = _driver(out)
-    vec = read_vectors(out)
-    mem = _Memory()
-    ov = _Overlay(mem, binary, tmp_path, drv.REGS, drv.WEIGHT_PORTS, drv.REGION_BYTES)
-    acc = drv.SpvitAccelerator(ov, str(out / "weights.bin"), allocate=mem.allocate)
+    drv, vec, _mem, ov, acc = _board(project, tmp_path)
     ov.values[drv.REGS["W1_LO"]] = ov.values[drv.REGS["W0_LO"]]
     ov.values[drv.REGS["W1_HI"]] = ov.values[drv.REGS["W0_HI"]]
     logits, _ = acc.run(vec.images[0])
