@@ -140,7 +140,7 @@ def test_project_layout_manifest_and_interfaces(micro_project):
     assert dsp["array"] == eng.lanes ** 2 // 2 and dsp["total"] <= board.resources["dsp"]
     est = m["estimate"]
     assert est["target_kept"] == [s.topk for s in ir.selectors]
-    h = est["hls"]
+    h = est["kernels"]
     assert sum(x["cycles"] for x in h["layers"]) == h["total_cycles"]
     assert h["latency_ms"] == pytest.approx(h["total_cycles"] / 300e3)
     assert "pipeline depths of each loop (DEPTH)" in est["assumptions"]["assumed_not_calibrated"]

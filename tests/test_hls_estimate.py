@@ -71,7 +71,7 @@ def test_pruning_shortens_and_the_target_is_below_heatvit():
     assert totals == sorted(totals, reverse=True) and totals[1] < 9.15
     assert totals[0] / totals[1] > 1.5  # keep-all / top-k
     e = estimate.estimates(plan)
-    assert e["target_kept"] == [121, 72, 27] and e["hls"]["latency_ms"] == pytest.approx(totals[1])
+    assert e["target_kept"] == [121, 72, 27] and e["kernels"]["latency_ms"] == pytest.approx(totals[1])
     assert "pipeline depths of each loop (DEPTH)" in e["assumptions"]["assumed_not_calibrated"]
 
 

@@ -78,8 +78,8 @@ def summary_table(design: Design, files: dict, out: Path, csim=None) -> str:
                           f"BRAM18 {design.resources['bram18']['total']} / {board.resources['bram18']}"),
             ("weights", f"DDR image {len(files.get('weights.bin', b''))} bytes"),
             ("kept tokens (target)", str(est["target_kept"])),
-            ("latency, HLS schedule", f"{est['hls']['latency_ms']:.3f} ms"),
-            ("latency, RTL engine model", f"{est['hls']['rtl_engine_ms']:.3f} ms"),
+            ("latency, HLS schedule", f"{est['kernels']['latency_ms']:.3f} ms"),
+            ("latency, RTL engine model", f"{est['kernels']['rtl_engine_ms']:.3f} ms"),
             ("files", f"{len(files)} in {out}")]
     if "manifest.json" in files:
         drc = json.loads(files["manifest.json"])["hls"]["drc"]

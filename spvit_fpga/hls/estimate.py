@@ -318,12 +318,13 @@ def latency_table(plan: HlsPlan, target: Sequence[int]) -> list[dict[str, Any]]:
 
 def estimates(plan: HlsPlan, kept: Optional[Sequence[int]] = None) -> dict[str, Any]:
     """The manifest's ``estimate`` entry: the target kept tokens (the selectors' top-k counts),
-    the HLS schedule per instruction and in total, the RTL engine's figure, the latency table."""
+    ``kernels``: the HLS schedule of the generated kernels per instruction and in total (with the RTL
+    engine's figure beside it), the latency table, the assumptions."""
     prog = plan.program
     target = [int(s.topk) for s in prog.instructions if isinstance(s, Select)]
     k = list(kept) if kept is not None else target
     return {"clock_mhz": plan.board.clock_mhz, "target_kept": target, "kept_tokens": k,
-            "hls": hls_summary(plan, k), "latency_table": latency_table(plan, target),
+            "kernels": hls_summary(plan, k), "latency_table": latency_table(plan, target),
             "assumptions": {
                 "calibrated_against_rtl_simulation": ["instruction sequence and run-time counts",
                                                       "param-stream DDR model (ports used, rate, latency, FIFOs)"],

@@ -102,11 +102,8 @@ class HlsPlan:
 
     def dsp(self) -> dict[str, int]:
         """DSP slices of the engine (:func:`~spvit_fpga.hw.overlay.arch.dsp_estimate`: the array, 3 a
-        LayerNorm lane, the selector) plus the HLS package-token unit's L multipliers."""
-        d = dict(dsp_estimate(self.cfg.lanes, self.cfg.pack))
-        d["package_token"] = self.cfg.lanes
-        d["total"] += self.cfg.lanes
-        return d
+        LayerNorm lane and its scalar path, the selector's L accumulation multipliers and scores)."""
+        return dict(dsp_estimate(self.cfg.lanes, self.cfg.pack))
 
     def bram18(self) -> dict[str, int]:
         """Block RAM (18 Kib) of the buffers, the port FIFOs and the tables (:func:`bram18`)."""

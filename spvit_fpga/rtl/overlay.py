@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from ..errors import UserError
@@ -19,7 +20,7 @@ from ..hw.overlay.cycles import counts_for_kept, program_cycles
 from ..hw.overlay.program import (Gemm, LayerNorm, Program, Select, Softmax, compile_program, encode_program,
                                   field_layout, INSTR_BITS)
 from ..ir.graph import IR
-from .._resources import rtl_library_dir
+from .._resources import rtl_library_dir, template_environment
 from .library import library_order
 
 __all__ = ["OVERLAY_TOP", "DDR_BASE", "build_overlay", "overlay_resources"]
@@ -77,7 +78,7 @@ def _selector_params(prog: Program) -> dict[str, int]:
         raise UserError(f"the overlay's selector unit needs one delta width, found {sorted(d_bits)}")
     up_max = max([u for u in ups if u > 0], default=0)
     dn_max = max([-u for u in ups if u < 0], default=0)
-    z_w = max([i.score_bits for i in sels] + [17])
+    z_w = max([i.score_bits + 1 for i in sels] + [17])  # + 1: the clamped tau may be z_max + 1
     return {"up_max": up_max, "dn_max": dn_max, "up_w": _clog2(max(up_max, dn_max) + 1) + 1, "z_w": z_w,
             "d_bits": d_bits.pop() if d_bits else 8}
 
@@ -114,7 +115,14 @@ class OverlayDesign:
     program: Program
 
 
-def build_overlay(ir: IR, board, *, version: str, render_fn: Callable[..., str], lanes: Optional[int] = None,
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+
+
+def render(template: str, **context: Any) -> str:
+    return template_environment(TEMPLATE_DIR).get_template(template).render(**context)
+
+
+def build_overlay(ir: IR, board, *, version: str, render_fn: Callable[..., str] = render, lanes: Optional[int] = None,
                   ports: Optional[int] = None, kept: Optional[Sequence[int]] = None) -> OverlayDesign:
     """All files of the overlay design under ``rtl/`` and the manifest's ``rtl`` entry."""
     m = ir.model
