@@ -28,8 +28,9 @@ from .program import (Concat, Count, Gemm, HeadMean, LayerNorm, LoadXB, Pixels, 
 __all__ = ["StepCycles", "program_cycles", "counts_for_kept", "gemm_cycles", "layernorm_cycles", "softmax_cycles",
            "selector_cycles", "loadxb_cycles", "pixel_runs", "CTRL_CYCLES", "FETCH_START", "ParamStreamTiming"]
 
-CTRL_CYCLES = 5
-"""Cycles from a unit's ``done`` to the next unit's ``start`` (ROM read 2, counts 1, launch 1, start 1)."""
+CTRL_CYCLES = 6
+"""Cycles from a unit's ``done`` to the next unit's ``start`` (ROM read 2, count operands 1, counts 1, chunks
+1, launch 1)."""
 FETCH_START = 5
 """Cycles from the image start to the fetch's first AR (controller start pulse, then the fetch's s+4)."""
 
