@@ -41,6 +41,27 @@ def _layernorm(t: LayerNormOp, name: str, channels: int, max_tokens: int) -> Lay
                                beta=np.zeros(channels, dtype=np.int64), rsqrt_table=np.array(p.table, dtype=np.int64))
 
 
+def _selector(ts: TokenSelectOp, cfg: ModelConfig, stage: int, block: int,
+              decision: Optional[str]) -> TokenSelectOp:
+    """Selector ``stage`` of ``cfg`` (in front of ``block``) with ``ts``'s formats: threshold 0, top-k from
+    the config's keep ratio."""
+    n, nh, dh = cfg.num_patches, cfg.num_heads, cfg.head_dim
+    sp = f"selectors.{stage}."
+    h2 = max(1, nh // 2)
+    ratio = cfg.keep_ratios[stage] if stage < len(cfg.keep_ratios) else 1.0
+    return dataclasses.replace(
+        ts, name=f"selectors.{stage}", stage=stage, block=block, max_tokens=n, num_heads=nh, head_dim=dh,
+        head_fc1=_linear(ts.head_fc1, sp + "head_fc1", nh, h2, n),
+        head_fc2=_linear(ts.head_fc2, sp + "head_fc2", h2, nh, n),
+        norm=_layernorm(ts.norm, sp + "norm", dh, n * nh),
+        in_fc=_linear(ts.in_fc, sp + "in_fc", dh, dh, n * nh),
+        out_fc1=_linear(ts.out_fc1, sp + "out_fc1", dh, dh // 2, n * nh),
+        out_fc2=_linear(ts.out_fc2, sp + "out_fc2", dh // 2, dh // 4, n * nh),
+        delta=_linear(ts.delta, sp + "delta", dh // 4, 1, n * nh),
+        score_bits=intops.keep_decision_bits(ts.w_fmt, ts.sigma.in_fmt, nh),
+        decision=decision or ts.decision, tau=0, topk=int(round(ratio * n)))
+
+
 def shape_ir(cfg: ModelConfig, template: IR, decision: Optional[str] = None) -> IR:
     """The IR of ``cfg``'s shapes with ``template``'s formats and zero weights (module docstring).
     ``template`` needs at least one block and, if ``cfg`` prunes, one selector."""
@@ -54,27 +75,13 @@ def shape_ir(cfg: ModelConfig, template: IR, decision: Optional[str] = None) -> 
     patch = dataclasses.replace(tp, patch_size=cfg.patch_size, in_chans=cfg.in_chans, grid=cfg.grid,
                                 linear=_linear(tp.linear, "patch_embed", kp, c, n),
                                 pos=np.zeros((n, c), dtype=np.int64), cls=np.zeros(c, dtype=np.int64))
+    stage_at = {b: s for s, b in enumerate(cfg.selector_blocks[:cfg.num_stages])}  # block -> selector stage
     blocks = []
-    stage = 0
+    stage = 0  # selectors so far (each one adds the package token)
     for i in range(cfg.depth):
         pre = f"blocks.{i}."
-        sel = None
-        if stage < cfg.num_stages and cfg.selector_blocks[stage] == i:
-            sp = f"selectors.{stage}."
-            h2 = max(1, nh // 2)
-            ratio = cfg.keep_ratios[stage] if stage < len(cfg.keep_ratios) else 1.0
-            sel = dataclasses.replace(
-                ts, name=f"selectors.{stage}", stage=stage, block=i, max_tokens=n, num_heads=nh, head_dim=dh,
-                head_fc1=_linear(ts.head_fc1, sp + "head_fc1", nh, h2, n),
-                head_fc2=_linear(ts.head_fc2, sp + "head_fc2", h2, nh, n),
-                norm=_layernorm(ts.norm, sp + "norm", dh, n * nh),
-                in_fc=_linear(ts.in_fc, sp + "in_fc", dh, dh, n * nh),
-                out_fc1=_linear(ts.out_fc1, sp + "out_fc1", dh, dh // 2, n * nh),
-                out_fc2=_linear(ts.out_fc2, sp + "out_fc2", dh // 2, dh // 4, n * nh),
-                delta=_linear(ts.delta, sp + "delta", dh // 4, 1, n * nh),
-                score_bits=intops.keep_decision_bits(ts.w_fmt, ts.sigma.in_fmt, nh),
-                decision=decision or ts.decision, tau=0, topk=int(round(ratio * n)))
-            stage += 1
+        sel = _selector(ts, cfg, stage_at[i], i, decision) if i in stage_at else None
+        stage += sel is not None
         t_max = 1 + n + stage
         ta = tb.attn
         attn = dataclasses.replace(
