@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -32,7 +33,7 @@ from spvit_fpga.hls import estimate as hls_estimate
 from spvit_fpga.hw import cost_model
 from spvit_fpga.hw import source as models
 from spvit_fpga.hw.boards import board_names, load_board
-from spvit_fpga.hw.vectors import make_vectors, read_array, write_array
+from spvit_fpga.hw.vectors import ARRAY_SUFFIX, make_vectors, read_array, write_array
 from spvit_fpga.nn.config import model_config
 
 REPO = Path(__file__).resolve().parent.parent
@@ -195,6 +196,34 @@ def test_csim_comparison_catches_a_difference(micro_project, tmp_path):
     assert res.images == 20 and res.bit_exact == 18
     bad = [r for r in res.per_image if not r["bit_exact"]]
     assert not bad[0]["logits_equal"] and not bad[1]["kept_equal"]
+
+
+def test_csim_unbalanced_stream_is_not_bit_exact(micro_project, tmp_path):
+    """An image whose run made an hls::stream warn (a consumer reading more or fewer words than its
+    producer wrote: a hang in the synthesised dataflow region) is not bit-exact, even with equal
+    outputs.  A stand-in binary replays the real run's outputs and adds the ap_types warnings."""
+    out, _stdout, _ = micro_project
+    leftover = "WARNING: Hls::stream 'param_stream' contains leftover data, which may result in RTL simulation hanging."
+    empty = "WARNING: Hls::stream 'fifo' is read while empty, which may result in RTL simulation hanging."
+    lines = []
+    for i in range(20):
+        lines += [leftover] if i == 2 else []
+        lines.append(f"spvit_tb: image {i + 1}/20 bit-exact")
+    lines += [empty, "spvit_tb: 20/20 bit-exact"]
+    fake = tmp_path / "fake_csim"
+    fake.write_text("#!/bin/sh\n"
+                    f"cp {out / 'csim_out'}/*{ARRAY_SUFFIX} \"$2\"/\n"
+                    f"printf '%s\\n' {' '.join(shlex.quote(x) for x in lines)}\n")
+    fake.chmod(0o755)
+    copy = tmp_path / "p"
+    shutil.copytree(out, copy)
+    res = run_csim(copy, binary=fake)
+    assert res.images == 20 and res.bit_exact == 18
+    bad = [r for r in res.per_image if not r["bit_exact"]]
+    assert [r["index"] for r in bad] == [2, 19]
+    assert bad[0]["logits_equal"] and bad[0]["kept_equal"] and bad[0]["stream_warnings"] == [leftover]
+    assert bad[1]["stream_warnings"] == [empty]
+    assert all(r["stream_warnings"] == [] for r in res.per_image if r["bit_exact"])
 
 
 # --------------------------------------------------------------------------------------------
