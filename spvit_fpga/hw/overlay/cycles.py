@@ -26,7 +26,7 @@ from .program import (Concat, Count, Gemm, HeadMean, LayerNorm, LoadXB, Pixels, 
                       TokenMean)
 
 __all__ = ["StepCycles", "program_cycles", "counts_for_kept", "gemm_cycles", "layernorm_cycles", "softmax_cycles",
-           "selector_cycles", "loadxb_cycles", "pixel_runs", "CTRL_CYCLES", "FETCH_START"]
+           "selector_cycles", "loadxb_cycles", "pixel_runs", "CTRL_CYCLES", "FETCH_START", "ParamStreamTiming"]
 
 CTRL_CYCLES = 6
 BURST_ISSUE = 5  # pop that frees a burst's room -> first beat of that burst at the consumer, besides the DDR latency
@@ -95,6 +95,11 @@ class _Stream:
         for _ in range(n):
             t = self.pop(t + 1)
         return t
+
+
+ParamStreamTiming = _Stream
+"""The param stream's beat arrival model (DDR rate of the ports used, first-beat latency, port FIFO
+depth), for other schedules of the same stream (the HLS engine's cycle model)."""
 
 
 def gemm_cycles(ins: Gemm, rows: int, k_in: int, n_out: int, cfg: OverlayConfig, stream: Optional[_Stream] = None,
