@@ -58,6 +58,31 @@ def clock_by_rule(levels: int, board_mhz: float) -> float:
     return round(min(board_mhz, 300.0 * MAX_LUT_LEVELS_300MHZ / levels), 1)
 
 
+def gemm_from_slices(slices: dict, p: dict) -> dict | None:
+    """A lower bound on the GEMM unit's counts from its slices at the real parameters: adder trees,
+    epilogue lanes, corner turner and DSPs times their instance counts (a DSP slice's LUTs and carries
+    are its ``hi`` incrementer, which the array leaves unused, so only its DSP and FFs count), plus the
+    weight chain (L*L*9 FFs, from the RTL) and the accumulator RAM from its size (T_MAX words of
+    L*ACC_W bits, written whole).  Not included: the unit's control, loader and accumulator adders."""
+    need = ("spvit_ov_addtree", "spvit_ov_gemm_epi", "spvit_ov_gemm_tr", "spvit_ov_dsp")
+    if any(n not in slices or "lut" not in slices[n] for n in need):
+        return None
+    keys = ("lut", "ff", "dsp", "bram18", "carry", "lutram")
+    tot = {k: 0 for k in keys}
+    for n in need:
+        sl = slices[n]
+        for k in keys:
+            if n == "spvit_ov_dsp" and k in ("lut", "carry"):
+                continue
+            tot[k] += sl[k] * sl["instances"]
+    tot["ff"] += p["L"] * p["L"] * 9
+    width = p["L"] * p["ACC_W"]  # no lane enables: any RAMB18 shape, the fewest
+    tot["bram18"] += min(-(-p["T_MAX"] // d) * -(-width // w)
+                         for d, w in ((512, 36), (1024, 18), (2048, 9), (4096, 4), (8192, 2), (16384, 1)))
+    tot["from"] = "slices x instances + chain + accumulator from its size (lower bound)"
+    return tot
+
+
 def compose(entry: dict, rtl: dict, board: dict) -> dict | None:
     """Whole-engine totals per distinct module: every unit's flattened counts at its real parameters
     (the GEMM unit's hierarchical count, ``--gemm-hier``, when it was sliced), plus the five buffers'
@@ -71,6 +96,13 @@ def compose(entry: dict, rtl: dict, board: dict) -> dict | None:
                            "bram18": bram18_from_size(p["LANES"], p["LANE_W"], p["DEPTH"]), "from": "size"}
             continue
         e = entry["units"].get(inst)
+        if e is not None and "slices" in e and "hier" not in e:
+            part = gemm_from_slices(e["slices"], u["parameters"])
+            if part is None:
+                missing.append(inst)
+            else:
+                parts[inst] = part
+            continue
         src = e.get("hier") if e is not None and "slices" in e else e
         if src is None:
             missing.append(inst)
@@ -151,6 +183,7 @@ def unit_entry(r, seconds: float, netlist: Path | None = None, module: str = "")
                          "cells": list(w.cells)} for w in t.worst[:3]],
         "dsp_fabric_registered": t.dsp_fabric_registered,
         "dsp_unregistered": len(set(t.dsp_without_mreg) | set(t.dsp_without_preg)),
+        "dsp_without_mreg": t.dsp_without_mreg[:8], "dsp_without_preg": t.dsp_without_preg[:8],
         "meets_300mhz_rule": t.meets_300mhz_rule, "seconds": round(seconds, 1), "yosys": r.yosys_version,
     }
 
