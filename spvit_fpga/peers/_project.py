@@ -7,7 +7,9 @@ from __future__ import annotations
 from ..hw.boards import Board, load_board
 from ..rtl.generator import MAX_LANES, choose_options
 from ..nn.config import ModelConfig
-from ..hw.cost_model import choose_parallelism, layer_costs
+from ..hw.overlay.arch import choose_overlay
+from ..hw.overlay.cycles import counts_for_kept, program_cycles
+from ..hw.overlay.program import compile_program
 from ..nn.data import load_dataset
 from ..nn.defaults import default_ir_dir
 from ..errors import UserError, run_cli
@@ -17,7 +19,7 @@ from ..ir.graph import IR, LinearOp, load_ir
 from ..ir.reference import quantize_image, run_reference
 
 __all__ = [
-    "Board", "load_board", "MAX_LANES", "choose_options", "ModelConfig", "choose_parallelism",
-    "layer_costs", "load_dataset", "default_ir_dir", "UserError", "run_cli", "export_ir",
+    "Board", "load_board", "MAX_LANES", "choose_options", "ModelConfig", "choose_overlay",
+    "counts_for_kept", "program_cycles", "compile_program", "load_dataset", "default_ir_dir", "UserError", "run_cli", "export_ir",
     "FixedFormat", "int_linear", "IR", "LinearOp", "load_ir", "quantize_image", "run_reference",
 ]

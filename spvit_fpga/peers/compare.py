@@ -5,7 +5,7 @@ hls4ml (:mod:`.hls4ml_flow`) on it, compares their integers with the golden refe
 images and random rows, and builds the report: per tool ``bit_exact`` (each part claimed exact ->
 true) and ``not_exact`` (every other part -> the reason: a measured difference, a refusal, or a
 part neither tool has a bit-exact layer for), and a per-layer table of cycles and resources
-beside this project's RTL folding and overlay cost model.  The linear layers are the required
+beside this project's RTL folding and the overlay engine's cycle model.  The linear layers are the required
 parts: :attr:`InteropReport.ok` is true when all of them are exact in both tools.
 """
 from __future__ import annotations
@@ -22,7 +22,8 @@ from typing import Any, Iterator, Optional
 
 import torch
 
-from ._project import IR, Board, ModelConfig, MAX_LANES, choose_options, choose_parallelism, layer_costs
+from ._project import (IR, Board, ModelConfig, MAX_LANES, choose_options, choose_overlay, compile_program,
+                       counts_for_kept, program_cycles)
 from .finn_flow import FinnUnitResult, require_finn, run_finn_unit
 from .hls4ml_flow import Hls4mlUnitResult, require_hls4ml, run_hls4ml_unit
 from .units import LinearUnit, backbone_units, export_unit, random_rows, reference_rows, select_units, unsupported_reason
@@ -224,10 +225,13 @@ def _version(dist: str) -> str:
 
 def our_estimates(ir: IR, board: Board, units: list[LinearUnit]) -> tuple[int, dict[str, dict[str, Any]]]:
     """Frame interval of this project's balanced RTL folding and, per unit, its PE/SIMD, RTL
-    cycles per frame and DSPs (one per MAC lane), and the overlay cost model's layer cycles."""
+    cycles per frame and DSPs (one per MAC lane), and the layer's cycles on the overlay engine with
+    every token kept (its cycle model, which matches the engine's RTL simulation: ``docs/overlay.md``)."""
     opt = choose_options(ir, board)
     cfg = ModelConfig.from_dict(ir.model)
-    overlay = {c.name: c.cycles for c in layer_costs(cfg, board, choose_parallelism(cfg, board))}
+    prog = compile_program(ir, choose_overlay(board, cfg.embed_dim // cfg.num_heads))
+    kept = [cfg.num_patches] * len(ir.selectors)
+    overlay = {s.name: s.cycles for s in program_cycles(prog, counts_for_kept(prog, kept))}
     ours = {}
     for u in units:
         op = u.op
@@ -236,7 +240,7 @@ def our_estimates(ir: IR, board: Board, units: list[LinearUnit]) -> tuple[int, d
             "pe": pe, "simd": simd, "dsp": pe * simd,
             # the RTL GEMM unit's busy cycles for a frame (codegen.rtl.unit_cycles)
             "rtl_cycles": u.rows * (op.out_features // pe) * (op.in_features // simd),
-            "overlay_layer": u.cost_key, "overlay_cycles": overlay.get(u.cost_key),
+            "overlay_layer": u.name, "overlay_cycles": overlay.get(u.name),
         }
     return opt.target_cycles, ours
 

@@ -47,7 +47,6 @@ class LinearUnit:
     output_key: str  # reference intermediate the layer produces
     residual_key: Optional[str] = None  # reference intermediate added before the requantisation
     const_residual: Optional[np.ndarray] = None  # residual that is a model constant [rows, out] (position embedding)
-    cost_key: str = ""  # layer name in this project's overlay cost model
 
     @property
     def name(self) -> str:
@@ -75,19 +74,19 @@ def backbone_units(ir: IR) -> list[LinearUnit]:
     """Every linear layer of the dense backbone, in execution order."""
     pe = ir.patch_embed
     units = [LinearUnit(pe.linear, pe.linear.max_tokens, "patch_embed.patches", "patch_embed",
-                        const_residual=np.asarray(pe.pos, dtype=np.int64), cost_key="patch_embed")]
+                        const_residual=np.asarray(pe.pos, dtype=np.int64))]
     for b in ir.blocks:
-        p, c = f"blocks.{b.index}.", f"block{b.index}."
+        p = f"blocks.{b.index}."
         units += [
-            LinearUnit(b.attn.q, b.attn.q.max_tokens, p + "norm1", b.attn.q.name, cost_key=c + "qkv"),
-            LinearUnit(b.attn.k, b.attn.k.max_tokens, p + "norm1", b.attn.k.name, cost_key=c + "qkv"),
-            LinearUnit(b.attn.v, b.attn.v.max_tokens, p + "norm1", b.attn.v.name, cost_key=c + "qkv"),
+            LinearUnit(b.attn.q, b.attn.q.max_tokens, p + "norm1", b.attn.q.name),
+            LinearUnit(b.attn.k, b.attn.k.max_tokens, p + "norm1", b.attn.k.name),
+            LinearUnit(b.attn.v, b.attn.v.max_tokens, p + "norm1", b.attn.v.name),
             LinearUnit(b.attn.proj, b.attn.proj.max_tokens, p + "attn.context", b.attn.proj.name,
-                       residual_key=p + "in", cost_key=c + "proj"),
-            LinearUnit(b.fc1, b.fc1.max_tokens, p + "norm2", b.fc1.name, cost_key=c + "fc1"),
-            LinearUnit(b.fc2, b.fc2.max_tokens, p + "mlp.gelu", b.fc2.name, residual_key=p + "attn.proj", cost_key=c + "fc2"),
+                       residual_key=p + "in"),
+            LinearUnit(b.fc1, b.fc1.max_tokens, p + "norm2", b.fc1.name),
+            LinearUnit(b.fc2, b.fc2.max_tokens, p + "mlp.gelu", b.fc2.name, residual_key=p + "attn.proj"),
         ]
-    units.append(LinearUnit(ir.head, 1, "norm", "logits", cost_key="head"))
+    units.append(LinearUnit(ir.head, 1, "norm", "logits"))
     return units
 
 
