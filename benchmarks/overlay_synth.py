@@ -83,10 +83,11 @@ def gemm_from_slices(slices: dict, p: dict) -> dict | None:
     return tot
 
 
-def compose(entry: dict, rtl: dict, board: dict) -> dict | None:
+def compose(entry: dict, rtl: dict, board: dict) -> dict:
     """Whole-engine totals per distinct module: every unit's flattened counts at its real parameters
-    (the GEMM unit's hierarchical count, ``--gemm-hier``, when it was sliced), plus the five buffers'
-    block RAM from their sizes (:func:`bram18_from_size`).  None while a unit's count is missing.
+    (the GEMM unit's hierarchical count, ``--gemm-hier``, or else the lower bound from its slices),
+    plus the five buffers' block RAM from their sizes (:func:`bram18_from_size`).  Units without a
+    count yet are listed in ``missing`` (then ``fits`` is None unless a resource is already over).
     Not counted: the top's own wiring (operand muxes between the units and the buffers)."""
     parts, missing = {}, []
     for inst, u in rtl["units"].items():
@@ -109,11 +110,10 @@ def compose(entry: dict, rtl: dict, board: dict) -> dict | None:
             continue
         parts[inst] = {k: src[k] for k in ("lut", "ff", "dsp", "bram18", "carry", "lutram")}
         parts[inst]["from"] = "yosys (hierarchical)" if src is not e else "yosys"
-    if missing:
-        return {"missing": missing}
     total = {k: sum(p[k] for p in parts.values()) for k in ("lut", "ff", "dsp", "bram18", "carry", "lutram")}
-    return {"method": "per unit", "parts": parts, "total": total, "board": board,
-            "fits": all(total[k] <= board[k] for k in ("lut", "ff", "dsp", "bram18"))}
+    over = [k for k in ("lut", "ff", "dsp", "bram18") if total[k] > board[k]]
+    return {"method": "per unit", "parts": parts, "total": total, "board": board, "missing": missing,
+            "fits": (not over) if not missing else (False if over else None)}  # None: not known yet
 
 
 def gemm_slices(p: dict) -> list[tuple[str, str, dict, int]]:
@@ -301,15 +301,13 @@ def main() -> int:
 
     res = load_board(manifest["board"]["name"]).resources
     comp = compose(entry, rtl, {k: res[k] for k in ("lut", "ff", "dsp", "bram18")})
-    if comp is not None and "total" in comp:
-        entry["totals_per_unit"] = comp
-        t = comp["total"]
-        print(f"engine (sum per unit + buffers from sizes): LUT {t['lut']}/{res['lut']} FF {t['ff']}/{res['ff']} "
-              f"DSP {t['dsp']}/{res['dsp']} BRAM18 {t['bram18']}/{res['bram18']} LUTRAM {t['lutram']} "
-              f"{'fits' if comp['fits'] else 'DOES NOT FIT'}")
-        out.write_text(json.dumps(results, indent=1) + "\n")
-    elif comp is not None:
-        print(f"engine totals per unit: no counts yet for {', '.join(comp['missing'])}")
+    entry["totals_per_unit"] = comp
+    t = comp["total"]
+    verdict = {True: "fits", False: "DOES NOT FIT", None: "fit not known"}[comp["fits"]]
+    print(f"engine (sum per unit + buffers from sizes): LUT {t['lut']}/{res['lut']} FF {t['ff']}/{res['ff']} "
+          f"DSP {t['dsp']}/{res['dsp']} BRAM18 {t['bram18']}/{res['bram18']} LUTRAM {t['lutram']} {verdict}"
+          + (f" (no counts yet for {', '.join(comp['missing'])})" if comp["missing"] else ""))
+    out.write_text(json.dumps(results, indent=1) + "\n")
     flat = [e for u in entry["units"].values() for e in ([u] if "slices" not in u else u["slices"].values())
             if "max_lut_levels" in e]
     worst = max(flat, key=lambda e: e["max_lut_levels"]) if flat else None
