@@ -24,10 +24,12 @@ the cycle model, so the table comes from a random-weights IR of the model config
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from typing import Any, Optional, Sequence, Union
 
+import numpy as np
 import torch
 
 from ...ir.graph import IR
@@ -77,6 +79,12 @@ class LatencyTable:
 
     def ms(self, kept: Sequence[float]) -> float:
         return self.cycles_at(kept) / (self.clock_mhz * 1e3)
+
+    def images_ms(self, kept: Any) -> np.ndarray:
+        """Milliseconds of every image from its kept counts ``[M, S]`` (integers)."""
+        kept = np.asarray(kept, dtype=np.int64)
+        rows = kept.reshape(kept.shape[0] if kept.ndim else 1, self.num_stages)
+        return np.array([self.cycles(list(r)) for r in rows], dtype=np.float64) / (self.clock_mhz * 1e3)
 
     @property
     def dense_cycles(self) -> int:
@@ -148,6 +156,8 @@ def latency_table(cfg: ModelConfig, board: Union[Board, str], decision: str = "t
     """The latency table of a model config on ``board`` (a :class:`Board` or its name), from a
     random-weights IR of the config (cycles depend on shapes and bit widths only).  Cached."""
     name = board if isinstance(board, str) else board.name
+    if decision == "threshold":  # the keep ratios only size the top-k rule
+        cfg = dataclasses.replace(cfg, keep_ratios=(1.0,) * cfg.num_stages)
     return _cached_table(cfg, name, decision)
 
 
