@@ -45,7 +45,8 @@ from .evaluation import EvalResult, calibrate_thresholds, evaluate_masked
 from .macs import model_macs, ratios_for_budget, unpruned_macs
 from .model import SPViT
 
-__all__ = ["ModelKind", "Trainer", "seed_everything", "resolve_config", "build_student_and_teacher"]
+__all__ = ["ModelKind", "Trainer", "seed_everything", "resolve_config", "build_student_and_teacher", "keep_ratio_loss",
+           "budget_loss"]
 
 LATENCY_ROUNDS = 4
 """Rounds of :meth:`Trainer.meet_latency_target` (each one threshold calibration)."""
@@ -112,6 +113,22 @@ def build_student_and_teacher(args, cfg: ModelConfig, init, splits=None) -> tupl
 
 def _backbone_state(model: SPViT) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items() if not k.startswith("selectors.") and k != "tau"}
+
+
+def keep_ratio_loss(kept: torch.Tensor, num_patches: int, ratios, form: str = "batch") -> torch.Tensor:
+    """Keep-ratio term for kept counts ``[B, S]``: ``mean_s (mean_b kept/N - rho_s)^2`` (``batch``, the
+    official code's) or ``mean_{b,s} (kept/N - rho_s)^2`` (``image``, DynamicViT's form)."""
+    ratio = kept / num_patches
+    if form == "batch":
+        ratio = ratio.mean(0)
+    return ((ratio - torch.tensor(ratios, dtype=kept.dtype)) ** 2).mean()
+
+
+def budget_loss(cost: torch.Tensor, target: float, form: str = "batch") -> torch.Tensor:
+    """Budget term for per-image costs ``[B]`` (GMACs or ms): ``(mean_b cost / target - 1)^2`` (``batch``)
+    or ``mean_b (cost / target - 1)^2`` (``image``)."""
+    rel = (cost.mean() if form == "batch" else cost) / target - 1.0
+    return (rel**2).mean()
 
 
 class ModelKind:
@@ -269,14 +286,9 @@ class Trainer:
             elif a.target_gmacs:
                 cost, target = model_macs(cfg, [kept[:, s] for s in range(cfg.num_stages)]) / 1e9, a.target_gmacs
             if cost is not None:
-                # batch: the batch's mean cost meets the budget (the official form); image: every image's
-                rel = (cost.mean() if a.ratio_loss == "batch" else cost) / target - 1.0
-                budget = (rel**2).mean()
+                budget = budget_loss(cost, target, a.ratio_loss)
             else:
-                ratio = kept / n
-                if a.ratio_loss == "batch":  # the official loss: the batch's mean keep ratio per stage
-                    ratio = ratio.mean(0)
-                budget = ((ratio - torch.tensor(cfg.keep_ratios, dtype=kept.dtype)) ** 2).mean()
+                budget = keep_ratio_loss(kept, n, cfg.keep_ratios, a.ratio_loss)
             loss = loss + a.ratio_weight * budget
             parts["budget"] = budget.item()
             means = (kept.detach() / n).mean(0).tolist()
