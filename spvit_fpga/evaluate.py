@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from dataclasses import dataclass
 
 from .errors import UserError, run_cli
-from .nn.checkpoint import Checkpoint, load_checkpoint, load_pretrained_deit
+from .nn.checkpoint import Checkpoint, load_checkpoint, load_pretrained_deit, read_deit_state
 from .nn.config import MODELS, ModelConfig, model_config
 from .nn.data import UINT8_FRAC_BITS, head_subset, load_dataset
 from .nn.defaults import default_checkpoint
@@ -182,10 +182,13 @@ def load_subjects(args) -> list[Subject]:
         if args.backend not in (None, "float"):
             raise UserError("--pretrained weights are float; quantise them with train --qat before other backends")
         cfg = model_config(args.model).unpruned()
-        if args.img_size:
-            cfg = cfg.with_data(cfg.in_chans, cfg.num_classes, img_size=args.img_size)
+        state = read_deit_state(args.pretrained)
+        head = state.get("head.weight")  # a DeiT fine-tuned to another data set classifies its classes
+        classes = head.shape[0] if isinstance(head, torch.Tensor) and head.ndim == 2 else cfg.num_classes
+        cfg = cfg.with_data(cfg.in_chans, classes, img_size=args.img_size)
         model = SPViT(cfg)
-        loaded = load_pretrained_deit(args.pretrained, model, input_frac_bits=UINT8_FRAC_BITS, allow_new_head=False)
+        loaded = load_pretrained_deit(args.pretrained, model, input_frac_bits=UINT8_FRAC_BITS, allow_new_head=False,
+                                      state=state)
         for note in loaded.notes:
             print(f"note: {note}", file=sys.stderr)
         return [Subject(str(args.pretrained), cfg, "float", {}, model=model.eval())]

@@ -129,3 +129,21 @@ def test_imagefolder_at_224_uses_resize_256_centre_crop(tmp_path):
     assert (x[0] * 256 >= 250).all() and (x[2] * 256 <= 5).all()
     small = load_dataset(f"imagefolder:{tmp_path}", image_size=32).test[0][0]  # other sizes: whole image
     assert (small[2, :, 0] * 256 > 250).all()
+
+
+def test_evaluate_a_deit_fine_tuned_elsewhere(tmp_path, capsys):
+    """evaluate --pretrained takes the class count from the file's head and --img-size from the user."""
+    import json
+
+    from spvit_fpga.evaluate import main as eval_main
+
+    sd = deit_state(ModelConfig("deit-tiny-5", 224, 16, 3, 5, 192, 12, 3))
+    img = Image.fromarray(np.full((24, 24, 3), 90, dtype=np.uint8))
+    for split in ("train", "val"):
+        for k in range(5):
+            (tmp_path / "data" / split / f"c{k}").mkdir(parents=True)
+            img.save(tmp_path / "data" / split / f"c{k}" / "0.png")
+    eval_main(["--pretrained", str(save(tmp_path, {"state_dict": sd})), "--model", "deit-tiny", "--img-size", "32",
+               "--dataset", f"imagefolder:{tmp_path / 'data'}", "--json"])
+    out = capsys.readouterr()
+    assert json.loads(out.out)["images"] == 5 and "14x14" in out.err and "2x2" in out.err

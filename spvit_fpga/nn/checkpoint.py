@@ -237,15 +237,16 @@ def fold_input_normalisation(model: SPViT, mean: Sequence[float], std: Sequence[
 
 
 def load_pretrained_deit(path: str | os.PathLike, model: SPViT, *, input_frac_bits: int = 8,
-                         allow_new_head: bool = True) -> PretrainedLoad:
+                         allow_new_head: bool = True, state: dict[str, torch.Tensor] | None = None) -> PretrainedLoad:
     """Load a DeiT/timm weight file into ``model``'s backbone, the way DeiT fine-tuning starts.
 
     Accepts the layouts of :func:`read_deit_state`, distilled DeiTs, other input sizes and other
     class counts (:func:`adapt_deit_state`), then folds DeiT's ImageNet normalisation of
     ``pixel / 255`` into the patch embedding for inputs ``pixel / 2**input_frac_bits``
     (:func:`fold_input_normalisation`).  Selectors and thresholds keep their fresh initialisation.
+    ``state``: the file's tensors when the caller has read them already (:func:`read_deit_state`).
     """
-    sd, info = adapt_deit_state(read_deit_state(path), model, str(path), allow_new_head)
+    sd, info = adapt_deit_state(state if state is not None else read_deit_state(path), model, str(path), allow_new_head)
     if model.cfg.in_chans != len(IMAGENET_MEAN):
         raise UserError(f"{path} takes {model.cfg.in_chans}-channel images, not ImageNet RGB; DeiT fine-tuning "
                         "needs an RGB data set")
