@@ -75,8 +75,8 @@ def test_latency_aware_run_ends_near_target(runs):
     assert abs(s["latency_ms"] / target - 1) < 0.05, s["latency_ms"]
     log = json.loads((root / "lat" / "train_log.json").read_text())
     assert log["summary"]["latency_ms"] == s["latency_ms"]
-    gumbel = [e for e in log["epochs"] if e["phase"] == "gumbel"]
-    assert gumbel and all("train_latency_ms" in e and "val_latency_ms" in e for e in gumbel)
+    phases = {e["phase"]: e for e in log["epochs"]}
+    assert "train_latency_ms" in phases["gumbel"] and "val_latency_ms" in phases["det"]
     # the learned ratios were rescaled so the latency table at the mean counts is near the target
     table = latency_table(ck.config, "zcu102")
     assert abs(table.ms([r * 64 for r in ck.config.keep_ratios]) / target - 1) < 0.03

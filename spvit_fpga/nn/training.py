@@ -495,7 +495,7 @@ class Trainer:
             entry = {"epoch": epoch, "phase": phase, "val_accuracy": round(acc, 4), **{k: round(v, 4) for k, v in stats.items()}}
             if phase == "det":
                 entry["tau"] = [round(t, 4) for t in self.model.tau.tolist()]
-            if self.latency is not None:  # at the decisions validation made (top-k in phase A)
+            if self.latency is not None and phase != "gumbel":  # phase A validates with top-k at the config's ratios
                 entry["val_latency_ms"] = round(self.latency_stats(res)["latency_ms"], 6)
             self.log.append(entry)
             bar.set_postfix(phase=phase, loss=f"{stats.get('ce', 0):.3f}", val=f"{acc:.3f}")
