@@ -38,7 +38,14 @@ QAT_ARGS = ["--qat", "--epochs", "4", "--lr", "1e-4"]
 
 
 def evaluate(ckpt: Path, board: str, *args: str) -> dict:
-    return json.loads(sh("spvit_fpga.evaluate", "--checkpoint", str(ckpt), "--board", board, "--json", "--quiet", *args))
+    """``evaluate --json`` of ``ckpt``, kept beside it (``eval_*.json``) and reused while the checkpoint is
+    older, so a resumed benchmark does not evaluate twice."""
+    cache = ckpt.parent / ("eval_" + "_".join([board, *(a.strip("-") for a in args)]) + ".json")
+    if cache.exists() and cache.stat().st_mtime > ckpt.stat().st_mtime:
+        return json.loads(cache.read_text())
+    out = sh("spvit_fpga.evaluate", "--checkpoint", str(ckpt), "--board", board, "--json", "--quiet", *args)
+    cache.write_text(out)
+    return json.loads(out)
 
 
 def main() -> None:
