@@ -12,9 +12,9 @@ latency table, ``spvit_fpga.hw.overlay.latency``), it runs (skipping steps whose
 
 then ``python -m spvit_fpga.evaluate --board BOARD --json`` on the test split: the unpruned model,
 the latency-aware model under the hardware's threshold rule and under the official Gumbel protocol
-(``--decision gumbel --seed S``), and the QAT model on the integer reference.  Writes
-benchmarks/results/latency_digits.json and .md (the tables quoted in README) and
-OUT/accuracy_vs_latency.png.
+(``--decision gumbel --seed S``), and the QAT model on the integer reference (``--no-qat`` leaves the
+QAT step out; the record says so).  Writes benchmarks/results/latency_digits.json and .md (the tables
+quoted in README) and OUT/accuracy_vs_latency.png (every evaluated model, threshold rule).
 """
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ from _runs import sh, train  # noqa: E402  (benchmarks/ is the script's folder)
 
 from spvit_fpga.hw.overlay.latency import latency_table  # noqa: E402
 from spvit_fpga.nn.config import model_config  # noqa: E402
+from spvit_fpga.nn.viz import plot_accuracy_vs_latency  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 UNPRUNED_ARGS = ["--no-prune", "--epochs", "100"]
@@ -54,6 +55,7 @@ def main() -> None:
     p.add_argument("--out", default="runs/latency_digits")
     p.add_argument("--board", default="zcu102")
     p.add_argument("--fraction", type=float, default=0.7, help="target latency as a fraction of the unpruned model's")
+    p.add_argument("--no-qat", action="store_true", help="leave out the QAT step and its integer evaluation")
     args = p.parse_args()
     out = Path(args.out)
     cfg = model_config("micro").with_data(1, 10)
@@ -65,29 +67,30 @@ def main() -> None:
         base = train(out / f"unpruned_s{seed}", *UNPRUNED_ARGS, *s)
         lat = train(out / f"latency_s{seed}", "--init", str(base), *SPVIT_ARGS, "--board", args.board,
                     "--target-ms", str(target), *s)
-        qat = train(out / f"qat_s{seed}", "--init", str(lat), *QAT_ARGS, "--board", args.board, *s)
-        for kind, ckpt, extra in (
-            ("unpruned", base, []),
-            ("latency-aware", lat, []),
-            ("latency-aware", lat, ["--decision", "gumbel", "--seed", str(seed)]),
-            ("latency-aware QAT", qat, ["--backend", "integer"]),
-        ):
+        runs = [("unpruned", base, []), ("latency-aware", lat, []),
+                ("latency-aware", lat, ["--decision", "gumbel", "--seed", str(seed)])]
+        if not args.no_qat:
+            qat = train(out / f"qat_s{seed}", "--init", str(lat), *QAT_ARGS, "--board", args.board, *s)
+            runs.append(("latency-aware QAT", qat, ["--backend", "integer"]))
+        for kind, ckpt, extra in runs:
             print("evaluate", ckpt, *extra, flush=True)
             d = evaluate(ckpt, args.board, *extra)
             d.update(kind=kind, seed=seed)
             rows.append(d)
     record = {"board": args.board, "fraction": args.fraction, "unpruned_ms": unpruned_ms, "target_ms": target,
+              "qat": not args.no_qat,
               "command": " ".join(["python benchmarks/latency_digits.py", "--seeds", *map(str, args.seeds),
-                                   "--board", args.board, "--fraction", str(args.fraction)]),
+                                   "--board", args.board, "--fraction", str(args.fraction)]
+                                  + (["--no-qat"] if args.no_qat else [])),
               "rows": rows}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latency_digits.json").write_text(json.dumps(record, indent=1) + "\n")
     table = tables(record)
     (RESULTS / "latency_digits.md").write_text(table + "\n")
     print(table)
-    sh("spvit_fpga.evaluate", "--checkpoint", *[str(out / f"{k}_s{s}" / "checkpoint.pt") for s in args.seeds
-                                                for k in ("unpruned", "latency")],
-       "--board", args.board, "--out", str(out), "--json", "--quiet")
+    points = [{"label": f"{r['kind']} s{r['seed']}", "accuracy": r["accuracy"], "latency_ms": r["latency_ms"]}
+              for r in rows if r["decision"] == "threshold"]
+    plot_accuracy_vs_latency(points, out / "accuracy_vs_latency.png", args.board)
 
 
 def tables(record: dict) -> str:
