@@ -18,6 +18,7 @@ Without a model argument the embedded default model is used.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -26,7 +27,7 @@ from typing import Optional, Sequence
 from tqdm.auto import tqdm
 
 from .builder.design import Design, design_for, latency_estimates
-from .builder.project import build_project, write_project
+from .builder.project import MANIFEST, build_project, write_project
 from .builder.summary import boards_table, estimate_report, summary_table
 from .errors import UserError, run_cli
 from .hw import source as models
@@ -37,6 +38,8 @@ from .outdir import check_output_dir
 
 DEFAULT_IMAGES_ONCHIP = 10
 DEFAULT_IMAGES_DDR = 2
+LARGE_WEIGHTS = 1 << 20
+"""Weight-image bytes above which a design gets DEFAULT_IMAGES_DDR test vectors by default."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rtl-ports", type=int, default=None, metavar="N",
                    help="with --rtl-arch overlay: AXI4 weight ports (default: every HP port of the board)")
     p.add_argument("--images", type=int, default=None, metavar="N",
-                   help=f"test vectors in the project (default {DEFAULT_IMAGES_ONCHIP}; {DEFAULT_IMAGES_DDR} when weights are in DDR)")
+                   help=f"test vectors in the project (default {DEFAULT_IMAGES_ONCHIP}; {DEFAULT_IMAGES_DDR} for a weight image "
+                        "above 1 MB)")
     p.add_argument("--dataset", default=None, help="digits | cifar10:PATH | imagefolder:PATH (default: the model's; "
                                                    "noise images for --random-weights)")
     p.add_argument("--kept", default=None, metavar="K1,K2,..", help="kept patch tokens per stage for the estimates "
@@ -208,7 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     out_dir = Path(args.out) if args.out else Path(f"hls_{cfg.name}_{board.name}")
     check_output_dir(out_dir, args.force)
     design = design_for(src, board, args.weights)
-    n_images = args.images or (DEFAULT_IMAGES_DDR if design.plan.weights_in_ddr else DEFAULT_IMAGES_ONCHIP)
+    large = design.plan.program.stream.nbytes > LARGE_WEIGHTS  # a DeiT: a few C-simulated images take minutes
+    n_images = args.images or (DEFAULT_IMAGES_DDR if large else DEFAULT_IMAGES_ONCHIP)
     images, labels, img_src = models.test_images(src, cfg, args.dataset, n_images)
     with tqdm(total=len(images), desc="reference", unit="img", disable=args.quiet, file=sys.stderr) as bar:
         vectors = make_vectors(src.ir, images, labels, img_src, progress=bar)
@@ -220,10 +225,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(summary_table(design, files, out, csim))
     if src.random_weights:
         print("NOTE: RANDOM WEIGHTS -- architecture-only design", file=sys.stderr)
+    drc = json.loads(files[MANIFEST])["hls"]["drc"]
+    failed = [r["rule"] for r in drc["rules"] if not r["passed"]]
+    if failed:
+        print(f"design-rule check FAILED: {', '.join(failed)} (details: {out / MANIFEST}, hls.drc)")
     if csim is not None:
         print(f"{csim.bit_exact}/{csim.images} bit-exact")
-        return 0 if csim.all_bit_exact else 1
-    return 0
+        return 0 if csim.all_bit_exact and not failed else 1
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
