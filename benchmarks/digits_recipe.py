@@ -5,7 +5,7 @@
 For every seed it runs (skipping steps whose checkpoint already exists)
 
     python -m spvit_fpga.train --no-prune --epochs 100 --seed S --out OUT/unpruned_sS
-    python -m spvit_fpga.train --init OUT/unpruned_sS/checkpoint.pt --epochs 40 --lr 5e-4 --seed S --out OUT/spvit_sS
+    python -m spvit_fpga.train --init OUT/unpruned_sS/checkpoint.pt --epochs 40 --lr 5e-4 --ratio-loss image --seed S --out OUT/spvit_sS
     python -m spvit_fpga.train --qat --init OUT/spvit_sS/checkpoint.pt --epochs 4 --lr 1e-4 --seed S --out OUT/qat_sS
 
 then ``python -m spvit_fpga.evaluate --json --per-image`` on the test split (float for the first
@@ -16,33 +16,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _runs import sh, train  # noqa: E402  (benchmarks/ is the script's folder)
+
 UNPRUNED_ARGS = ["--no-prune", "--epochs", "100"]
-SPVIT_ARGS = ["--epochs", "40", "--lr", "5e-4"]
+SPVIT_ARGS = ["--epochs", "40", "--lr", "5e-4", "--ratio-loss", "image"]  # the form its figures were measured with
 QAT_ARGS = ["--qat", "--epochs", "4", "--lr", "1e-4"]
-
-
-def sh(*args: str) -> str:
-    env = dict(os.environ, OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS", "1"))
-    proc = subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"command failed: {' '.join(args)}\n{proc.stderr[-3000:]}")
-    return proc.stdout
-
-
-def train(out: Path, *args: str) -> Path:
-    ckpt = out / "checkpoint.pt"
-    if not ckpt.exists():
-        print("train", out, flush=True)
-        sh("spvit_fpga.train", *args, "--out", str(out), "--quiet")
-    return ckpt
 
 
 def main() -> None:

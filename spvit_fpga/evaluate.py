@@ -3,7 +3,9 @@
 Evaluates one image at a time with pruned tokens physically removed (the hardware semantics):
 accuracy, mean GMACs per image counting the tokens actually kept, the unpruned model's GMACs and
 the tokens kept after every selector stage (mean, min, max). Without ``--checkpoint`` it runs on
-the embedded default model.
+the embedded default model.  ``--board B`` adds the latency on B's overlay engine at every image's
+kept tokens (mean and 99th percentile); ``--decision gumbel --seed S`` reproduces the official
+code's evaluation, which samples Gumbel decisions (float backend, batched with keep masks).
 """
 from __future__ import annotations
 
@@ -13,18 +15,20 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
+import torch
 from tqdm.auto import tqdm
 
 from dataclasses import dataclass
 
 from .errors import UserError, run_cli
-from .nn.checkpoint import Checkpoint, load_checkpoint, load_pretrained_deit
+from .nn.checkpoint import Checkpoint, load_checkpoint, load_pretrained_deit, read_deit_state
 from .nn.config import MODELS, ModelConfig, model_config
-from .nn.data import head_subset, load_dataset
+from .nn.data import UINT8_FRAC_BITS, head_subset, load_dataset
 from .nn.defaults import default_checkpoint
-from .nn.evaluation import EvalResult, evaluate_physical
+from .nn.evaluation import EvalResult, evaluate_masked, evaluate_physical
 from .nn.model import SPViT
-from .nn.viz import plot_accuracy_vs_gmacs, plot_kept_patches
+from .nn.viz import plot_accuracy_vs_gmacs, plot_accuracy_vs_latency, plot_kept_patches
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,7 +38,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=None, help=f"architecture for --pretrained: {', '.join(MODELS)}")
     p.add_argument("--dataset", default=None, help="digits | cifar10:PATH | imagefolder:PATH (default: the checkpoint's)")
     p.add_argument("--split", choices=("test", "val"), default="test")
-    p.add_argument("--decision", choices=("threshold", "topk"), default="threshold", help="keep rule at inference")
+    p.add_argument("--decision", choices=("threshold", "topk", "gumbel"), default="threshold",
+                   help="keep rule at inference: threshold (the hardware's), topk, or gumbel (the official code's "
+                        "sampled decisions, float backend, with --seed)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the Gumbel noise of --decision gumbel (default 0)")
+    p.add_argument("--board", default=None, help="add the latency on this board's overlay engine at every image's "
+                                                 "kept tokens (latency_ms: mean, latency_ms_p99)")
+    p.add_argument("--img-size", type=int, default=None, metavar="PX", help="input size for --pretrained")
     p.add_argument(
         "--backend",
         choices=BACKENDS,
@@ -73,6 +83,13 @@ def result_dict(res: EvalResult, label: str, spec: str, decision: str, backend: 
     }
 
 
+def latency_dict(table, res: EvalResult) -> dict:
+    """Latency of every image at its own kept tokens, from the board's latency table."""
+    ms = table.images_ms(res.kept)
+    return {"board": table.board, "latency_ms": float(ms.mean()), "latency_ms_p99": float(np.percentile(ms, 99)),
+            "latency_ms_max": float(ms.max()), "latency_ms_dense": table.dense_ms}
+
+
 def format_table(d: dict, num_patches: int) -> str:
     rows = [
         ("checkpoint", d["checkpoint"]),
@@ -84,6 +101,9 @@ def format_table(d: dict, num_patches: int) -> str:
     ]
     for s, (m, lo, hi) in enumerate(zip(d["tokens_kept"], d["tokens_kept_min"], d["tokens_kept_max"])):
         rows.append((f"stage {s + 1} kept", f"mean {m:.1f}  min {lo}  max {hi}  of {num_patches}"))
+    if "latency_ms" in d:
+        rows.append((f"latency ({d['board']})", f"mean {d['latency_ms']:.4f} ms  p99 {d['latency_ms_p99']:.4f} ms  "
+                                                f"(nothing pruned {d['latency_ms_dense']:.4f} ms)"))
     w = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{w}}  {v}" for k, v in rows)
 
@@ -99,13 +119,29 @@ class Subject:
     model: SPViT | None = None
     ir: object | None = None
 
-    def run(self, data, decision: str, progress) -> EvalResult:
+    def run(self, data, decision: str, progress, seed: int = 0) -> EvalResult:
+        if decision == "gumbel":
+            if self.backend != "float":
+                raise UserError(f"--decision gumbel samples noise in the float model; the {self.backend} backend "
+                                "implements the hardware's rule (threshold or topk)")
+            gen = torch.Generator().manual_seed(seed)
+            return evaluate_masked(self.model, data, "gumbel", generator=gen, progress=progress)
         if self.backend == "integer":
             from .ir.reference import evaluate_reference
 
             return evaluate_reference(self.ir, data, decision=decision, progress=progress)
         self.model.decision = decision
         return evaluate_physical(self.model, data, progress=progress)
+
+    def latency_table(self, board: str, decision: str):
+        """The board's latency table for this model (an IR's own, else its config's)."""
+        from .hw.boards import load_board
+        from .hw.overlay.latency import latency_table, table_from_ir
+
+        rule = "topk" if decision == "topk" else "threshold"  # gumbel decisions: timed as the threshold rule's
+        if self.ir is not None:
+            return table_from_ir(self.ir, load_board(board), rule)
+        return latency_table(self.cfg, board, rule)
 
 
 def subject_from_checkpoint(path: str, backend: str | None) -> Subject:
@@ -146,8 +182,15 @@ def load_subjects(args) -> list[Subject]:
         if args.backend not in (None, "float"):
             raise UserError("--pretrained weights are float; quantise them with train --qat before other backends")
         cfg = model_config(args.model).unpruned()
+        state = read_deit_state(args.pretrained)
+        head = state.get("head.weight")  # a DeiT fine-tuned to another data set classifies its classes
+        classes = head.shape[0] if isinstance(head, torch.Tensor) and head.ndim == 2 else cfg.num_classes
+        cfg = cfg.with_data(cfg.in_chans, classes, img_size=args.img_size)
         model = SPViT(cfg)
-        load_pretrained_deit(args.pretrained, model)
+        loaded = load_pretrained_deit(args.pretrained, model, input_frac_bits=UINT8_FRAC_BITS, allow_new_head=False,
+                                      state=state)
+        for note in loaded.notes:
+            print(f"note: {note}", file=sys.stderr)
         return [Subject(str(args.pretrained), cfg, "float", {}, model=model.eval())]
     paths = args.checkpoint or [str(default_checkpoint())]
     return [subject_from_checkpoint(p, args.backend) for p in paths]
@@ -159,6 +202,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UserError("--visualize needs --out DIR for the PNG files")
     if args.max_images is not None and args.max_images < 1:
         raise UserError("--max-images must be at least 1")
+    if args.img_size is not None and not args.pretrained:
+        raise UserError("--img-size is for --pretrained weights; a checkpoint or IR keeps its own input size")
+    if args.board is not None:
+        from .hw.boards import load_board
+
+        load_board(args.board)
     results = []
     for sub in load_subjects(args):
         spec = args.dataset or sub.dataset.get("spec") or "digits"
@@ -171,9 +220,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         split = getattr(splits, args.split)
         data = split if args.max_images is None else head_subset(split, args.max_images)
         bar = tqdm(total=len(data), desc=f"{Path(sub.label).name} [{sub.backend}]", disable=args.quiet or args.json, unit="img", leave=False)
-        res = sub.run(data, args.decision, bar)
+        res = sub.run(data, args.decision, bar, args.seed)
         bar.close()
         d = result_dict(res, sub.label, spec, args.decision, sub.backend)
+        if args.decision == "gumbel":
+            d["seed"] = args.seed
+        if args.board:
+            d.update(latency_dict(sub.latency_table(args.board, args.decision), res))
         if args.per_image:
             d["predictions"] = [int(v) for v in res.predictions]
             d["labels"] = [int(v) for v in res.labels]
@@ -195,6 +248,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         out.mkdir(parents=True, exist_ok=True)
         pts = [{"label": f"{Path(r['checkpoint']).parent.name or r['checkpoint']} [{r['backend']}]", "gmacs": r["gmacs"], "accuracy": r["accuracy"]} for r in results]
         plot_accuracy_vs_gmacs(pts, out / "accuracy_vs_gmacs.png", results[0]["gmacs_unpruned"])
+        if args.board:
+            for p, r in zip(pts, results):
+                p["latency_ms"] = r["latency_ms"]
+            plot_accuracy_vs_latency(pts, out / "accuracy_vs_latency.png", args.board)
     if args.json:
         json.dump(results[0] if len(results) == 1 else {"results": results}, sys.stdout, indent=1)
         print()

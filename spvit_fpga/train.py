@@ -50,6 +50,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stop-after", type=int, default=None, metavar="N", help="stop after N epochs of this run (continue later with --resume)")
     p.add_argument("--train-subset", type=int, default=None, metavar="N", help="train on the first N training images only (smoke runs)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    g = p.add_argument_group("SPViT as the paper trains it (docs/token_selector.md)")
+    g.add_argument("--img-size", type=int, default=None, metavar="PX",
+                   help="input size (default: the model's); with --pretrained the position embedding is interpolated")
+    g.add_argument("--backbone-lr-scale", type=float, default=1.0, metavar="S",
+                   help="backbone learning rate: at most S x --lr (official: 0.01 with --freeze-epochs 5); selectors "
+                        "follow the full schedule")
+    g.add_argument("--ratio-loss", choices=("batch", "image"), default="batch",
+                   help="budget term on the batch mean (the paper's, default) or on every image")
+    g.add_argument("--board", default=None, help="report the latency on this board's overlay engine (and train toward "
+                                                 "--target-ms)")
+    g.add_argument("--target-ms", type=float, default=None, metavar="X",
+                   help="latency-aware: train toward X ms per image on --board")
     return p
 
 
@@ -67,6 +79,44 @@ def _float_list(text: str) -> tuple[float, ...]:
         raise argparse.ArgumentTypeError(f"expected a comma list of numbers, got {text!r}") from None
 
 
+def check_paper_options(args) -> None:
+    """The options of issue 13: input size, backbone rate, budget form, board and latency target."""
+    if args.img_size is not None and args.img_size < 1:
+        raise UserError(f"--img-size must be a positive number of pixels, got {args.img_size}")
+    if not 0.0 <= args.backbone_lr_scale <= 1.0:
+        raise UserError(f"--backbone-lr-scale must be in [0, 1], got {args.backbone_lr_scale:g} (official: 0.01)")
+    if args.pretrained and args.init:
+        raise UserError("--pretrained and --init both give the backbone; use --pretrained for a DeiT weight file, "
+                        "--init for an spvit_fpga checkpoint")
+    if args.pretrained and args.qat:
+        raise UserError("--qat quantises an spvit_fpga checkpoint given with --init, not --pretrained weights")
+    if args.target_ms is not None:
+        if args.board is None:
+            raise UserError("--target-ms needs --board (the board whose latency it is), e.g. --board zcu102")
+        if args.target_ms <= 0:
+            raise UserError(f"--target-ms must be positive, got {args.target_ms:g}")
+        if args.target_gmacs is not None:
+            raise UserError("--target-ms and --target-gmacs are two budgets; give one")
+        if args.no_prune:
+            raise UserError("--no-prune trains without selectors; drop --target-ms")
+    if args.board is not None:
+        from .hw.boards import load_board
+
+        load_board(args.board)  # an unknown board fails here, before any training
+
+
+def latency_model(args):
+    """The latency table of a config on ``--board`` (None without a board)."""
+    if args.board is None:
+        return None
+    from .hw.overlay.latency import latency_table
+
+    def table(cfg):
+        return latency_table(cfg, args.board)
+
+    return table
+
+
 def print_summary(summary: dict, out: Path) -> None:
     rows = [
         ("model", summary["model"]),
@@ -79,7 +129,13 @@ def print_summary(summary: dict, out: Path) -> None:
     if summary["prunes"]:
         rows.append(("keep ratios", ", ".join(f"{r:.3f}" for r in summary["keep_ratios"])))
         rows.append(("tau", ", ".join(f"{t:.3f}" for t in summary["tau"])))
-    rows += [("GMACs unpruned", f"{summary['gmacs_unpruned']:.4f}"), ("time", f"{summary['train_seconds']} s"), ("checkpoint", str(out / "checkpoint.pt"))]
+    rows.append(("GMACs unpruned", f"{summary['gmacs_unpruned']:.4f}"))
+    if "latency_ms" in summary:
+        target = summary["latency_ms_target"]
+        rows += [(f"latency on {summary['board']}", f"{summary['latency_ms']:.4f} ms (val mean), p99 "
+                  f"{summary['latency_ms_p99']:.4f} ms" + (f", target {target:g} ms" if target is not None else "")),
+                 ("latency unpruned", f"{summary['latency_ms_unpruned']:.4f} ms")]
+    rows += [("time", f"{summary['train_seconds']} s"), ("checkpoint", str(out / "checkpoint.pt"))]
     width = max(len(k) for k, _ in rows)
     print("\n".join(f"{k:<{width}}  {v}" for k, v in rows))
 
@@ -94,6 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         raise UserError("--epochs must be at least 1")
     if args.train_subset is not None and args.train_subset < 1:
         raise UserError("--train-subset must be at least 1")
+    check_paper_options(args)
     info = init_distributed()
     try:
         kind = None
@@ -101,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .quant.training import QatKind
 
             kind = QatKind()
-        summary = Trainer(args, info, kind).run()
+        summary = Trainer(args, info, kind, latency_model(args)).run()
         if summary is not None:
             print_summary(summary, Path(args.out))
     finally:

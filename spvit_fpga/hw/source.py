@@ -4,7 +4,8 @@
                              function to change when the default model changes;
 * :func:`checkpoint_ir`      a checkpoint: quantised (export) or float (post-training quantisation);
 * :func:`ir_directory`       an exported IR directory (``python -m spvit_fpga.export``);
-* :func:`random_weights_ir`  an architecture-only design (DeiT-T/S/B or micro) with random weights.
+* :func:`random_weights_ir`  an architecture-only design (DeiT-T/S/B or micro) with random weights;
+* :func:`config_ir`          the IR of any model config with random weights (what the cost model needs).
 
 Each returns a :class:`ModelSource`: the IR, a one-line description, the data set the model was
 trained on (if known) and notes the CLI prints.
@@ -25,7 +26,7 @@ from ..nn.config import ModelConfig, model_config
 from ..quant.to_ir import export_ir, ir_from_quant_model
 
 __all__ = ["ModelSource", "default_model_ir", "checkpoint_ir", "ir_directory", "random_weights_ir",
-           "synthetic_images", "truncate_config", "test_images"]
+           "synthetic_images", "truncate_config", "test_images", "config_ir"]
 
 DEFAULT_DIR = defaults.DEFAULT_DIR
 DEFAULT_IR_DIR = getattr(defaults, "DEFAULT_IR_DIR", DEFAULT_DIR / "ir")  # export of the default checkpoint
@@ -135,14 +136,28 @@ def synthetic_images(cfg: ModelConfig, n: int, frac_bits: int, seed: int) -> tor
     return torch.randint(0, hi, (n, cfg.in_chans, cfg.img_size, cfg.img_size), generator=g).to(torch.float32) / hi
 
 
+def config_ir(cfg: ModelConfig, input_frac_bits: Optional[int] = None, seed: int = RANDOM_SEED,
+              calib_images: int = 4) -> IR:
+    """The IR of ``cfg`` with random float weights (``seed``), formats and thresholds calibrated on
+    ``calib_images`` synthetic images (input pixels at ``2**-input_frac_bits``; default 4 for one
+    channel, 8 otherwise).  Everything the hardware's shape depends on (sizes, bit widths, table
+    sizes) is the config's and the default quantisation's; the values are meaningless."""
+    from ..nn.model import SPViT
+    from ..quant.model import QuantConfig, quantize_model
+
+    frac = input_frac_bits if input_frac_bits is not None else (4 if cfg.in_chans == 1 else 8)
+    torch.manual_seed(seed)
+    model = SPViT(cfg).eval()
+    calib = synthetic_images(cfg, calib_images, frac, seed + 1)
+    q = quantize_model(model, calib, QuantConfig(input_frac_bits=frac))
+    return ir_from_quant_model(q, dataset={}, provenance={"source": f"random weights (seed {seed})"})
+
+
 def random_weights_ir(name: str, depth: Optional[int] = None, selector_blocks: Optional[tuple[int, ...]] = None,
                       seed: int = RANDOM_SEED, in_chans: Optional[int] = None) -> ModelSource:
     """An architecture-only design: ``name``'s config (optionally its first ``depth`` blocks, or
     other ``selector_blocks``), random float weights (seed), formats and thresholds calibrated on
     synthetic images.  Bit-exact like any other model; meaningless as a classifier."""
-    from ..nn.model import SPViT
-    from ..quant.model import QuantConfig, quantize_model
-
     cfg = model_config(name)
     if in_chans is not None:
         if in_chans < 1:
@@ -154,12 +169,7 @@ def random_weights_ir(name: str, depth: Optional[int] = None, selector_blocks: O
         ratios = tuple(cfg.keep_ratios[: len(selector_blocks)]) if len(cfg.keep_ratios) >= len(selector_blocks) \
             else tuple(0.6 ** (i + 1) for i in range(len(selector_blocks)))
         cfg = dataclasses.replace(cfg, selector_blocks=tuple(selector_blocks), keep_ratios=ratios)
-    frac = 4 if cfg.in_chans == 1 else 8
-    torch.manual_seed(seed)
-    model = SPViT(cfg).eval()
-    calib = synthetic_images(cfg, 4, frac, seed + 1)
-    q = quantize_model(model, calib, QuantConfig(input_frac_bits=frac))
-    ir = ir_from_quant_model(q, dataset={}, provenance={"source": f"random weights (seed {seed})"})
+    ir = config_ir(cfg, seed=seed)
     what = f"{cfg.name}" + (f" (first {cfg.depth} blocks)" if depth is not None else "")
     return ModelSource(ir, f"{what}, RANDOM WEIGHTS (seed {seed})", None, random_weights=True,
                        notes=["RANDOM WEIGHTS: architecture-only design; the weights are random (formats calibrated "

@@ -13,7 +13,9 @@ A data set is named by a *spec* string:
 ``imagefolder:PATH``
     ``PATH/train/<class>/*.png|jpg|...`` and ``PATH/val/<class>/...`` (or ``PATH/test/``),
     classes are the sorted folder names of ``train/``. Images are loaded lazily, converted
-    to RGB, resized bilinearly to ``image_size`` x ``image_size``, values ``uint8 / 256``.
+    to RGB, resized bilinearly to ``image_size`` x ``image_size``, values ``uint8 / 256``;
+    at 224 pixels, every split follows DeiT's evaluation protocol instead: shorter side resized
+    bicubically to 256, centre crop 224 x 224 (training adds only random shifts to that view).
 
 Splits are fixed and independent of any training seed:
 
@@ -56,6 +58,9 @@ CIFAR_SIZE = 32
 CIFAR_DEFAULT_LABEL_NAMES = (
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
 )
+# DeiT's evaluation of 224-pixel models: resize the shorter side to 256, take the centre 224 x 224
+DEIT_SIZE = 224
+DEIT_RESIZE = 256
 IMAGE_EXTENSIONS = frozenset(
     {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pbm"}
 )
@@ -145,15 +150,33 @@ class ImageFileDataset(Dataset):
 
 
 def _read_image(path: Path, image_size: int) -> np.ndarray:
-    """Read one image file as uint8 ``[H,W,3]`` resized to ``image_size``."""
+    """Read one image file as uint8 ``[H,W,3]`` of ``image_size`` x ``image_size``: at DeiT's
+    resolution (:data:`DEIT_SIZE`) the DeiT protocol (shorter side resized bicubically to
+    :data:`DEIT_RESIZE`, centre crop), otherwise a bilinear resize of the whole image."""
     try:
         with Image.open(path) as img:
             rgb = img.convert("RGB")
     except (UnidentifiedImageError, OSError) as exc:
         raise UserError(f"cannot read image {path}: {exc}; remove or replace the file") from exc
-    if rgb.size != (image_size, image_size):
+    if image_size == DEIT_SIZE:
+        rgb = resize_and_centre_crop(rgb, DEIT_RESIZE, image_size)
+    elif rgb.size != (image_size, image_size):
         rgb = rgb.resize((image_size, image_size), Image.Resampling.BILINEAR)
     return np.array(rgb, dtype=np.uint8)  # a writable copy for torch.from_numpy
+
+
+def resize_and_centre_crop(img: Image.Image, resize: int, crop: int) -> Image.Image:
+    """Shorter side to ``resize`` (bicubic, aspect kept), then the centre ``crop`` x ``crop``."""
+    w, h = img.size
+    if w <= h:
+        size = (resize, max(resize, int(resize * h / w)))
+    else:
+        size = (max(resize, int(resize * w / h)), resize)
+    if size != img.size:
+        img = img.resize(size, Image.Resampling.BICUBIC)
+    left = int(round((size[0] - crop) / 2.0))
+    top = int(round((size[1] - crop) / 2.0))
+    return img.crop((left, top, left + crop, top + crop))
 
 
 # --------------------------------------------------------------------------- splitting

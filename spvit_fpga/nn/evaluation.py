@@ -43,17 +43,27 @@ class EvalResult:
 
 
 @torch.no_grad()
-def evaluate_masked(model: SPViT, dataset: Dataset, decision: str | None = None, batch_size: int = 256) -> EvalResult:
-    """Batched evaluation with keep masks (fast; same decisions as physical removal)."""
+def evaluate_masked(model: SPViT, dataset: Dataset, decision: str | None = None, batch_size: int = 256,
+                    generator: torch.Generator | None = None, progress=None) -> EvalResult:
+    """Batched evaluation with keep masks (fast; same decisions as physical removal).
+
+    ``decision="gumbel"`` samples the decisions from ``generator``, as the official code evaluates;
+    then the kept indices of every image are recorded too (there is no physical path for them)."""
     model.eval()
-    preds, labels, kept = [], [], []
+    preds, labels, kept, indices = [], [], [], []
     for x, y in iterate_batches(dataset, batch_size):
-        out = model(x, decision=decision)
+        out = model(x, decision=decision, generator=generator)
         preds.append(out.logits.argmax(-1))
         labels.append(y)
         kept.append(out.kept_counts())
+        if decision == "gumbel":
+            indices += [[st.keep[b].nonzero().flatten().tolist() for st in out.stages] for b in range(len(x))]
+        if progress is not None:
+            progress.update(len(x))
     kept_arr = torch.cat(kept).round().long().numpy()
-    return _result(model, torch.cat(preds).numpy(), torch.cat(labels).numpy(), kept_arr)
+    res = _result(model, torch.cat(preds).numpy(), torch.cat(labels).numpy(), kept_arr)
+    res.kept_indices = indices if decision == "gumbel" else None
+    return res
 
 
 @torch.no_grad()

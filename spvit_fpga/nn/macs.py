@@ -8,7 +8,7 @@ formula gives the differentiable MAC count used by computation-aware training.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 from .config import ModelConfig
 
@@ -63,26 +63,30 @@ def unpruned_macs(cfg: ModelConfig) -> int:
     return model_macs(cfg.unpruned())
 
 
-def ratios_for_budget(cfg: ModelConfig, profile: Sequence[float], target_macs: float) -> tuple[float, ...]:
-    """Scale a keep-ratio profile (cumulative, per stage) so the model costs ``target_macs``.
+def ratios_for_budget(
+    cfg: ModelConfig, profile: Sequence[float], target: float, cost: Callable[[list[float]], float] | None = None
+) -> tuple[float, ...]:
+    """Scale a keep-ratio profile (cumulative, per stage) so the model costs ``target``.
 
-    Bisection on a common factor; ratios stay within [0, 1] and non-increasing. Raises
-    ValueError when even pruning everything cannot reach the budget.
+    ``cost`` maps kept-token counts per stage to the cost (default: MACs, :func:`model_macs`; a
+    latency table's ``ms`` for latency-aware training); it must grow with the counts.  Bisection on
+    a common factor; ratios stay within [0, 1] and non-increasing. Raises ValueError when even
+    pruning everything cannot reach the budget.
     """
     n = cfg.num_patches
+    cost = cost or (lambda kept: float(model_macs(cfg, kept)))
 
-    def cost(alpha: float) -> float:
-        ratios = _scaled(profile, alpha)
-        return float(model_macs(cfg, [r * n for r in ratios]))
+    def at(alpha: float) -> float:
+        return float(cost([r * n for r in _scaled(profile, alpha)]))
 
-    if cost(0.0) > target_macs:
-        raise ValueError(f"budget {target_macs:.4g} MACs is below the cost with every token pruned ({cost(0.0):.4g})")
+    if at(0.0) > target:
+        raise ValueError(f"budget {target:.4g} is below the cost with every token pruned ({at(0.0):.4g})")
     lo, hi = 0.0, 1.0 / max(min(profile), 1e-6)
-    if cost(hi) <= target_macs:
+    if at(hi) <= target:
         return _scaled(profile, hi)
     for _ in range(60):
         mid = 0.5 * (lo + hi)
-        if cost(mid) <= target_macs:
+        if at(mid) <= target:
             lo = mid
         else:
             hi = mid

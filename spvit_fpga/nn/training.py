@@ -23,10 +23,11 @@ from __future__ import annotations
 import json
 import math
 import random
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 import torch
@@ -36,15 +37,21 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 from tqdm.auto import tqdm
 
 from ..errors import UserError
-from .checkpoint import load_checkpoint, load_pretrained_deit, save_checkpoint
+from .checkpoint import PretrainedLoad, load_checkpoint, load_pretrained_deit, save_checkpoint
 from .config import MODELS, ModelConfig, model_config
 from .data import dataset_fingerprint, head_subset, load_dataset, random_shift
 from .distributed import DistInfo, barrier, broadcast_
-from .evaluation import calibrate_thresholds, evaluate_masked
+from .evaluation import EvalResult, calibrate_thresholds, evaluate_masked
 from .macs import model_macs, ratios_for_budget, unpruned_macs
 from .model import SPViT
 
-__all__ = ["ModelKind", "Trainer", "seed_everything", "resolve_config", "build_student_and_teacher"]
+__all__ = ["ModelKind", "Trainer", "seed_everything", "resolve_config", "build_student_and_teacher", "keep_ratio_loss",
+           "budget_loss"]
+
+LATENCY_ROUNDS = 4
+"""Rounds of :meth:`Trainer.meet_latency_target` (each one threshold calibration)."""
+LATENCY_TOLERANCE = 0.002
+"""Relative distance from ``--target-ms`` at which the calibration stops."""
 
 
 def seed_everything(seed: int) -> None:
@@ -59,7 +66,7 @@ def seed_everything(seed: int) -> None:
 def resolve_config(args, splits, init_cfg: ModelConfig | None) -> ModelConfig:
     base = init_cfg if init_cfg is not None else model_config(args.model)
     if init_cfg is None:
-        base = base.with_data(splits.in_chans, splits.num_classes)
+        base = base.with_data(splits.in_chans, splits.num_classes, img_size=splits.image_size)
     elif (init_cfg.in_chans, init_cfg.num_classes) != (splits.in_chans, splits.num_classes):
         raise UserError(
             f"--init checkpoint expects {init_cfg.in_chans} channels / {init_cfg.num_classes} classes, "
@@ -75,11 +82,22 @@ def resolve_config(args, splits, init_cfg: ModelConfig | None) -> ModelConfig:
     return replace(base, selector_blocks=blocks, keep_ratios=ratios)
 
 
-def build_student_and_teacher(args, cfg: ModelConfig, init) -> tuple[SPViT, SPViT | None]:
+def build_student_and_teacher(args, cfg: ModelConfig, init, splits=None) -> tuple[SPViT, SPViT | None, PretrainedLoad | None]:
+    """The student, its teacher (None: no distillation) and what loading ``--pretrained`` changed.
+
+    ``--pretrained``: the student's backbone is the DeiT; with selectors, the teacher is a frozen
+    dense copy of that backbone (as in the official code).  ``--init``: the checkpoint's backbone,
+    and the checkpoint as the teacher."""
     model = SPViT(cfg)
     teacher = None
+    loaded = None
     if args.pretrained:
-        load_pretrained_deit(args.pretrained, model)
+        frac = splits.input_frac_bits if splits is not None else 8
+        loaded = load_pretrained_deit(args.pretrained, model, input_frac_bits=frac)
+        if cfg.prunes:
+            teacher = SPViT(cfg.unpruned())
+            teacher.load_state_dict(_backbone_state(model), strict=False)
+            teacher.eval().requires_grad_(False)
     if init is not None:
         backbone = {k: v for k, v in init.state_dict.items() if not k.startswith("selectors.") and k != "tau"}
         model.load_state_dict(backbone, strict=False)
@@ -90,7 +108,27 @@ def build_student_and_teacher(args, cfg: ModelConfig, init) -> tuple[SPViT, SPVi
             teacher = SPViT(init.config.unpruned())
             teacher.load_state_dict(backbone, strict=False)
             teacher.eval().requires_grad_(False)
-    return model, teacher
+    return model, teacher, loaded
+
+
+def _backbone_state(model: SPViT) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items() if not k.startswith("selectors.") and k != "tau"}
+
+
+def keep_ratio_loss(kept: torch.Tensor, num_patches: int, ratios, form: str = "batch") -> torch.Tensor:
+    """Keep-ratio term for kept counts ``[B, S]``: ``mean_s (mean_b kept/N - rho_s)^2`` (``batch``, the
+    official code's) or ``mean_{b,s} (kept/N - rho_s)^2`` (``image``, DynamicViT's form)."""
+    ratio = kept / num_patches
+    if form == "batch":
+        ratio = ratio.mean(0)
+    return ((ratio - torch.tensor(ratios, dtype=kept.dtype)) ** 2).mean()
+
+
+def budget_loss(cost: torch.Tensor, target: float, form: str = "batch") -> torch.Tensor:
+    """Budget term for per-image costs ``[B]`` (GMACs or ms): ``(mean_b cost / target - 1)^2`` (``batch``)
+    or ``mean_b (cost / target - 1)^2`` (``image``)."""
+    rel = (cost.mean() if form == "batch" else cost) / target - 1.0
+    return (rel**2).mean()
 
 
 class ModelKind:
@@ -99,9 +137,11 @@ class ModelKind:
     state), how the checkpoint is written and which extra state ``last.pt`` keeps (key ``quant``)."""
 
     name = "float"
+    pretrained: Optional[PretrainedLoad] = None  # set by build when --pretrained was loaded
 
     def build(self, args, cfg: ModelConfig, init, splits) -> tuple[SPViT, Optional[SPViT]]:
-        return build_student_and_teacher(args, cfg, init)
+        model, teacher, self.pretrained = build_student_and_teacher(args, cfg, init, splits)
+        return model, teacher
 
     def fresh_model(self, model: SPViT, cfg: ModelConfig) -> SPViT:
         return SPViT(cfg)
@@ -121,13 +161,24 @@ class ModelKind:
 # --------------------------------------------------------------------------------------------
 # training
 # --------------------------------------------------------------------------------------------
+LatencyModel = Callable[[ModelConfig], Any]
+"""A function from a model config to its latency table on the target board (the command builds it
+from :func:`spvit_fpga.hw.overlay.latency.latency_table`; nn does not import hw).  The table answers
+``ms_torch(kept [B,S])`` (differentiable), ``ms(kept)``, ``images_ms(kept [M,S])``, ``cycles(kept)``,
+``board``, ``num_stages`` and ``num_patches``."""
+
+
 class Trainer:
-    def __init__(self, args, info: DistInfo, kind: Optional[ModelKind] = None) -> None:
+    def __init__(self, args, info: DistInfo, kind: Optional[ModelKind] = None,
+                 latency: Optional[LatencyModel] = None) -> None:
         self.args, self.info = args, info
         self.kind = kind or ModelKind()
         self.out = Path(args.out)
         init = load_checkpoint(args.init) if args.init else None
-        image_size = init.config.img_size if init else model_config(args.model).img_size
+        if init and args.img_size and args.img_size != init.config.img_size:
+            raise UserError(f"--img-size {args.img_size}: the --init checkpoint takes {init.config.img_size} px images; "
+                            "drop --img-size")
+        image_size = init.config.img_size if init else (args.img_size or model_config(args.model).img_size)
         spec = args.dataset or (init.dataset.get("spec") if init else None) or "digits"
         self.splits = load_dataset(spec, image_size=image_size)
         if args.train_subset is not None:
@@ -135,22 +186,45 @@ class Trainer:
         seed_everything(args.seed)
         self.cfg = resolve_config(args, self.splits, init.config if init else None)
         self.model, self.teacher = self.kind.build(args, self.cfg, init, self.splits)
-        # Token-level distillation needs a teacher that keeps every token.
+        pretrained: Optional[PretrainedLoad] = getattr(self.kind, "pretrained", None)
+        new_head = pretrained is not None and pretrained.head_replaced
+        # Token-level distillation needs a teacher that keeps every token; a teacher whose head was
+        # never trained on these classes has nothing to say about the logits.
         self.teacher_tokens = self.teacher is not None and not self.teacher.cfg.prunes
+        self.teacher_logits = self.teacher is not None and not new_head
+        notes = list(pretrained.notes) if pretrained else []
+        if self.teacher is not None and new_head:
+            notes.append("the teacher (the dense DeiT) has no head for these classes: logit distillation (KL) off, "
+                         "token distillation (MSE) on; for both, fine-tune the dense model first (--pretrained "
+                         "--no-prune) and start SPViT from it with --init")
+        self.latency = latency(self.cfg) if latency is not None else None
+        self.latency_unpruned = latency(self.cfg.unpruned()) if latency is not None else None
+        if args.target_ms is not None:
+            floor = self.latency.ms([0] * self.cfg.num_stages)
+            if args.target_ms < floor:
+                raise UserError(f"--target-ms {args.target_ms:g} is below the latency of this model on {self.latency.board} "
+                                f"with every token pruned ({floor:.4f} ms); the unpruned model takes "
+                                f"{self.latency_unpruned.ms([]):.4f} ms")
+        if info.is_main:
+            for note in notes:
+                print(f"note: {note}", file=sys.stderr)
         e = args.epochs
         if args.qat:
             self.det_epochs = e if args.det_epochs is None else min(args.det_epochs, e)
             self.freeze_epochs = 0 if args.freeze_epochs is None else args.freeze_epochs
         elif self.cfg.prunes:
             self.det_epochs = e // 2 if args.det_epochs is None else min(args.det_epochs, e)
-            self.freeze_epochs = (1 if init else 0) if args.freeze_epochs is None else args.freeze_epochs
+            self.freeze_epochs = (1 if init or args.pretrained else 0) if args.freeze_epochs is None else args.freeze_epochs
         else:
             self.det_epochs, self.freeze_epochs = 0, 0
         self.gumbel_epochs = e - self.det_epochs
         self.shift = args.augment_shift if args.augment_shift is not None else self.cfg.img_size // 16
+        # A head new to this data set learns at the full rate, never frozen, like the selectors.
+        heads = {id(p) for p in self.model.head.parameters()} if new_head else set()
         groups = [
-            {"params": self.model.backbone_parameters(), "name": "backbone"},
+            {"params": [p for p in self.model.backbone_parameters() if id(p) not in heads], "name": "backbone"},
             {"params": self.model.selector_parameters(), "name": "selectors"},
+            {"params": list(self.model.head.parameters()) if new_head else [], "name": "head"},
         ]
         self.optimizer = torch.optim.AdamW([g for g in groups if g["params"]], lr=args.lr, weight_decay=args.weight_decay)
         self.ddp = (
@@ -182,12 +256,18 @@ class Trainer:
         return 1e-6 + 0.5 * (a.lr - 1e-6) * (1 + math.cos(math.pi * min(1.0, t)))
 
     def set_lr(self, epoch: float, phase: str) -> None:
+        """Selectors (and a new head): the cosine schedule.  Backbone: frozen for ``--freeze-epochs``
+        of phase A, then ``min(schedule, backbone_lr_scale * lr)`` (the official rule with 0.01).
+        Phase B freezes the selectors."""
         lr = self.lr_at(epoch)
         for g in self.optimizer.param_groups:
-            frozen = (g["name"] == "backbone" and phase == "gumbel" and epoch < self.freeze_epochs) or (
-                g["name"] == "selectors" and phase == "det"
-            )
-            g["lr"] = 0.0 if frozen else lr
+            if g["name"] == "backbone":
+                frozen = phase == "gumbel" and epoch < self.freeze_epochs
+                g["lr"] = 0.0 if frozen else min(lr, self.args.backbone_lr_scale * self.args.lr)
+            elif g["name"] == "selectors":
+                g["lr"] = 0.0 if phase == "det" else lr
+            else:
+                g["lr"] = lr
 
     # --- losses ------------------------------------------------------------------------
     def loss(self, x, y, phase: str):
@@ -199,12 +279,16 @@ class Trainer:
         if phase == "gumbel":
             n = cfg.num_patches
             kept = out.kept_counts()  # [B, S], straight-through gradients
-            if a.target_gmacs:
-                gmacs = model_macs(cfg, [kept[:, s] for s in range(cfg.num_stages)]) / 1e9
-                budget = ((gmacs.mean() - a.target_gmacs) / a.target_gmacs) ** 2
+            cost, target = None, None
+            if a.target_ms is not None:
+                cost, target = self.latency.ms_torch(kept), a.target_ms  # [B] ms on the board
+                parts["train_latency_ms"] = cost.mean().item()
+            elif a.target_gmacs:
+                cost, target = model_macs(cfg, [kept[:, s] for s in range(cfg.num_stages)]) / 1e9, a.target_gmacs
+            if cost is not None:
+                budget = budget_loss(cost, target, a.ratio_loss)
             else:
-                target = torch.tensor(cfg.keep_ratios, dtype=kept.dtype)
-                budget = ((kept / n - target) ** 2).mean()
+                budget = keep_ratio_loss(kept, n, cfg.keep_ratios, a.ratio_loss)
             loss = loss + a.ratio_weight * budget
             parts["budget"] = budget.item()
             means = (kept.detach() / n).mean(0).tolist()
@@ -212,9 +296,10 @@ class Trainer:
         if self.teacher is not None and phase in ("gumbel", "det"):
             with torch.no_grad():
                 t_out = self.teacher(x, decision="threshold") if self.teacher.cfg.prunes else self.teacher(x)
-            kl = F.kl_div(F.log_softmax(out.logits, -1), F.log_softmax(t_out.logits, -1), log_target=True, reduction="batchmean")
-            loss = loss + a.kl_weight * kl
-            parts["kl"] = kl.item()
+            if self.teacher_logits:
+                kl = F.kl_div(F.log_softmax(out.logits, -1), F.log_softmax(t_out.logits, -1), log_target=True, reduction="batchmean")
+                loss = loss + a.kl_weight * kl
+                parts["kl"] = kl.item()
             if self.teacher_tokens:
                 n = cfg.num_patches
                 mask = out.policy[:, :, None]
@@ -254,13 +339,13 @@ class Trainer:
             yield images[idx], labels[idx]
 
     # --- validation / selection ----------------------------------------------------------
-    def validate(self, phase: str) -> float:
+    def validate(self, phase: str) -> EvalResult:
         if phase == "det":
             calibrate_thresholds(self.model, self.splits.train, self.cfg.keep_ratios)
             broadcast_(self.model.tau, self.info)
-            return evaluate_masked(self.model, self.splits.val, "threshold").accuracy
+            return evaluate_masked(self.model, self.splits.val, "threshold")
         decision = "topk" if phase == "gumbel" else None
-        return evaluate_masked(self.model, self.splits.val, decision).accuracy
+        return evaluate_masked(self.model, self.splits.val, decision)
 
     def maybe_keep_best(self, epoch: int, phase: str, acc: float) -> None:
         selectable = phase in ("plain", "det") or self.det_epochs == 0
@@ -279,14 +364,43 @@ class Trainer:
         return "gumbel" if epoch < self.gumbel_epochs else "det"
 
     def enter_det_phase(self) -> None:
-        """Fix the keep ratios (computation-aware runs: from the learned profile, scaled to the
-        budget) and calibrate the thresholds before the first deterministic epoch."""
-        if self.args.target_gmacs:
-            ratios = ratios_for_budget(self.cfg, self.ratio_ema, self.args.target_gmacs * 1e9)
-            self.cfg = replace(self.cfg, keep_ratios=ratios)
-            self.model.cfg = self.cfg
+        """Fix the keep ratios (computation- and latency-aware runs: from the learned profile, scaled
+        to the budget) and calibrate the thresholds before the first deterministic epoch."""
+        a = self.args
+        if a.target_ms is not None:
+            self.set_keep_ratios(ratios_for_budget(self.cfg, self.ratio_ema, a.target_ms, cost=self.latency.ms))
+            self.meet_latency_target()
+        elif a.target_gmacs:
+            self.set_keep_ratios(ratios_for_budget(self.cfg, self.ratio_ema, a.target_gmacs * 1e9))
+        else:
+            self.calibrate()
+
+    def set_keep_ratios(self, ratios) -> None:
+        self.cfg = replace(self.cfg, keep_ratios=tuple(ratios))
+        self.model.cfg = self.cfg
+        self.calibrate()
+
+    def calibrate(self) -> None:
         calibrate_thresholds(self.model, self.splits.train, self.cfg.keep_ratios)
         broadcast_(self.model.tau, self.info)
+
+    def meet_latency_target(self) -> None:
+        """The thresholds keep the mean kept count per stage, but the mean latency over images is not
+        quite the latency of the mean counts (attention grows with the square of the tokens and
+        images keep different counts): measure it on the training split under the calibrated
+        thresholds and rescale the profile until it is within :data:`LATENCY_TOLERANCE`."""
+        a, floor = self.args, self.latency.ms([0] * self.cfg.num_stages)
+        goal = a.target_ms
+        for _ in range(LATENCY_ROUNDS):
+            ms = float(self.latency.images_ms(evaluate_masked(self.model, self.splits.train, "threshold").kept).mean())
+            if abs(ms / a.target_ms - 1.0) <= LATENCY_TOLERANCE:
+                return
+            goal = max(goal * a.target_ms / ms, floor)
+            self.set_keep_ratios(ratios_for_budget(self.cfg, self.ratio_ema, goal, cost=self.latency.ms))
+
+    def latency_stats(self, res: EvalResult) -> dict[str, float]:
+        ms = self.latency.images_ms(res.kept)
+        return {"latency_ms": float(ms.mean()), "latency_ms_p99": float(np.percentile(ms, 99))}
 
     # --- persistence -----------------------------------------------------------------------
     def _resume(self) -> None:
@@ -341,8 +455,15 @@ class Trainer:
             "keep_ratios": list(self.cfg.keep_ratios),
             "tau": self.best["tau"],
             "gmacs_unpruned": unpruned_macs(self.cfg) / 1e9,
+            "ratio_loss": self.args.ratio_loss,
+            "backbone_lr_scale": self.args.backbone_lr_scale,
             "train_seconds": round(seconds, 1),
         }
+        if self.latency is not None:
+            # the chosen model on the validation split, under the rule inference uses
+            res = evaluate_masked(model, self.splits.val, "threshold" if self.cfg.prunes else None)
+            summary.update(board=self.latency.board, **self.latency_stats(res), latency_ms_target=self.args.target_ms,
+                           latency_ms_unpruned=self.latency_unpruned.ms([]))
         self.kind.save_checkpoint(
             self.out / "checkpoint.pt",
             model,
@@ -368,11 +489,14 @@ class Trainer:
             if phase == "det" and epoch == self.gumbel_epochs:
                 self.enter_det_phase()
             stats = self.train_epoch(epoch, phase, bar)
-            acc = self.validate(phase)
+            res = self.validate(phase)
+            acc = res.accuracy
             self.maybe_keep_best(epoch, phase, acc)
             entry = {"epoch": epoch, "phase": phase, "val_accuracy": round(acc, 4), **{k: round(v, 4) for k, v in stats.items()}}
             if phase == "det":
                 entry["tau"] = [round(t, 4) for t in self.model.tau.tolist()]
+            if self.latency is not None and phase != "gumbel":  # phase A validates with top-k at the config's ratios
+                entry["val_latency_ms"] = round(self.latency_stats(res)["latency_ms"], 6)
             self.log.append(entry)
             bar.set_postfix(phase=phase, loss=f"{stats.get('ce', 0):.3f}", val=f"{acc:.3f}")
             bar.update(1)

@@ -1,4 +1,4 @@
-"""Plots: which patches each selector stage kept, and accuracy against GMACs."""
+"""Plots: which patches each selector stage kept, and accuracy against GMACs or latency."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -52,14 +52,24 @@ def plot_kept_patches(
 
 def plot_accuracy_vs_gmacs(points: Sequence[dict], path: Path, unpruned_gmacs: float | None = None) -> None:
     """Scatter of accuracy (%) against mean GMACs per image, one labelled point per model."""
+    _plot_accuracy_vs(points, path, "gmacs", "GMACs per image (tokens actually kept)", unpruned_gmacs, "unpruned cost")
+
+
+def plot_accuracy_vs_latency(points: Sequence[dict], path: Path, board: str) -> None:
+    """Scatter of accuracy (%) against the mean latency per image on ``board`` (``latency_ms``)."""
+    _plot_accuracy_vs(points, path, "latency_ms", f"latency per image on {board} (ms, tokens actually kept)")
+
+
+def _plot_accuracy_vs(points: Sequence[dict], path: Path, key: str, xlabel: str, ref: float | None = None,
+                      ref_label: str = "") -> None:
     fig, ax = plt.subplots(figsize=(5, 3.6))
     for pt in points:
-        ax.scatter(pt["gmacs"], 100 * pt["accuracy"], s=30)
-        ax.annotate(pt["label"], (pt["gmacs"], 100 * pt["accuracy"]), fontsize=7, xytext=(4, 3), textcoords="offset points")
-    if unpruned_gmacs:
-        ax.axvline(unpruned_gmacs, color="grey", ls="--", lw=0.8, label="unpruned cost")
+        ax.scatter(pt[key], 100 * pt["accuracy"], s=30)
+        ax.annotate(pt["label"], (pt[key], 100 * pt["accuracy"]), fontsize=7, xytext=(4, 3), textcoords="offset points")
+    if ref:
+        ax.axvline(ref, color="grey", ls="--", lw=0.8, label=ref_label)
         ax.legend(fontsize=7)
-    ax.set_xlabel("GMACs per image (tokens actually kept)")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("accuracy (%)")
     ax.grid(alpha=0.3)
     fig.tight_layout()
