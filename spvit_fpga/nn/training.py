@@ -36,7 +36,7 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 from tqdm.auto import tqdm
 
 from ..errors import UserError
-from .checkpoint import load_checkpoint, load_pretrained_deit, save_checkpoint
+from .checkpoint import load_checkpoint, load_pretrained_deit, load_torch_file, save_checkpoint
 from .config import MODELS, ModelConfig, model_config
 from .data import dataset_fingerprint, head_subset, load_dataset, random_shift
 from .distributed import DistInfo, barrier, broadcast_
@@ -119,6 +119,49 @@ class ModelKind:
 
 
 # --------------------------------------------------------------------------------------------
+# resuming
+# --------------------------------------------------------------------------------------------
+RESUME_KEYS = ("config", "model", "optimizer", "epoch", "best", "ratio_ema", "log", "rng", "aug_rng")
+# flags that may change between a run and its --resume (they do not change what is trained)
+RESUME_FREE_FLAGS = frozenset({"resume", "force", "quiet", "stop_after", "debug", "out"})
+
+
+def run_flags(args) -> dict[str, Any]:
+    """The flags of a run that a ``--resume`` must repeat (tuples as lists, as they load back)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in sorted(vars(args).items())
+            if k not in RESUME_FREE_FLAGS}
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def check_resume_flags(saved: dict[str, Any], args, path: Path) -> None:
+    """UserError naming every flag whose value differs from the run saved in ``path``."""
+    now = run_flags(args)
+    diffs = [f"{_flag(k)} {now.get(k)!r} (saved run: {saved.get(k)!r})"
+             for k in sorted(set(saved) | set(now)) if saved.get(k) != now.get(k)]
+    if diffs:
+        raise UserError(f"--resume: the flags differ from the run saved in {path}: {'; '.join(diffs)}; "
+                        "repeat the saved flags, or start over with --force")
+
+
+def read_resume_state(path: Path, args) -> dict[str, Any]:
+    """``OUT/last.pt`` loaded without running code (``weights_only``), checked for the keys a
+    resume needs and for the flags of the saved run (:func:`check_resume_flags`)."""
+    if not path.is_file():
+        raise UserError(f"--resume: {path} does not exist; start without --resume")
+    st = load_torch_file(path, "the state of an interrupted run")
+    if not isinstance(st, dict) or any(k not in st for k in RESUME_KEYS):
+        missing = [k for k in RESUME_KEYS if not isinstance(st, dict) or k not in st]
+        raise UserError(f"--resume: {path} is not the state of a training run (no {', '.join(missing)}); "
+                        "start over with --force or choose another --out")
+    if "args" in st:
+        check_resume_flags(st["args"], args, path)
+    return st
+
+
+# --------------------------------------------------------------------------------------------
 # training
 # --------------------------------------------------------------------------------------------
 class Trainer:
@@ -126,6 +169,8 @@ class Trainer:
         self.args, self.info = args, info
         self.kind = kind or ModelKind()
         self.out = Path(args.out)
+        # Read last.pt and compare the flags before the data and the models are built.
+        resume = read_resume_state(self.out / "last.pt", args) if args.resume else None
         init = load_checkpoint(args.init) if args.init else None
         image_size = init.config.img_size if init else model_config(args.model).img_size
         spec = args.dataset or (init.dataset.get("spec") if init else None) or "digits"
@@ -170,8 +215,8 @@ class Trainer:
         self.start_epoch = 0
         self.best = {"val_accuracy": -1.0, "epoch": -1, "state": None, "tau": None}
         self.log: list[dict] = []
-        if args.resume:
-            self._resume()
+        if resume is not None:
+            self._resume(resume)
 
     # --- schedule ----------------------------------------------------------------------
     def lr_at(self, epoch: float) -> float:
@@ -289,27 +334,30 @@ class Trainer:
         broadcast_(self.model.tau, self.info)
 
     # --- persistence -----------------------------------------------------------------------
-    def _resume(self) -> None:
-        path = self.out / "last.pt"
-        if not path.exists():
-            raise UserError(f"--resume: {path} does not exist; start without --resume")
-        st = torch.load(path, map_location="cpu", weights_only=False)
-        self.cfg = ModelConfig.from_dict(st["config"])
-        self.model.cfg = self.cfg
-        self.kind.load_resume_state(self.model, self.cfg, st.get("quant"))
-        self.model.load_state_dict(st["model"])
-        self.optimizer.load_state_dict(st["optimizer"])
-        self.start_epoch = st["epoch"] + 1
-        self.best = st["best"]
-        self.ratio_ema = st["ratio_ema"]
-        self.log = st["log"]
-        torch.set_rng_state(st["rng"])
-        self.aug_gen.set_state(st["aug_rng"])
-        if isinstance(self.sampler, RandomSampler):
-            self.sampler.generator.set_state(st["sampler_rng"])
+    def _resume(self, st: dict) -> None:
+        """Restore the state :func:`read_resume_state` read from ``OUT/last.pt``."""
+        try:
+            self.cfg = ModelConfig.from_dict(st["config"])
+            self.model.cfg = self.cfg
+            self.kind.load_resume_state(self.model, self.cfg, st.get("quant"))
+            self.model.load_state_dict(st["model"])
+            self.optimizer.load_state_dict(st["optimizer"])
+            self.start_epoch = int(st["epoch"]) + 1
+            self.best = st["best"]
+            self.ratio_ema = list(st["ratio_ema"])
+            self.log = list(st["log"])
+            torch.set_rng_state(st["rng"])
+            self.aug_gen.set_state(st["aug_rng"])
+            if isinstance(self.sampler, RandomSampler):
+                self.sampler.generator.set_state(st["sampler_rng"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UserError(f"--resume: {self.out / 'last.pt'} does not fit this run ({detail}); "
+                            "start over with --force or choose another --out") from None
 
     def save_last(self, epoch: int) -> None:
         state = {
+            "args": run_flags(self.args),
             "config": self.cfg.to_dict(),
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
