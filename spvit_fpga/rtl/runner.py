@@ -12,10 +12,11 @@ by :func:`configure_environment`, so callers need no shell set-up:
   wheel, whose ``--version`` prints no number), and ``.test()`` is called with
   ``hdl_toplevel_lang="verilog"``.
 
-Builds are cached: one folder per (top, sources' contents, parameters, build arguments, tool
-versions) under ``build/rtl_sim/`` of a source checkout (of a per-user cache folder for an
-installed package; ``SPVIT_RTL_BUILD_DIR`` overrides), so a second run of the same configuration
-only simulates.  The testbenches (the ``rtl_sim`` package) reach the simulator by name, with the
+Builds are cached: one folder per (top, sources' names and contents, parameters, build arguments,
+tool versions) under ``rtl_sim/`` of the private per-user cache folder (``~/.cache/spvit_fpga``,
+mode 0700, owner checked; ``SPVIT_RTL_BUILD_DIR`` overrides), so a second run of the same
+configuration only simulates; the executable's SHA-256 is recorded at build time and checked before
+a cached build runs.  The testbenches (the ``rtl_sim`` package) reach the simulator by name, with the
 folder that holds them on its ``PYTHONPATH``.  Test vectors reach the cocotb test as a
 JSON file whose path is in the environment variable :data:`VECTORS_ENV`.
 
@@ -43,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
-from .._resources import build_dir, rtl_library_dir, rtl_sim_dir
+from .._resources import build_dir, is_sealed, private_dir, rtl_library_dir, rtl_sim_dir, seal
 from ..errors import UserError
 from .library import library_order
 
@@ -225,9 +226,10 @@ def configure_environment() -> Toolchain:
 
 def build_root() -> Path:
     """Folder holding cached builds and generated memory files: ``$SPVIT_RTL_BUILD_DIR``, else
-    ``build/rtl_sim/`` of a source checkout, else a per-user cache (:func:`spvit_fpga._resources.build_dir`)."""
+    ``rtl_sim/`` of the private per-user cache (:func:`spvit_fpga._resources.build_dir`); either is
+    private (mode 0700, owned by this user)."""
     env = os.environ.get(BUILD_DIR_ENV)
-    return Path(env).resolve() if env else build_dir("rtl_sim")
+    return private_dir(Path(env).resolve(), f"${BUILD_DIR_ENV}") if env else build_dir("rtl_sim")
 
 
 def rtl_file(module: str) -> Path:
@@ -269,7 +271,7 @@ def write_memh_text(text: str, name: str = "rom", salt: str = "") -> Path:
     """Write ready ``$readmemh`` text content-addressed under :func:`build_root` ``/mem``."""
     digest = hashlib.sha256(f"{salt}{text}".encode()).hexdigest()[:16]
     path = build_root() / "mem" / f"{name}_{digest}.hex"
-    if not path.is_file():
+    if not path.is_file() or path.read_text() != text:  # written again if it is not what its name says
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         tmp.write_text(text)
@@ -389,6 +391,9 @@ def _locked(path: Path) -> Iterator[None]:
 def _build_key(
     tc: Toolchain, top: str, sources: Sequence[Path], parameters: Mapping[str, Any], build_args: Sequence[str]
 ) -> str:
+    """Content address of a build: tool versions (and the Python whose cocotb it links), top,
+    parameters, build arguments, and each source by file name and content -- not by folder, so the
+    same design in another checkout or project folder reuses the build."""
     h = hashlib.sha256()
     h.update(f"verilator {tc.verilator_version} cocotb {tc.cocotb_version} {sys.executable}\n".encode())
     h.update(f"top {top}\n".encode())
@@ -397,8 +402,9 @@ def _build_key(
     for a in build_args:
         h.update(f"arg {a}\n".encode())
     for s in sources:
-        h.update(f"src {s}\n".encode())
-        h.update(Path(s).read_bytes())
+        data = Path(s).read_bytes()
+        h.update(f"src {Path(s).name} {len(data)}\n".encode())
+        h.update(data)
     return h.hexdigest()[:16]
 
 
@@ -440,12 +446,16 @@ def _build(
     build_dir: Path,
     waves: bool,
 ) -> bool:
-    """Build into ``build_dir`` unless a finished build is there; returns True if it built."""
+    """Build into ``build_dir`` unless a finished build is there whose executable still has the
+    SHA-256 recorded when it was built; returns True if it built."""
     stamp = build_dir / "spvit_build.json"
     exe = build_dir / top
     with _locked(build_dir.parent / f".{build_dir.name}.lock"):
-        if stamp.is_file() and exe.is_file():
+        if stamp.is_file() and is_sealed(exe):
             return False
+        if exe.exists():
+            print(f"NOTE: the cached Verilator build {exe} does not match its recorded SHA-256; building it again",
+                  file=sys.stderr)
         if build_dir.exists():
             shutil.rmtree(build_dir)
         build_dir.mkdir(parents=True)
@@ -467,6 +477,7 @@ def _build(
             ) from None
         if not exe.is_file():
             raise RTLSimError(f"Verilator build of {top} produced no executable; log {log_file}")
+        seal(exe, exe)
         stamp.write_text(
             json.dumps(
                 {

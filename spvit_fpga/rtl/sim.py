@@ -116,6 +116,8 @@ def mem_dir_for_build(design: Path, manifest: dict[str, Any]) -> Path:
     for p in files:
         h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
     dst = runner.build_root() / "mem" / f"design_{h.hexdigest()[:16]}"
+    if dst.is_dir() and not _same_files(src, dst, files):  # not what its name says: copy it again
+        shutil.rmtree(dst)
     if not dst.is_dir():
         tmp = dst.with_name(dst.name + f".tmp{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -125,6 +127,13 @@ def mem_dir_for_build(design: Path, manifest: dict[str, Any]) -> Path:
         except OSError:  # another process made it first
             shutil.rmtree(tmp, ignore_errors=True)
     return dst
+
+
+def _same_files(src: Path, dst: Path, files: list[Path]) -> bool:
+    """Whether ``dst`` holds exactly the ``files`` of ``src``, byte for byte."""
+    if sorted(p.name for p in dst.iterdir()) != [p.name for p in files]:
+        return False
+    return all((dst / p.name).read_bytes() == p.read_bytes() for p in files)
 
 
 def lint_design(design: Path, manifest: dict[str, Any]) -> list[str]:
