@@ -72,7 +72,21 @@ def resolve_config(args, splits, init_cfg: ModelConfig | None) -> ModelConfig:
     ratios = args.keep_ratios or (base.keep_ratios if base.selector_blocks == blocks else ()) or default.keep_ratios
     if not blocks:
         raise UserError("no selector placement: give --selector-blocks (e.g. 3,6,9) and --keep-ratios")
-    return replace(base, selector_blocks=blocks, keep_ratios=ratios)
+    cfg = replace(base, selector_blocks=blocks, keep_ratios=ratios)
+    if args.target_gmacs is not None:
+        check_budget(cfg, args.target_gmacs)
+    return cfg
+
+
+def check_budget(cfg: ModelConfig, target_gmacs: float) -> None:
+    """``--target-gmacs`` must lie between the cost with every patch token pruned at every stage and
+    the unpruned model's cost (outside, the budget loss cannot be met and only grows)."""
+    lo = model_macs(cfg, [0] * cfg.num_stages) / 1e9
+    hi = unpruned_macs(cfg) / 1e9
+    if not lo <= target_gmacs <= hi:
+        raise UserError(f"--target-gmacs {target_gmacs:g} is outside what {cfg.name} can cost: {lo:.5g} GMACs "
+                        f"(every patch token pruned at stage 1) to {hi:.5g} GMACs (unpruned); choose a budget in "
+                        "that range")
 
 
 def build_student_and_teacher(args, cfg: ModelConfig, init) -> tuple[SPViT, SPViT | None]:
@@ -121,6 +135,7 @@ class ModelKind:
 # --------------------------------------------------------------------------------------------
 # resuming
 # --------------------------------------------------------------------------------------------
+RUN_FILES = ("checkpoint.pt", "last.pt", "last.pt.tmp", "train_log.json")  # what a run writes into --out
 RESUME_KEYS = ("config", "model", "optimizer", "epoch", "best", "ratio_ema", "log", "rng", "aug_rng")
 # flags that may change between a run and its --resume (they do not change what is trained)
 RESUME_FREE_FLAGS = frozenset({"resume", "force", "quiet", "stop_after", "debug", "out"})
@@ -407,6 +422,9 @@ class Trainer:
         a = self.args
         if self.info.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
+            if getattr(a, "force", False):  # --force starts over: no file of the replaced run stays
+                for name in RUN_FILES:
+                    (self.out / name).unlink(missing_ok=True)
         barrier(self.info)
         t0 = time.time()
         bar = tqdm(total=a.epochs, initial=self.start_epoch, desc="train", disable=a.quiet or not self.info.is_main, unit="ep")
