@@ -64,7 +64,17 @@ module spvit_ov_ctrl #(
   localparam logic [3:0] OP_RESULT = 4'd10;
 
   logic [IW-1:0] rom [PROG_LEN];
+`ifdef SPVIT_SIM
+  // simulation: +SPVIT_PROGRAM=<file> replaces PROG_FILE at run time (one build runs any program of
+  // the same length, e.g. another keep rule or other thresholds)
+  initial begin : p_rom
+    string path;
+    if (!$value$plusargs("SPVIT_PROGRAM=%s", path)) path = PROG_FILE;
+    $readmemh(path, rom);
+  end
+`else
   initial $readmemh(PROG_FILE, rom);
+`endif
 
   typedef enum logic [2:0] {IDLE, READ0, READ1, COUNT, LAUNCH, WAIT} state_t;
   state_t state;

@@ -12,7 +12,8 @@
 // (rtl_sim/tb_ov_fetch.py, rtl_sim/tb_ov_ddr.py).
 //
 // Memory: MEM_BYTES bytes at byte addresses [BASE, BASE + MEM_BYTES); at time 0 the file FILE
-// (binary, e.g. the design's weights.bin) is read into it from BASE on with $fread (FILE = "":
+// (binary, e.g. the design's weights.bin; the plusarg +SPVIT_WEIGHTS=<file> overrides FILE at run
+// time) is read into it from BASE on with $fread (FILE = "":
 // all zero).  file_bytes tells how many bytes were read.
 //
 // Timing of one port p (edges counted from reset; a handshake "at edge t" means valid && ready
@@ -88,14 +89,17 @@ module spvit_ov_ddr_model #(
   // verilator lint_off BLKSEQ
   initial begin : p_load
     int fd;
+    string path;
     file_bytes = 0;
     for (int k = 0; k < MEM_BYTES; k++) begin
       mem[k] = 8'h00;
     end
-    if (FILE != "") begin
-      fd = $fopen(FILE, "rb");
+    // +SPVIT_WEIGHTS=<file> overrides FILE at run time, so one build serves every image of a size
+    if (!$value$plusargs("SPVIT_WEIGHTS=%s", path)) path = FILE;
+    if (path != "") begin
+      fd = $fopen(path, "rb");
       if (fd == 0) begin
-        $fatal(1, "spvit_ov_ddr_model: cannot open %s", FILE);
+        $fatal(1, "spvit_ov_ddr_model: cannot open %s", path);
       end
       file_bytes = $fread(mem, fd);
       $fclose(fd);

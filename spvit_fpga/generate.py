@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--depth", type=int, default=None, metavar="N", help="with --random-weights: only the first N blocks")
     p.add_argument("--selector-blocks", default=None, metavar="I,J,..",
                    help="with --random-weights: put the token selectors before these blocks (default: the model's)")
+    p.add_argument("--in-chans", type=int, default=None, metavar="C",
+                   help="with --random-weights: image channels (default: the model's)")
     p.add_argument("--seed", type=int, default=0, help="seed of --random-weights (default 0)")
     p.add_argument("--decision", choices=("threshold", "topk"), default=None, help="keep rule of the selectors (default: the model's)")
     p.add_argument("--weights", choices=("auto", "onchip", "ddr"), default="auto",
@@ -59,8 +61,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="project directory to create (default: ./hls_<model>_<board>)")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
     p.add_argument("--csim", action="store_true", help="compile the project with g++ and C-simulate the test vectors")
-    p.add_argument("--rtl", action="store_true", help="also emit the dataflow RTL design (rtl/, manifest key rtl); "
+    p.add_argument("--rtl", action="store_true", help="also emit an RTL design (rtl/, manifest key rtl); "
                                                       "simulate it with python -m spvit_fpga.simulate --design DIR --rtl")
+    p.add_argument("--rtl-arch", choices=("auto", "dataflow", "overlay"), default="auto",
+                   help="with --rtl: dataflow (one unit per op, weights on chip), overlay (layer-sequential engine, "
+                        "weights streamed from DDR) or auto (default: dataflow where it fits the board, else overlay)")
+    p.add_argument("--rtl-lanes", type=int, default=None, metavar="L",
+                   help="with --rtl-arch overlay: the GEMM array side (a power of two; default: the largest the board fits)")
+    p.add_argument("--rtl-ports", type=int, default=None, metavar="N",
+                   help="with --rtl-arch overlay: AXI4 weight ports (default: every HP port of the board)")
     p.add_argument("--images", type=int, default=None, metavar="N",
                    help=f"test vectors in the project (default {DEFAULT_IMAGES_ONCHIP}; {DEFAULT_IMAGES_DDR} when weights are in DDR)")
     p.add_argument("--dataset", default=None, help="digits | cifar10:PATH | imagefolder:PATH (default: the model's; "
@@ -116,6 +125,8 @@ def load_source(args: argparse.Namespace) -> models.ModelSource:
         raise UserError("--random-weights needs --model (deit-tiny, deit-small, deit-base or micro)")
     if args.depth is not None and not args.random_weights:
         raise UserError("--depth is only for --random-weights designs")
+    if args.in_chans is not None and not args.random_weights:
+        raise UserError("--in-chans is only for --random-weights designs")
     sel = None
     if args.selector_blocks is not None:
         if not args.random_weights:
@@ -128,7 +139,8 @@ def load_source(args: argparse.Namespace) -> models.ModelSource:
         if not args.random_weights:
             raise UserError(f"--model {args.model} has no trained weights here: add --random-weights for an "
                             "architecture-only design, or pass --checkpoint")
-        src = models.random_weights_ir(args.model, depth=args.depth, seed=args.seed, selector_blocks=sel)
+        src = models.random_weights_ir(args.model, depth=args.depth, seed=args.seed, selector_blocks=sel,
+                                       in_chans=args.in_chans)
     elif args.checkpoint:
         src = models.checkpoint_ir(args.checkpoint)
     elif args.ir:
@@ -174,6 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     board = load_board(args.board)
     if args.images is not None and args.images < 1:
         raise UserError(f"--images must be at least 1, got {args.images}")
+    if not args.rtl and (args.rtl_arch != "auto" or args.rtl_lanes is not None or args.rtl_ports is not None):
+        raise UserError("--rtl-arch, --rtl-lanes and --rtl-ports choose the RTL design: add --rtl")
     if args.estimate and args.model:  # the estimate needs the architecture only
         cfg = model_config(args.model)
         cfg = models.truncate_config(cfg, args.depth) if args.depth is not None else cfg
@@ -198,7 +212,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     images, labels, img_src = models.test_images(src, cfg, args.dataset, n_images)
     with tqdm(total=len(images), desc="reference", unit="img", disable=args.quiet, file=sys.stderr) as bar:
         vectors = make_vectors(src.ir, images, labels, img_src, progress=bar)
-    files = build_project(design, vectors, _recorded_command(argv), kept, rtl=args.rtl)
+    files = build_project(design, vectors, _recorded_command(argv), kept, rtl=args.rtl, rtl_arch=args.rtl_arch,
+                          rtl_lanes=args.rtl_lanes, rtl_ports=args.rtl_ports)
     out = write_project(files, out_dir, force=args.force)
     print(f"wrote {out} ({len(files)} files, {time.monotonic() - t0:.1f} s)")
     csim = simulate(out, design, len(vectors), args.quiet) if args.csim else None

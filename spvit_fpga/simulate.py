@@ -95,6 +95,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             flag = "ok" if r["logits_equal"] and r["kept_equal"] else "MISMATCH"
             print(f"image {r['index']:3d}: {r['cycles']:8d} cycles  kept {r['kept']}  {flag}")
         mhz = result["clock_mhz"]
+        if result.get("architecture") == "overlay":
+            print(f"mean {result['mean_cycles']:.0f} cycles per image = {result['mean_cycles'] / (mhz * 1e3):.3f} ms at "
+                  f"{mhz:g} MHz (ap_start to the last result word); {np.mean(result['ddr_bytes']) / 1e6:.2f} MB read from "
+                  f"DDR per image; the cycles of each instruction are in rtl_sim.json (per_layer_cycles)")
+            print(f"{result['bit_exact']}/{result['images']} bit-exact")
+            return 0 if result["bit_exact"] == result["images"] else 1
         print(f"weights loaded in {result['load_cycles']} cycles; mean {result['mean_cycles']:.0f} cycles per image "
               f"= {result['mean_cycles'] / (mhz * 1e3):.3f} ms at {mhz:g} MHz"
               + (" (latency, images one at a time)" if not result["stream"] else " (latency, images back to back)"))

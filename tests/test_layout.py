@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parent.parent
 PACKAGE = "spvit_fpga"
 
 HELPERS = {"errors", "outdir", "_resources"}  # and the package's own __init__ (the version)
-STAGES = {"nn": 1, "ir": 2, "quant": 3, "hw": 4, "hls": 5, "rtl": 5, "builder": 6}
+STAGES = {"nn": 1, "ir": 2, "quant": 3, "hw": 4, "hls": 5, "rtl": 5, "builder": 6, "reports": 7, "peers": 7}
 COMMANDS = {"__main__", "train", "evaluate", "export", "generate", "simulate", "report", "interop"}
 MAX_TOP_FILES = 12
 

@@ -94,24 +94,63 @@ def manifest(d: Design, vectors: TestVectors, files: dict[str, bytes], command: 
 # --------------------------------------------------------------------------------------------
 
 
+RTL_ARCHITECTURES = ("auto", "dataflow", "overlay")
+
+
+def _dataflow_rtl(d: Design, kept: Optional[Sequence[int]]) -> tuple[dict[str, bytes], dict[str, Any]]:
+    from ..rtl import generator as rtl_gen
+
+    ir = d.source.ir
+    rtl_files, entry, net = rtl_gen.build_rtl(ir, d.board, version=__version__)
+    k = list(kept) if kept is not None else cost_model.target_kept(d.cfg)
+    units = rtl_gen.unit_cycles(net, ir, k)
+    entry["architecture_description"] = entry.pop("architecture")
+    entry["architecture"] = "dataflow"
+    entry["estimate"] = {"kept_tokens": k, "unit_cycles": units,
+                         "busiest_unit_cycles": max((u["cycles"] for u in units), default=0),
+                         "sum_unit_cycles": sum(u["cycles"] for u in units)}
+    return rtl_files, entry
+
+
+def rtl_design(d: Design, kept: Optional[Sequence[int]] = None, arch: str = "auto", lanes: Optional[int] = None,
+               ports: Optional[int] = None) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """The RTL files under ``rtl/`` and the manifest's ``rtl`` entry.  ``arch``: ``dataflow`` (one
+    unit per IR op, every weight on chip: :mod:`spvit_fpga.rtl.generator`), ``overlay`` (the layer-
+    sequential engine, weights streamed from DDR: :mod:`spvit_fpga.rtl.overlay`) or ``auto``: the
+    dataflow design where it can be built for the board, the overlay otherwise (the reason is recorded
+    as ``rtl.architecture_reason``).  ``lanes`` / ``ports`` size the overlay (default: from the board)."""
+    from ..errors import UserError
+    from ..rtl.overlay import build_overlay
+
+    if arch not in RTL_ARCHITECTURES:
+        raise UserError(f"--rtl-arch must be one of {', '.join(RTL_ARCHITECTURES)}, got {arch!r}")
+    reason = None
+    if arch in ("auto", "dataflow") and lanes is None and ports is None:
+        try:
+            return _dataflow_rtl(d, kept)
+        except UserError as exc:
+            if arch == "dataflow":
+                raise
+            reason = f"the dataflow design cannot be built for {d.board.name}: {exc}"
+    elif arch == "dataflow":
+        raise UserError("--rtl-lanes and --rtl-ports size the overlay engine; the dataflow design takes neither")
+    od = build_overlay(d.source.ir, d.board, version=__version__, lanes=lanes, ports=ports, kept=kept)
+    if reason:
+        od.entry["architecture_reason"] = reason
+    return od.files, od.entry
+
+
 def build_project(d: Design, vectors: TestVectors, command: str, kept: Optional[Sequence[int]] = None,
-                  rtl: bool = False) -> dict[str, bytes]:
-    """All files of the project (relative path -> content); with ``rtl`` also the dataflow RTL
-    design under ``rtl/`` (:mod:`spvit_fpga.rtl.generator`), named in the manifest's ``rtl`` key."""
+                  rtl: bool = False, rtl_arch: str = "auto", rtl_lanes: Optional[int] = None,
+                  rtl_ports: Optional[int] = None) -> dict[str, bytes]:
+    """All files of the project (relative path -> content); with ``rtl`` also the RTL design under
+    ``rtl/`` (:func:`rtl_design`), named in the manifest's ``rtl`` key."""
     files = hls_project.hls_files(d.plan, d.board, d.cfg, d.source, vectors, command=command,
                                   estimate=estimates(d, kept), version=__version__)
     rtl_entry = None
     if rtl:
-        from ..rtl import generator as rtl_gen
-
-        ir = d.source.ir
-        rtl_files, rtl_entry, net = rtl_gen.build_rtl(ir, d.board, version=__version__)
+        rtl_files, rtl_entry = rtl_design(d, kept, rtl_arch, rtl_lanes, rtl_ports)
         files.update(rtl_files)
-        k = list(kept) if kept is not None else cost_model.target_kept(d.cfg)
-        units = rtl_gen.unit_cycles(net, ir, k)
-        rtl_entry["estimate"] = {"kept_tokens": k, "unit_cycles": units,
-                                 "busiest_unit_cycles": max((u["cycles"] for u in units), default=0),
-                                 "sum_unit_cycles": sum(u["cycles"] for u in units)}
     m = manifest(d, vectors, files, command, kept)
     if rtl_entry is not None:
         m["rtl"] = rtl_entry

@@ -136,7 +136,7 @@ def synthetic_images(cfg: ModelConfig, n: int, frac_bits: int, seed: int) -> tor
 
 
 def random_weights_ir(name: str, depth: Optional[int] = None, selector_blocks: Optional[tuple[int, ...]] = None,
-                      seed: int = RANDOM_SEED) -> ModelSource:
+                      seed: int = RANDOM_SEED, in_chans: Optional[int] = None) -> ModelSource:
     """An architecture-only design: ``name``'s config (optionally its first ``depth`` blocks, or
     other ``selector_blocks``), random float weights (seed), formats and thresholds calibrated on
     synthetic images.  Bit-exact like any other model; meaningless as a classifier."""
@@ -144,6 +144,10 @@ def random_weights_ir(name: str, depth: Optional[int] = None, selector_blocks: O
     from ..quant.model import QuantConfig, quantize_model
 
     cfg = model_config(name)
+    if in_chans is not None:
+        if in_chans < 1:
+            raise UserError(f"--in-chans must be at least 1, got {in_chans}")
+        cfg = dataclasses.replace(cfg, in_chans=int(in_chans))
     if depth is not None:
         cfg = truncate_config(cfg, depth)
     if selector_blocks is not None:

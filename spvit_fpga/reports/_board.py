@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from spvit_fpga.boards import board_names, load_board  # moves to spvit_fpga.hw.boards
+from spvit_fpga.hw.boards import board_names, load_board  # moves to spvit_fpga.hw.boards
 from spvit_fpga.errors import UserError
 
 # report resource name -> key in a board file's "resources"

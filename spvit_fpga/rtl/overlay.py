@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from ..errors import UserError
@@ -19,7 +20,7 @@ from ..hw.overlay.cycles import counts_for_kept, program_cycles
 from ..hw.overlay.program import (Gemm, LayerNorm, Program, Select, Softmax, compile_program, encode_program,
                                   field_layout, INSTR_BITS)
 from ..ir.graph import IR
-from .._resources import rtl_library_dir
+from .._resources import rtl_library_dir, template_environment
 from .library import library_order
 
 __all__ = ["OVERLAY_TOP", "DDR_BASE", "build_overlay", "overlay_resources"]
@@ -114,7 +115,14 @@ class OverlayDesign:
     program: Program
 
 
-def build_overlay(ir: IR, board, *, version: str, render_fn: Callable[..., str], lanes: Optional[int] = None,
+TEMPLATE_DIR = Path(__file__).resolve().parent / "templates"
+
+
+def render(template: str, **context: Any) -> str:
+    return template_environment(TEMPLATE_DIR).get_template(template).render(**context)
+
+
+def build_overlay(ir: IR, board, *, version: str, render_fn: Callable[..., str] = render, lanes: Optional[int] = None,
                   ports: Optional[int] = None, kept: Optional[Sequence[int]] = None) -> OverlayDesign:
     """All files of the overlay design under ``rtl/`` and the manifest's ``rtl`` entry."""
     m = ir.model

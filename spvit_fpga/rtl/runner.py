@@ -531,6 +531,7 @@ def run(
     waves: bool = False,
     timing: bool = False,
     keep: bool = False,
+    plusargs: Sequence[str] = (),
 ) -> SimResult:
     """Build ``top`` (cached) and run the cocotb tests of ``test_module`` on it.
 
@@ -541,7 +542,8 @@ def run(
     this process' environment).  Raises :class:`RTLSimError` when the build fails, when a test
     fails, or when no test ran; the error holds the failure messages and the log's tail.  The run
     folder is deleted after success unless ``keep`` or ``waves`` (VCD ``dump.vcd`` in the run
-    folder).  ``timing`` builds with ``--timing`` (delays and events in the RTL) and the C++20
+    folder).  ``plusargs`` (``+NAME=value`` strings) reach the simulator at run time and are not
+    part of the build key.  ``timing`` builds with ``--timing`` (delays and events in the RTL) and the C++20
     coroutine flags the wheel needs for it.
     """
     tc = configure_environment()
@@ -584,6 +586,7 @@ def run(
             log_file=str(log_file),
             testcase=testcase,
             seed=seed,
+            plusargs=list(plusargs),
             waves=waves,
         )
     except (RuntimeError, SystemExit):

@@ -143,8 +143,109 @@ def lint_design(design: Path, manifest: dict[str, Any]) -> list[str]:
                        parameters={"MEM_DIR": runner.sv_string(mem)}, check=False)
 
 
+def _content_copy(src: Path, name: str) -> Path:
+    """A copy of ``src`` under the build root named by its contents (the simulator compiles the path
+    in; a path that depends only on the bytes lets another design folder reuse the cached build)."""
+    h = hashlib.sha256(src.read_bytes()).hexdigest()[:16]
+    dst = runner.build_root() / "mem" / f"{name}_{h}{src.suffix}"
+    if not dst.is_file():
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dst.with_name(dst.name + f".tmp{os.getpid()}")
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, dst)
+    return dst
+
+
+def is_overlay(manifest: dict[str, Any]) -> bool:
+    return manifest.get("rtl", {}).get("architecture") == "overlay"
+
+
+def simulate_overlay(design: Path, manifest: dict[str, Any], n_images: Optional[int], *, waves: bool = False,
+                     seed: int = 0, idle: float = 0.1, stall: float = 0.2, pause_ar: int = 0,
+                     pause_r: int = 0) -> dict[str, Any]:
+    """Verilator + cocotb run of an overlay design (``rtl_sim.tb_overlay`` on its simulation harness,
+    weights in the SystemVerilog DDR model): per image the logits and kept counts against the
+    reference, the cycles, the cycles of every instruction of the program and the DDR bytes."""
+    rtl = manifest["rtl"]
+    vec = _vectors(design)
+    avail = vec["images"].shape[0]
+    n = avail if n_images is None else n_images
+    if n < 1:
+        raise UserError(f"--images must be at least 1, got {n}")
+    if n > avail:
+        raise UserError(f"the design holds {avail} test images; regenerate it with --images {n}")
+    cfg = manifest["model"]["config"]
+    base = design / rtl["filelist_base"]
+    lines = [ln.strip() for ln in (design / rtl["sim_filelist"]).read_text().splitlines() if ln.strip()]
+    sources = [base / ln for ln in lines]
+    missing = [str(x) for x in sources if not x.is_file()]
+    if missing:
+        raise UserError(f"files of the simulation file list are missing: {', '.join(missing[:5])}")
+    est = int(rtl.get("estimate", {}).get("cycles", 0))
+    words = int(np.prod(vec["images"].shape[1:]))
+    max_cycles = 3 * est + 8 * words + 200_000
+    mem = mem_dir_for_build(design, manifest)
+    weights = _content_copy(design / rtl["weights"], "weights")
+    names = [p["name"] for p in rtl.get("estimate", {}).get("per_layer", [])]
+    with tempfile.TemporaryDirectory(prefix="spvit_rtl_") as tmp:
+        res_path = Path(tmp) / "results.json"
+        payload = {
+            "images": vec["images"][:n].tolist(), "logits": vec["logits"][:n].tolist(), "kept": vec["kept"][:n].tolist(),
+            "base": int(rtl["ddr_base"]), "num_classes": int(cfg["num_classes"]), "stages": int(vec["kept"].shape[1]),
+            "instructions": int(rtl["program"]["instructions"]), "max_cycles": max_cycles, "idle": idle,
+            "stall": stall, "pause_ar": pause_ar, "pause_r": pause_r, "seed": seed,
+        }
+        t0 = time.monotonic()
+        err: Optional[Exception] = None
+        sim = None
+        try:
+            # program and weights are plusargs, not build parameters: one build runs every program and
+            # weight image of this engine (other thresholds, the other keep rule, other weights)
+            sim = runner.run(top=rtl["sim_module"], test_module="rtl_sim.tb_overlay", sources=sources,
+                             vectors=payload, extra_env={"SPVIT_TB_RESULTS": str(res_path)},
+                             build_args=["-DSPVIT_PROBES", "-DSPVIT_SIM"], waves=waves, seed=seed,
+                             plusargs=[f"+SPVIT_PROGRAM={mem / 'program.hex'}", f"+SPVIT_WEIGHTS={weights}"])
+        except runner.RTLSimError as exc:
+            err = exc
+        wall = time.monotonic() - t0
+        if not res_path.is_file():
+            raise UserError(f"the RTL simulation produced no results:\n{err}")
+        tb = json.loads(res_path.read_text())
+    per = tb["images"]
+    for r in per:
+        starts = r.pop("instruction_starts", [])
+        ends = starts[1:] + [int(r["engine_cycles"])]
+        r["per_layer_cycles"] = [{"name": names[i] if i < len(names) else str(i), "cycles": e - s}
+                                 for i, (s, e) in enumerate(zip(starts, ends))]
+    cycles = [int(r["cycles"]) for r in per]
+    exact = sum(1 for r in per if r["logits_equal"] and r["kept_equal"])
+    mhz = manifest["board"]["clock_mhz"]
+    out = {
+        "architecture": "overlay", "images": len(per), "bit_exact": exact, "cycles_per_image": cycles,
+        "engine_cycles": [int(r["engine_cycles"]) for r in per],
+        "mean_cycles": float(np.mean(cycles)) if cycles else 0.0, "clock_mhz": mhz,
+        "latency_ms": [round(c / (mhz * 1e3), 6) for c in cycles],
+        "per_layer_cycles": per[0]["per_layer_cycles"] if per else [],
+        "ddr_bytes": [int(r["ddr_bytes"]) for r in per],
+        "build_seconds": round(sim.build_seconds, 2) if sim else None,
+        "sim_seconds": round(sim.run_seconds, 2) if sim else round(wall, 2),
+        "simulated_cycles": int(sim.sim_time_ns // 10) if sim else None,
+        "per_image": per,
+    }
+    if sim and sim.run_seconds > 0:
+        out["cycles_per_second"] = round(out["simulated_cycles"] / sim.run_seconds, 1)
+    if waves and sim is not None:
+        out["waves"] = str(sim.test_dir / "dump.vcd")
+    return out
+
+
 def simulate_design(design: Path, manifest: dict[str, Any], n_images: Optional[int], *, waves: bool = False,
                     seed: int = 0, stream: bool = False) -> dict[str, Any]:
+    if is_overlay(manifest):
+        if stream:
+            raise UserError("--stream is for the dataflow design (images overlap there); the overlay engine runs "
+                            "one image at a time")
+        return simulate_overlay(design, manifest, n_images, waves=waves, seed=seed)
     rtl = manifest["rtl"]
     vec = _vectors(design)
     avail = vec["images"].shape[0]
@@ -206,6 +307,14 @@ def record(design: Path, manifest: dict[str, Any], result: dict[str, Any]) -> No
     """``DIR/rtl_sim.json`` and ``manifest.rtl.simulation`` (measured beside the estimate)."""
     (design / "rtl_sim.json").write_text(json.dumps(result, indent=2) + "\n")
     est = manifest["rtl"].get("estimate", {})
+    if result.get("architecture") == "overlay":
+        sim = {k: result[k] for k in ("images", "bit_exact", "cycles_per_image", "engine_cycles", "mean_cycles",
+                                      "ddr_bytes", "per_layer_cycles")}
+        if est.get("cycles"):
+            sim["mean_over_estimate"] = round(result["mean_cycles"] / est["cycles"], 4)
+        manifest["rtl"]["simulation"] = sim
+        write_manifest(design, manifest)
+        return
     sim = {k: result[k] for k in ("images", "bit_exact", "stream", "cycles_per_image", "interval_cycles", "mean_cycles",
                                   "load_cycles")}
     if est.get("sum_unit_cycles"):

@@ -67,11 +67,13 @@ class OverlayConfig:
 
 
 def dsp_estimate(lanes: int, pack: int) -> dict[str, int]:
-    """DSP slices of the engine: the array, LayerNorm (``x^2``, ``d*t``, ``gamma*n`` a lane) and the
-    selector unit's few multipliers.  Softmax divisions and requantisation shifts use no DSP."""
+    """DSP slices of the engine, as its units' headers count them: the array (``L*L/pack``),
+    LayerNorm (``x^2``, ``d*t``, ``gamma*n`` a lane, plus 9 for the per-row scalar path) and the
+    selector unit (``L`` multipliers of its accumulations and 2 for the scores).  Softmax divisions
+    and requantisation shifts use no DSP."""
     array = lanes * lanes // pack
-    layernorm = 3 * lanes
-    selector = 8
+    layernorm = 3 * lanes + 9
+    selector = lanes + 2
     return {"array": array, "layernorm": layernorm, "selector": selector, "total": array + layernorm + selector}
 
 
