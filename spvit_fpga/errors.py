@@ -7,7 +7,8 @@ are UserErrors, with a ``--debug`` flag) and run through :func:`run_cli`, which 
 ``error: <message>`` on stderr and exits with status 2 instead of showing a traceback.  Anything
 else that goes wrong (a tool that fails, a bug) is one ``error:`` paragraph and status 1;
 ``--debug`` shows the traceback instead.  ``run_cli`` also ends the child processes (g++, make,
-Verilator, the simulator) when the command is interrupted (Ctrl-C, SIGTERM).
+Verilator, the simulator) when the command is interrupted (Ctrl-C, SIGTERM).  :func:`ticking` is the
+progress line of a long step that has no steps of its own (a compile, a build).
 
 The flag types (:func:`positive_int`, :func:`positive_float`, ...) refuse values that would be
 silently misused (``--batch-size 0``, ``--lr nan``).
@@ -15,12 +16,14 @@ silently misused (``--batch-size 0``, ``--lr nan``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import signal
 import sys
+import threading
 import time
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 
 class UserError(Exception):
@@ -82,6 +85,35 @@ def nonnegative_float(text: str) -> float:
 def unit_float(text: str) -> float:
     """argparse type: a finite number in [0, 1)."""
     return _number(text, float, lambda v: 0 <= v < 1, "a number in [0, 1)")
+
+
+# --------------------------------------------------------------------------------------------
+# progress of a long step without steps of its own
+# --------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def ticking(desc: str, disable: bool = False) -> Iterator:
+    """A progress line (tqdm, on stderr) that counts the seconds of one long step which reports no
+    progress of its own (a g++ compile, a Verilator build), refreshed every second while it runs;
+    the step's own progress can be shown through the yielded bar's ``set_postfix_str``."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(desc=desc, bar_format="{desc}: {elapsed}{postfix}", disable=disable, file=sys.stderr)
+    stop = threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(1.0):
+            bar.refresh()
+
+    thread = threading.Thread(target=tick, daemon=True)
+    thread.start()
+    try:
+        yield bar
+    finally:
+        stop.set()
+        thread.join()
+        bar.close()
 
 
 # --------------------------------------------------------------------------------------------

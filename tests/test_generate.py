@@ -489,20 +489,22 @@ def test_missing_compiler_is_an_error_not_a_skip(micro_project, monkeypatch):
 @pytest.mark.parametrize("name", ["deit-tiny", "deit-small"])
 def test_zcu102_estimates_for_deit(name, capsys):
     """The GEMM array uses most of the ZCU102's DSPs; both estimate views are printed."""
-    assert generate.main(["--board", "zcu102", "--model", name, "--estimate"]) == 0
-    text = capsys.readouterr().out
+    assert generate.main(["--board", "zcu102", "--model", name, "--estimate", "--json"]) == 0
+    est = json.loads(capsys.readouterr().out)
     board, cfg = load_board("zcu102"), model_config(name)
     par = cost_model.choose_parallelism(cfg, board)
     assert (par.pe, par.simd) == (64, 64) and not par.weights_onchip
     assert par.macs_per_cycle / board.int8_macs_per_dsp >= 0.8 * board.resources["dsp"]
     kept = cost_model.target_kept(cfg)
     cm_ms = cost_model.latency_ms(cost_model.layer_costs(cfg, board, par, kept), board)
-    assert f"= {cm_ms:.3f} ms per image" in text
+    assert est["kept_tokens"]["per_stage"] == kept and "target keep ratios" in est["kept_tokens"]["source"]
+    assert est["sections"]["cost_model"]["latency_ms"] == pytest.approx(cm_ms, rel=1e-12)
     assert cm_ms < 9.15  # below HeatViT's DeiT-S figure on the same board and clock (target accelerator)
     shape = design_shape(cfg, par.pe, par.simd)
     k_ms = sum(x.cycles for x in kernel_costs(cfg, shape, kept)) / 300e3
-    assert f"= {k_ms:.3f} ms per image" in text
+    assert est["sections"]["kernels"]["latency_ms"] == pytest.approx(k_ms, rel=1e-12)
     dense = sum(x.cycles for x in kernel_costs(cfg, shape, [cfg.num_patches] * 3)) / 300e3
+    assert est["sections"]["kernels"]["dense_latency_ms"] == pytest.approx(dense, rel=1e-12)
     assert k_ms < dense  # pruning shortens every later layer
 
 
@@ -538,3 +540,33 @@ def test_kernel_estimate_uses_the_library_linear_formula():
     costs = {c.name: c for c in kernel_costs(cfg, shape, [121, 72, 27])}
     assert costs["block0.qkv"].tokens == 197 and costs["block3.qkv"].tokens == 1 + 121 + 1
     assert costs["block11.qkv"].tokens == 1 + 27 + 3
+
+
+def test_estimate_measures_the_kept_tokens_of_a_trained_model(tmp_path, capsys):
+    """A model whose thresholds keep every token: --estimate reports 64 of 64 (measured by the
+    integer reference), not the 0.65/0.45/0.30 targets of its config; summary first, --json."""
+    from spvit_fpga.hw.source import default_model_ir
+    from spvit_fpga.ir.graph import save_ir
+
+    ir = default_model_ir().ir
+    keeps_all = tmp_path / "keeps_all"
+    keeps_all.mkdir()
+    save_ir(ir.with_thresholds([-(2**40)] * len(ir.selectors)), keeps_all)
+    assert generate.main(["--board", "zcu102", "--ir", str(keeps_all), "--estimate", "--images", "6", "--json",
+                          "--quiet"]) == 0
+    est = json.loads(capsys.readouterr().out)
+    kept = est["kept_tokens"]
+    assert kept["per_stage"] == [64, 64, 64] and kept["min"] == [64, 64, 64] and kept["images"] == 6
+    assert kept["source"].startswith("measured by the integer reference")
+    cm = est["sections"]["cost_model"]
+    assert cm["total_cycles"] == cm["dense_cycles"]  # nothing pruned: the dense cost
+    # the same model's own IR prunes: measured below the dense count, and the text puts the summary first
+    own = tmp_path / "own"
+    own.mkdir()
+    save_ir(ir, own)
+    assert generate.main(["--board", "zcu102", "--ir", str(own), "--estimate", "--images", "6", "--quiet"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("micro on zcu102") and lines[1].startswith("kept patch tokens per stage: [")
+    assert "measured by the integer reference on digits test split, first 6" in lines[1]
+    assert lines[3].split()[0] == "estimate" and lines[4].startswith("cost model (target accelerator)")
+    assert lines.index("cost model (target accelerator), per layer:") > 6

@@ -1,48 +1,16 @@
-"""The text ``python -m spvit_fpga.generate`` prints: the latency estimate report (``--estimate``),
-the table of known boards (``--list-boards``) and the summary of a generated project.
-
-The report puts the two estimate views side by side: the cost model of the target accelerator
-(:mod:`spvit_fpga.hw.estimate_report`) and the cycle formulas of the generated HLS kernels
-(:mod:`spvit_fpga.hls.estimate`).
+"""The tables ``python -m spvit_fpga.generate`` prints besides the estimate
+(:mod:`spvit_fpga.builder.estimate`): the known boards (``--list-boards``) and the summary of a
+generated project.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
-from ..hls.estimate import kernel_costs
-from ..hls.plan import design_shape
-from ..hw import cost_model
 from ..hw.boards import board_names, load_board
-from ..hw.estimate_report import architecture_lines, cost_model_lines, text_table
-from ..nn.config import ModelConfig
+from ..hw.estimate_report import text_table
 from .design import Design, estimates
 
-__all__ = ["estimate_report", "boards_table", "summary_table"]
-
-
-def estimate_report(cfg: ModelConfig, board, kept: Optional[list[int]], weights: str = "auto") -> str:
-    """Per-layer cycles and total latency of both estimate views (no weights needed)."""
-    par = cost_model.parallelism_for(cfg, board, weights)
-    res = cost_model.check_fit(cfg, board, par)
-    shape = design_shape(cfg, par.pe, par.simd)
-    kept = kept if kept is not None else cost_model.target_kept(cfg)
-    kc = kernel_costs(cfg, shape, kept)
-    mhz = board.clock_mhz
-    lines = architecture_lines(cfg, board, par, res, kept) + [""]
-    cm_lines, tot_cm = cost_model_lines(cfg, board, par, kept)
-    lines += cm_lines
-    lines += ["", "generated kernels (hls/ as written), per step:"]
-    lines.append(text_table([("step", "tokens", "cycles")] + [(x.name, str(x.tokens), str(x.cycles)) for x in kc]))
-    tot_k = sum(x.cycles for x in kc)
-    lines += ["", f"total (cost model, target accelerator): {tot_cm} cycles = {tot_cm / (mhz * 1e3):.3f} ms per image",
-              f"total (generated kernels as written):   {tot_k} cycles = {tot_k / (mhz * 1e3):.3f} ms per image"]
-    dense = [cfg.num_patches] * cfg.num_stages
-    if cfg.num_stages:
-        d_cm = cost_model.latency_ms(cost_model.layer_costs(cfg, board, par, dense), board)
-        d_k = sum(x.cycles for x in kernel_costs(cfg, shape, dense)) / (mhz * 1e3)
-        lines.append(f"dense (nothing pruned): {d_cm:.3f} ms (cost model), {d_k:.3f} ms (kernels)")
-    return "\n".join(lines)
+__all__ = ["boards_table", "summary_table"]
 
 
 def boards_table() -> str:
