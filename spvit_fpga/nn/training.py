@@ -285,10 +285,13 @@ class Trainer:
         return loss, parts
 
     def train_epoch(self, epoch: int, phase: str, bar) -> dict:
+        """One epoch; a second progress line (below ``bar``, the epochs) counts its batches."""
         self.ddp.train()
         if isinstance(self.sampler, DistributedSampler):
             self.sampler.set_epoch(epoch)
         totals: dict[str, float] = {}
+        steps = tqdm(total=self.steps_per_epoch, desc=f"epoch {epoch + 1}/{self.args.epochs} ({phase})", unit="batch",
+                     leave=False, disable=bar.disable)
         for step, (x, y) in enumerate(self.batches()):
             self.set_lr(epoch + step / self.steps_per_epoch, phase)
             if self.shift:
@@ -300,6 +303,9 @@ class Trainer:
             self.optimizer.step()
             for k, v in parts.items():
                 totals[k] = totals.get(k, 0.0) + v
+            steps.update(1)
+            steps.set_postfix(loss=f"{parts['ce']:.3f}", refresh=False)
+        steps.close()
         return {k: v / self.steps_per_epoch for k, v in totals.items()}
 
     def batches(self):
@@ -434,6 +440,7 @@ class Trainer:
             if phase == "det" and epoch == self.gumbel_epochs:
                 self.enter_det_phase()
             stats = self.train_epoch(epoch, phase, bar)
+            bar.set_postfix_str(f"phase {phase}: validating")
             acc = self.validate(phase)
             self.maybe_keep_best(epoch, phase, acc)
             entry = {"epoch": epoch, "phase": phase, "val_accuracy": round(acc, 4), **{k: round(v, 4) for k, v in stats.items()}}
