@@ -19,7 +19,8 @@
 // last image.  Under `ifdef SPVIT_PROBES` the cycle at which each instruction started is kept in
 // probe_start[pc] for the simulation's per-instruction figures.
 //
-// Cycles: an instruction costs its unit's cycles plus 4 (ROM read 2, counts 1, start 1).
+// Cycles: an instruction costs its unit's cycles plus 6 (ROM read 2, count operands 1, counts 1,
+// chunks 1, start 1).
 module spvit_ov_ctrl #(
     parameter int IW        = 457,            // instruction bits
     parameter int PROG_LEN  = 16,             // instructions
@@ -76,39 +77,45 @@ module spvit_ov_ctrl #(
   initial $readmemh(PROG_FILE, rom);
 `endif
 
-  typedef enum logic [2:0] {IDLE, READ0, READ1, COUNT, LAUNCH, WAIT} state_t;
+  typedef enum logic [2:0] {IDLE, READ0, READ1, MUL, COUNT, LAUNCH, WAIT} state_t;
   state_t state;
   logic [IW-1:0] q0;
 
-  // count evaluation: reg*scale + off
-  /* verilator lint_off UNUSEDSIGNAL */
-  function automatic logic [CNT_W-1:0] count_of(input logic [1:0] r, input logic [3:0] s,
-                                               input logic [11:0] off, input logic [CNT_W-1:0] t,
-                                               input logic [CNT_W-1:0] n);
-    logic [CNT_W+3:0] base;
-    logic [CNT_W+3:0] v;
-    base = (r == 2'd1) ? {4'd0, t} : (r == 2'd2) ? {4'd0, n} : '0;
-    v = base * {{CNT_W{1'b0}}, s} + {{(CNT_W-8){1'b0}}, off};
-    return v[CNT_W-1:0];
-  endfunction
-
-  function automatic logic [CNT_W-1:0] chunks_of(input logic [CNT_W-1:0] v);
-    logic [CNT_W:0] w;
-    w = {1'b0, v} + (CNT_W+1)'(L - 1);
-    return CNT_W'(w >> LOG2L);
-  endfunction
-
-  function automatic logic [CNT_W-1:0] last_of(input logic [CNT_W-1:0] v);
-    logic [CNT_W-1:0] m;
-    m = v - 1'b1;
-    return CNT_W'(m[LOG2L-1:0]) + 1'b1;
-  endfunction
-  /* verilator lint_on UNUSEDSIGNAL */
-
+  // count evaluation: reg*scale + off (reg 0 const, 1 T, 2 N) for the rows, k and n fields
   logic [CNT_W-1:0] c_rows, c_k, c_n;
-  assign c_rows = count_of(q0[5:4], q0[9:6], q0[21:10], reg_t, reg_n);
-  assign c_k = count_of(q0[23:22], q0[27:24], q0[39:28], reg_t, reg_n);
-  assign c_n = count_of(q0[41:40], q0[45:42], q0[57:46], reg_t, reg_n);
+  logic [CNT_W-1:0] c_base [3];
+  logic [CNT_W+3:0] c_prod_q [3];  // base * scale, registered (MUL state); + off in COUNT
+  logic [CNT_W-1:0] c_base_q [3];  // registered operands (READ1 state): the multiply has input,
+  logic [3:0] c_scale_q [3];       // output registers only, as a DSP48E2 with A/B and P registers
+  logic [11:0] c_off_q [3];
+  logic [11:0] c_off [3];
+  logic [3:0] c_scale [3];
+  logic [1:0] c_reg [3];
+  assign {c_reg[0], c_scale[0], c_off[0]} = {q0[5:4], q0[9:6], q0[21:10]};
+  assign {c_reg[1], c_scale[1], c_off[1]} = {q0[23:22], q0[27:24], q0[39:28]};
+  assign {c_reg[2], c_scale[2], c_off[2]} = {q0[41:40], q0[45:42], q0[57:46]};
+  for (genvar i = 0; i < 3; i++) begin : g_count
+    assign c_base[i] = (c_reg[i] == 2'd1) ? reg_t : (c_reg[i] == 2'd2) ? reg_n : '0;
+    always_ff @(posedge clk) begin
+      c_base_q[i] <= c_base[i];
+      c_scale_q[i] <= c_scale[i];
+      c_off_q[i] <= c_off[i];
+      c_prod_q[i] <= (CNT_W + 4)'(c_base_q[i]) * (CNT_W + 4)'(c_scale_q[i]);  // the DSP's P register
+    end
+  end
+  assign c_rows = c_prod_q[0][CNT_W-1:0] + CNT_W'(c_off_q[0]);
+  assign c_k = c_prod_q[1][CNT_W-1:0] + CNT_W'(c_off_q[1]);
+  assign c_n = c_prod_q[2][CNT_W-1:0] + CNT_W'(c_off_q[2]);
+
+  // L-lane chunks of a count and the lanes of the last chunk (count >= 1)
+  logic [CNT_W:0] k_round, n_round;
+  /* verilator lint_off UNUSEDSIGNAL */
+  logic [CNT_W-1:0] k_m1, n_m1;  // only the low log2(L) bits matter
+  /* verilator lint_on UNUSEDSIGNAL */
+  assign k_round = {1'b0, c_k} + (CNT_W + 1)'(L - 1);
+  assign n_round = {1'b0, c_n} + (CNT_W + 1)'(L - 1);
+  assign k_m1 = c_k - 1'b1;
+  assign n_m1 = c_n - 1'b1;
 
 `ifdef SPVIT_PROBES
   logic [31:0] probe_start [PROG_LEN] /* verilator public */;
@@ -138,17 +145,18 @@ module spvit_ov_ctrl #(
         q0 <= rom[pc];
         state <= READ1;
       end
-      READ1: state <= COUNT;  // the word settles (a registered ROM read is two cycles in BRAM)
+      READ1: state <= MUL;    // the word is in q0; the count operands are registered
+      MUL: state <= COUNT;    // the counts are registered
       COUNT: begin
         instr <= q0;
         opcode <= q0[3:0];
         rows <= c_rows;
         k_count <= c_k;
-        k_chunks <= chunks_of(c_k);
-        k_last <= last_of(c_k);
+        k_chunks <= CNT_W'(k_round >> LOG2L);
+        k_last <= CNT_W'(k_m1[LOG2L-1:0]) + 1'b1;
         n_count <= c_n;
-        n_chunks <= chunks_of(c_n);
-        n_last <= last_of(c_n);
+        n_chunks <= CNT_W'(n_round >> LOG2L);
+        n_last <= CNT_W'(n_m1[LOG2L-1:0]) + 1'b1;
         state <= LAUNCH;
       end
       LAUNCH: begin

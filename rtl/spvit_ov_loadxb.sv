@@ -4,25 +4,30 @@
 // starting at word `cfg_base`, `cfg_words` words (rows x D/L).
 //
 // An XB word is L lanes of X_W bits, i.e. WB = 2L bytes of the blob (lane i = bytes 2i, 2i+1; the
-// low X_W bits are kept).  A param-stream beat is SB bytes.  SB >= WB: each beat gives SB/WB words,
-// written one a cycle; SB < WB: WB/SB beats make a word.  The blob holds whole beats; bytes after the
-// last word are padding and are popped with it.
+// low X_W bits are kept).  A param-stream beat is SB bytes.  SB >= WB: each beat gives PER = SB/WB
+// words, written one a cycle; the next beat is taken in the cycle the beat's last word is written.
+// SB < WB: NEED = WB/SB beats make a word, written in the cycle after its last beat.  The blob holds
+// whole beats, B = ceil(cfg_words * WB / SB); the words after the last one are padding and are
+// popped with it.
 //
-// Cycles (no stalls): start -> done = max(words, beats) + 2, with beats = ceil(words*WB / SB).
+// Cycles (start in cycle 0, done in cycle N, the stream never empty; cfg_words = 0: N = 1):
+//   SB >= WB:  N = cfg_words + 3   (one cycle to take the first beat, a word a cycle, done)
+//   SB <  WB:  N = B + 2           (a beat a cycle, the word written with its last beat, done)
+// every cycle the stream has no beat when one is wanted adds one.
 module spvit_ov_loadxb #(
     parameter int L     = 8,     // lanes a word
     parameter int X_W   = 16,    // residual lane width (<= 16)
     parameter int SB    = 32,    // param-stream bytes a beat (a power of two)
     parameter int XAW   = 12,    // XB address width
-    parameter int CNT_W = 16
+    parameter int CNT_W = 16     // word-count width
 ) (
     input  logic               clk,
     input  logic               rst_n,
-    input  logic               start,
-    input  logic [XAW-1:0]     cfg_base,
-    input  logic [CNT_W-1:0]   cfg_words,
+    input  logic               start,       // one-cycle pulse (ignored while busy)
+    input  logic [XAW-1:0]     cfg_base,    // first XB word
+    input  logic [CNT_W-1:0]   cfg_words,   // words to write
     output logic               busy,
-    output logic               done,
+    output logic               done,        // one-cycle pulse: the last word is written
     input  logic [SB*8-1:0]    ps_tdata,
     input  logic               ps_tvalid,
     output logic               ps_tready,
@@ -31,27 +36,33 @@ module spvit_ov_loadxb #(
     output logic [L-1:0]       xb_wr_be,
     output logic [L*X_W-1:0]   xb_wr_data
 );
-  localparam int WB = 2 * L;
-  localparam int BIG = (SB > WB) ? SB : WB;
+  localparam int WB = 2 * L;                          // blob bytes a word
   localparam int PER = (SB >= WB) ? SB / WB : 1;      // words a beat
   localparam int NEED = (SB >= WB) ? 1 : WB / SB;     // beats a word
   localparam int PI_W = (PER > 1) ? $clog2(PER) : 1;
   localparam int NI_W = (NEED > 1) ? $clog2(NEED) : 1;
+  localparam int HOLD = (SB >= WB) ? SB : WB - SB;    // bytes held: a beat, or the first NEED-1 beats of a word
 
-  logic [BIG*8-1:0] buf_q;
-  logic [CNT_W-1:0] left;
+  logic [HOLD*8-1:0] hold_q;     // the beat being split (SB >= WB) or the word being gathered
+  logic [CNT_W-1:0] left;        // words still to write
   logic [XAW-1:0] addr;
-  logic [PI_W-1:0] part;      // next word within a beat (SB >= WB)
-  logic [NI_W-1:0] got;       // beats gathered (SB < WB)
-  logic have;                 // buf_q holds a beat (SB >= WB) / a full word (SB < WB)
-  logic [WB*8-1:0] word;
+  logic [PI_W-1:0] part;         // next word of the held beat
+  logic [NI_W-1:0] got;          // beats of the word gathered so far
+  logic have;                    // a beat is held (SB >= WB)
+  logic take, emit, last_part;
+  logic [WB*8-1:0] word;         // the word written this cycle (SB >= WB) or assembled (SB < WB)
 
-  always_comb begin
-    if (SB >= WB) word = buf_q[part*WB*8 +: WB*8];
-    else word = buf_q[WB*8-1:0];
+  assign last_part = (PER == 1) || (part == PI_W'(PER - 1)) || (left == CNT_W'(1));
+  if (SB >= WB) begin : g_split
+    assign emit = busy && have && left != '0;
+    assign ps_tready = busy && left != '0 && (!have || (emit && last_part && left != CNT_W'(1)));
+    assign word = hold_q[part*WB*8 +: WB*8];
+  end else begin : g_gather
+    assign emit = 1'b0;  // the gathered word is written from the take path below
+    assign ps_tready = busy && left != '0;
+    assign word = {ps_tdata, hold_q};
   end
-
-  assign ps_tready = busy && !have && left != '0;
+  assign take = ps_tvalid && ps_tready;
 
   always_ff @(posedge clk) begin
     xb_wr_en <= 1'b0;
@@ -64,29 +75,34 @@ module spvit_ov_loadxb #(
       got <= '0;
       have <= 1'b0;
     end else if (busy) begin
-      if (ps_tvalid && ps_tready) begin
-        if (SB >= WB) begin
-          buf_q[SB*8-1:0] <= ps_tdata;
+      if (SB >= WB) begin
+        if (emit) begin
+          xb_wr_en <= 1'b1;
+          xb_wr_addr <= addr;
+          for (int i = 0; i < L; i++) xb_wr_data[i*X_W +: X_W] <= word[i*16 +: X_W];
+          addr <= addr + 1'b1;
+          left <= left - 1'b1;
+          part <= last_part ? '0 : part + 1'b1;
+          if (last_part) have <= 1'b0;
+        end
+        if (take) begin
+          hold_q[SB*8-1:0] <= ps_tdata;
           have <= 1'b1;
-          part <= '0;
+        end
+      end else if (take) begin
+        if (got == NI_W'(NEED - 1)) begin
+          got <= '0;
+          xb_wr_en <= 1'b1;
+          xb_wr_addr <= addr;
+          for (int i = 0; i < L; i++) xb_wr_data[i*X_W +: X_W] <= word[i*16 +: X_W];
+          addr <= addr + 1'b1;
+          left <= left - 1'b1;
         end else begin
-          buf_q[got*SB*8 +: SB*8] <= ps_tdata;
-          if (got == NI_W'(NEED - 1)) begin
-            got <= '0;
-            have <= 1'b1;
-          end else got <= got + 1'b1;
+          hold_q[got*SB*8 +: SB*8] <= ps_tdata;
+          got <= got + 1'b1;
         end
       end
-      if (have && left != '0) begin
-        xb_wr_en <= 1'b1;
-        xb_wr_addr <= addr;
-        for (int i = 0; i < L; i++) xb_wr_data[i*X_W +: X_W] <= word[i*16 +: X_W];
-        addr <= addr + 1'b1;
-        left <= left - 1'b1;
-        if (SB >= WB && part != PI_W'(PER - 1) && left != CNT_W'(1)) part <= part + 1'b1;
-        else have <= 1'b0;
-      end
-      if (left == '0 && !have) begin
+      if (left == '0) begin
         busy <= 1'b0;
         done <= 1'b1;
       end
@@ -100,7 +116,6 @@ module spvit_ov_loadxb #(
   assign xb_wr_be = '1;
 
   /* verilator lint_off UNUSEDSIGNAL */
-  logic [WB*8-1:0] unused_hi;
-  assign unused_hi = word;
+  wire unused_ok = &{1'b0, have, part, last_part, emit, word};  // split-mode state (gather mode), lane tops (X_W < 16)
   /* verilator lint_on UNUSEDSIGNAL */
 endmodule

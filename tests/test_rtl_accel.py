@@ -126,13 +126,23 @@ def test_hls_exported_rtl_bit_exact():
 def test_rtl_that_does_not_fit_is_refused(board: str, needle: str, tmp_path: Path):
     """A board too small for the dataflow design: one error line with the numbers, no output."""
     out = tmp_path / "design"
-    proc = _run("spvit_fpga.generate", "--board", board, "--rtl", "--out", str(out), "--images", "1", "--quiet",
-                check=False)
+    proc = _run("spvit_fpga.generate", "--board", board, "--rtl", "--rtl-arch", "dataflow", "--out", str(out),
+                "--images", "1", "--quiet", check=False)
     assert proc.returncode == 2 and needle in proc.stderr and board in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr and not out.exists()
 
 
 def test_rtl_needs_the_threshold_rule(tmp_path: Path):
-    proc = _run("spvit_fpga.generate", "--board", "zcu102", "--rtl", "--decision", "topk", "--out",
+    proc = _run("spvit_fpga.generate", "--board", "zcu102", "--rtl", "--rtl-arch", "dataflow", "--decision", "topk", "--out",
                 str(tmp_path / "d"), "--images", "1", "--quiet", check=False)
     assert proc.returncode == 2 and "threshold" in proc.stderr and not (tmp_path / "d").exists()
+
+
+def test_rtl_auto_falls_back_to_the_overlay_with_the_reason(tmp_path: Path):
+    """``--rtl-arch auto`` (the default) builds the overlay engine where the dataflow design does not fit,
+    and the manifest says why."""
+    out = tmp_path / "design"
+    _run("spvit_fpga.generate", "--board", "kv260", "--rtl", "--out", str(out), "--images", "1", "--quiet")
+    rtl = json.loads((out / "manifest.json").read_text())["rtl"]
+    assert rtl["architecture"] == "overlay"
+    assert "BRAM18" in rtl["architecture_reason"] and "kv260" in rtl["architecture_reason"]

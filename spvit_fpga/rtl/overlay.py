@@ -78,7 +78,7 @@ def _selector_params(prog: Program) -> dict[str, int]:
         raise UserError(f"the overlay's selector unit needs one delta width, found {sorted(d_bits)}")
     up_max = max([u for u in ups if u > 0], default=0)
     dn_max = max([-u for u in ups if u < 0], default=0)
-    z_w = max([i.score_bits for i in sels] + [17])
+    z_w = max([i.score_bits + 1 for i in sels] + [17])  # + 1: the clamped tau may be z_max + 1
     return {"up_max": up_max, "dn_max": dn_max, "up_w": _clog2(max(up_max, dn_max) + 1) + 1, "z_w": z_w,
             "d_bits": d_bits.pop() if d_bits else 8}
 
@@ -168,6 +168,42 @@ def build_overlay(ir: IR, board, *, version: str, render_fn: Callable[..., str] 
         budget_num=budget_num, budget_den=budget_den, ddr_bytes_per_cycle=cfg.ddr_bytes_per_cycle,
         ddr_note=f"{board.memory.get('peak_gbytes_per_s')} GB/s peak x 0.8 at {board.clock_mhz:g} MHz",
     )
+    ln, sel = ctx["ln"], ctx["sel"]
+    units: dict[str, tuple[str, dict[str, int]]] = {
+        "u_axil": ("spvit_ov_axil", {"ADDR_W": 40, "AXIL_AW": 6}),
+        "u_ctrl": ("spvit_ov_ctrl", {"IW": INSTR_BITS, "PROG_LEN": len(words), "L": L, "CNT_W": CNT_W,
+                                     "N_PATCH": prog.n_max, "STAGES": max(1, prog.stages), "NUNITS": 11,
+                                     "STAGE_LSB": F["stage"][0], "PC_W": ctx["pc_w"]}),
+        "u_fetch": ("spvit_ov_fetch", {"NP": cfg.ports, "PB": cfg.port_bytes, "ADDR_W": 40, "BEATS_W": 32,
+                                       "MAX_BURST": cfg.max_burst, "OUTSTANDING": cfg.outstanding,
+                                       "FIFO_BEATS": cfg.fifo_beats, "ID_W": 1}),
+        **{f"u_am{b}": ("spvit_ov_ram", {"LANES": L, "LANE_W": 8, "DEPTH": ctx["bank_words"][b], "AW": am_aw})
+           for b in range(3)},
+        "u_xb": ("spvit_ov_ram", {"LANES": L, "LANE_W": ctx["x_w"], "DEPTH": xb_words, "AW": xb_aw}),
+        "u_res": ("spvit_ov_ram", {"LANES": L, "LANE_W": 32, "DEPTH": rs_words, "AW": rs_aw}),
+        "u_loadxb": ("spvit_ov_loadxb", {"L": L, "X_W": ctx["x_w"], "SB": cfg.stream_bytes, "XAW": xb_aw,
+                                         "CNT_W": CNT_W + 8}),
+        "u_pixels": ("spvit_ov_pixels", {"L": L, "C": c, "IMG_H": h, "IMG_W": w, "P": ctx["patch"],
+                                         "PIX_BYTES": PIX_BYTES, "AW": am_aw}),
+        "u_gemm": ("spvit_ov_gemm", {"L": L, "PACK": cfg.pack, "PACK_SHIFT": cfg.pack_shift, "SB": cfg.stream_bytes,
+                                     "ACC_W": ctx["acc_w"], "X_W": ctx["x_w"], "T_MAX": gemm_rows, "AM_AW": am_aw,
+                                     "XB_AW": xb_aw, "RS_AW": rs_aw, "CNT_W": CNT_W, "TBL_BITS": 8}),
+        "u_ln": ("spvit_ov_layernorm", {"L": L, "X_W": ctx["x_w"], "SB": cfg.stream_bytes, "P_MAX": ln["p_max"],
+                                        "SUM_W": ln["sum_w"], "DEV_W": ln["dev_w"], "VAR_W": ln["var_w"], "M": ln["m"],
+                                        "T_W": ln["t_w"], "NORM_W": ln["norm_w"], "SH_MIN": ln["sh_min"],
+                                        "SH_MAX": ln["sh_max"], "OSH_MIN": ln["osh_min"], "OSH_MAX": ln["osh_max"],
+                                        "ROW_W": CNT_W, "H_W": 5, "XB_AW": xb_aw, "AM_AW": am_aw}),
+        "u_sm": ("spvit_ov_softmax", {"L": L, "SB": cfg.stream_bytes, "SM": cfg.sm_lanes, "T_MAX": prog.t_max,
+                                      "EXP_DEPTH": ctx["exp_depth"], "PF_MAX": ctx["pf_max"], "ROW_W": CNT_W,
+                                      "AM_AW": am_aw}),
+        "u_sel": ("spvit_ov_selector", {"L": L, "X_W": ctx["x_w"], "SB": cfg.stream_bytes, "N_MAX": prog.n_max,
+                                        "T_MAX": prog.t_max, "H_MAX": ctx["heads"], "DH_MAX": head_dim,
+                                        "DPL_MAX": ctx["dpl"], "Z_W": sel["z_w"], "UP_MAX": sel["up_max"],
+                                        "DN_MAX": sel["dn_max"], "XB_AW": xb_aw, "AM_AW": am_aw, "DIV_STEPS": 2}),
+        "u_results": ("spvit_ov_results", {"L": L, "NC": ir.num_classes, "LOGIT_W": 32, "S": prog.stages,
+                                           "CNT_W": CNT_W, "RA_W": rs_aw}),
+    }
+    ctx["P"] = {inst: ", ".join(f".{k}({v})" for k, v in params.items()) for inst, (_, params) in units.items()}
     modules = library_order(list(UNITS))
     sim_modules = [s for s in library_order(list(UNITS) + list(SIM_UNITS)) if s not in modules]
     lib = rtl_library_dir()
@@ -200,6 +236,7 @@ def build_overlay(ir: IR, board, *, version: str, render_fn: Callable[..., str] 
                     "ops": dict(sorted(Counter(i.op for i in prog.instructions).items())),
                     "stream_beats": prog.stream.beats, "weight_image_bytes": len(image),
                     "region_bytes": prog.stream.region_bytes(cfg.ports)},
+        "units": {inst: {"module": mod, "parameters": params} for inst, (mod, params) in units.items()},
         "buffers": {"activation_bank_words": prog.bank_words, "residual_words": xb_words, "result_words": rs_words,
                     "accumulator_rows": gemm_rows, "tensors": {t.name: [t.bank, t.base, t.rows, t.stride]
                                                                  for t in prog.tensors.values()}},

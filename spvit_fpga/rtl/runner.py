@@ -404,7 +404,7 @@ def _build_key(
         h.update(f"param {k}={_param_value(v)}\n".encode())
     for a in build_args:
         h.update(f"arg {a}\n".encode())
-    for s in sources:
+    for s in sources:  # by name and contents: the same files in another folder reuse the build
         data = Path(s).read_bytes()
         h.update(f"src {Path(s).name} {len(data)}\n".encode())
         h.update(data)
@@ -422,11 +422,14 @@ def _tail(path: Path, lines: int = 60) -> str:
     return "\n".join(text[-lines:])
 
 
-def _get_runner():
+def _get_runner(public_flat: bool = True):
     """cocotb's Verilator runner, with the folder holding ``rtl_sim`` first on the simulator's
     ``PYTHONPATH``: the testbenches are imported by name there (``rtl_sim.tb_*``), from the source
     checkout or from site-packages of a wheel install.  cocotb sets that variable to this process'
-    ``sys.path``, so it is extended after cocotb's own environment set-up."""
+    ``sys.path``, so it is extended after cocotb's own environment set-up.  ``public_flat=False``
+    drops cocotb's ``--public-flat-rw`` (every signal visible to Python, which costs a large design
+    much of Verilator's speed): the bench then sees the top's ports and the signals the RTL marks
+    ``/* verilator public */``."""
     from cocotb_tools.runner import Verilator
 
     testbenches = str(rtl_sim_dir().parent)
@@ -436,6 +439,12 @@ def _get_runner():
             super()._set_env_common()
             paths = [p for p in self.env.get("PYTHONPATH", "").split(os.pathsep) if p and p != testbenches]
             self.env["PYTHONPATH"] = os.pathsep.join([testbenches, *paths])
+
+        def _build_command(self):
+            cmds = super()._build_command()
+            if not public_flat:
+                cmds[0] = [a for a in cmds[0] if a != "--public-flat-rw"]
+            return cmds
 
     return _Verilator()
 
@@ -449,6 +458,7 @@ def _build(
     build_dir: Path,
     waves: bool,
     progress: bool = False,
+    public_flat: bool = True,
 ) -> bool:
     """Build into ``build_dir`` unless a finished build is there whose executable still has the
     SHA-256 recorded when it was built; returns True if it built (``progress``: a line counting the
@@ -465,7 +475,7 @@ def _build(
             shutil.rmtree(build_dir)
         build_dir.mkdir(parents=True)
         log_file = build_dir / "build.log"
-        runner = _get_runner()
+        runner = _get_runner(public_flat)
         try:
             with ticking(f"Verilator build of {top}", disable=not progress):
                 runner.build(
@@ -580,6 +590,7 @@ def run(
     plusargs: Sequence[str] = (),
     progress: bool = False,
     progress_total: Optional[int] = None,
+    public_flat: bool = True,
 ) -> SimResult:
     """Build ``top`` (cached) and run the cocotb tests of ``test_module`` on it.
 
@@ -593,18 +604,21 @@ def run(
     folder).  ``plusargs`` (``+NAME=value`` strings) reach the simulator at run time and are not
     part of the build key.  ``progress`` shows the build's seconds and the simulation's progress on
     stderr: the items (of ``progress_total``) and cycles a testbench reports through
-    :data:`PROGRESS_ENV` (``rtl_sim.streams.report_progress``).  ``timing`` builds with ``--timing`` (delays and events in the RTL) and the C++20
+    :data:`PROGRESS_ENV` (``rtl_sim.streams.report_progress``).  ``public_flat=False`` builds
+    without cocotb's ``--public-flat-rw`` (see :func:`_get_runner`; much faster for whole designs).
+    ``timing`` builds with ``--timing`` (delays and events in the RTL) and the C++20
     coroutine flags the wheel needs for it.
     """
     tc = configure_environment()
     params = dict(parameters or {})
     build_args = list(build_args) + (list(_TIMING_ARGS) if timing else [])
     srcs = [Path(s).resolve() for s in (sources if sources is not None else sources_for(top))]
-    key = _build_key(tc, top, srcs, params, list(build_args) + (["--trace"] if waves else []))
+    key = _build_key(tc, top, srcs, params, list(build_args) + (["--trace"] if waves else [])
+                     + ([] if public_flat else ["(no --public-flat-rw)"]))
     build_dir = build_root() / f"{top}-{key}"
 
     t0 = time.monotonic()
-    built = _build(tc, top, srcs, params, build_args, build_dir, waves, progress)
+    built = _build(tc, top, srcs, params, build_args, build_dir, waves, progress, public_flat)
     t1 = time.monotonic()
 
     runs = build_dir / "runs"

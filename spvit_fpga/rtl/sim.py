@@ -255,9 +255,9 @@ def simulate_overlay(design: Path, manifest: dict[str, Any], n_images: Optional[
             # weight image of this engine (other thresholds, the other keep rule, other weights)
             sim = runner.run(top=rtl["sim_module"], test_module="rtl_sim.tb_overlay", sources=sources,
                              vectors=payload, extra_env={"SPVIT_TB_RESULTS": str(res_path)},
-                             build_args=["-DSPVIT_PROBES", "-DSPVIT_SIM"], waves=waves, seed=seed,
+                             build_args=["-DSPVIT_PROBES", "-DSPVIT_SIM", "--public-depth", "1"], waves=waves, seed=seed,
                              plusargs=[f"+SPVIT_PROGRAM={mem / 'program.hex'}", f"+SPVIT_WEIGHTS={weights}"],
-                             progress=progress, progress_total=n)
+                             progress=progress, progress_total=n, public_flat=False)
         except runner.RTLSimError as exc:
             err = exc
         wall = time.monotonic() - t0

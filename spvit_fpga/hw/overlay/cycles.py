@@ -26,10 +26,11 @@ from .program import (Concat, Count, Gemm, HeadMean, LayerNorm, LoadXB, Pixels, 
                       TokenMean)
 
 __all__ = ["StepCycles", "program_cycles", "counts_for_kept", "gemm_cycles", "layernorm_cycles", "softmax_cycles",
-           "selector_cycles", "pixel_runs", "CTRL_CYCLES", "FETCH_START"]
+           "selector_cycles", "loadxb_cycles", "pixel_runs", "CTRL_CYCLES", "FETCH_START"]
 
-CTRL_CYCLES = 5
-"""Cycles from a unit's ``done`` to the next unit's ``start`` (ROM read 2, counts 1, launch 1, start 1)."""
+CTRL_CYCLES = 6
+"""Cycles from a unit's ``done`` to the next unit's ``start`` (ROM read 2, count operands 1, counts 1, chunks
+1, launch 1)."""
 FETCH_START = 5
 """Cycles from the image start to the fetch's first AR (controller start pulse, then the fetch's s+4)."""
 
@@ -126,6 +127,14 @@ def gemm_cycles(ins: Gemm, rows: int, k_in: int, n_out: int, cfg: OverlayConfig,
         i = e + H if idx == 0 else max(e + H, i_prev + s_prev)
         e_prev, i_prev, s_prev = e, i, s
     return i_prev + s_prev + drain
+
+
+def loadxb_cycles(words: int, beats: int, beat_bytes: int, lanes: int) -> int:
+    """``rtl/spvit_ov_loadxb.sv``: ``words + 3`` when a beat holds whole words (``SB >= 2L``), else
+    ``beats + 2`` (1 without words); each cycle without a beat when one is wanted adds one."""
+    if words == 0:
+        return 1
+    return words + 3 if beat_bytes >= 2 * lanes else beats + 2
 
 
 def layernorm_cycles(ins: LayerNorm, rows: int, cfg: OverlayConfig, blob_beats: int, stream: Optional[_Stream] = None,
@@ -231,9 +240,8 @@ def program_cycles(prog: Program, steps: Sequence[dict[str, Any]]) -> list[StepC
         t_unit = t + 1  # the unit sees start one cycle after the launch
         if isinstance(ins, LoadXB):
             words = ins.rows * dpl
-            need = -(-(words * 2 * L) // cfg.stream_bytes)
             last = st.pop_many(nb, t_unit + 1)
-            u = max(int(last - t_unit) + 2, words + 2) + max(0, nb - need)
+            u = max(loadxb_cycles(words, nb, cfg.stream_bytes, L), int(last - t_unit) + 2)
         elif isinstance(ins, Pixels):
             u = pixel_runs(ins.channels, ins.height, ins.width, ins.patch, L) + 3
         elif isinstance(ins, Gemm):

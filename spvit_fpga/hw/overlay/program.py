@@ -626,8 +626,12 @@ def instruction_fields(prog: Program, ins: Instruction) -> dict[str, int]:
         b, base, stride = tensor_at(ins.w_tensor, 0, 0)
         f.update(a_bank=b, a_base=base, a_stride=stride)
         b, base, stride = tensor_at(ins.d_tensor, 0, 0)
+        # z fits score_bits (signed): a tau below the range keeps every token, one above it none; clamp it to
+        # [z_min, z_max + 1], which the unit's score_bits + 1-bit tau register holds and which decides the same
+        zlim = 1 << (ins.score_bits - 1)
+        tau = min(max(int(ins.tau), -zlim), zlim)
         f.update(w_bank=b, w_base=base, w_stride=stride, heads=ins.heads, words=wpr, stage=ins.stage,
-                 up0=ins.p_fmt.frac - ins.sig_fmt.frac, out_bits=ins.p_fmt.bits, tau=ins.tau,
+                 up0=ins.p_fmt.frac - ins.sig_fmt.frac, out_bits=ins.p_fmt.bits, tau=tau,
                  topk=ins.topk, topk_rule=int(ins.decision == "topk"))
     elif isinstance(ins, Result):
         f.update(classes=ins.num_classes, stages=ins.stages)
