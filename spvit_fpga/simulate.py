@@ -80,7 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     seed = args.seed or 0
     design = Path(args.design)
     if not design.is_dir():
-        raise UserError(f"--design {design}: no such directory")
+        what = "is a file, not a folder" if design.exists() else "does not exist"
+        raise UserError(f"--design {design} {what}; give the folder python -m spvit_fpga.generate --out wrote")
     if args.hls_rtl is not None:
         manifest = read_manifest(design)
         check_manifest(design, manifest, HLS_EXPORT_KEYS)

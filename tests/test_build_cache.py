@@ -101,7 +101,7 @@ def test_verilator_build_key_ignores_folders():
     shutil.rmtree(copies)
 
 
-def test_verilator_cache_never_runs_a_replaced_executable(tmp_path):
+def test_verilator_cache_never_runs_a_replaced_executable(tmp_path, capsys):
     # a FIFO configuration no other test builds, so replacing its executable disturbs nobody
     params, vec = vp.fifo_vectors(depth=7, lanes=3, width=5, frames=4)
     first = runner.run(top="spvit_fifo", test_module="rtl_sim.tb_fifo", parameters=params, vectors=vec,
@@ -110,9 +110,13 @@ def test_verilator_cache_never_runs_a_replaced_executable(tmp_path):
     assert first.build_dir.parent == runner.build_root() and exe.is_file()
     marker = tmp_path / "replaced_executable_ran"
     _replace_with_script(exe, marker)
+    capsys.readouterr()
     second = runner.run(top="spvit_fifo", test_module="rtl_sim.tb_fifo", parameters=params, vectors=vec,
-                        testcase="fifo_matches_model")
+                        testcase="fifo_matches_model", progress=True)
     assert second.built and second.tests == 1 and second.failed == 0
+    err = capsys.readouterr().err  # the rebuild and the run each show a progress line
+    assert "does not match its recorded SHA-256" in err and "Verilator build of spvit_fifo: 00:" in err, err
+    assert "RTL simulation: 00:" in err, err
     assert not marker.exists()
     third = runner.run(top="spvit_fifo", test_module="rtl_sim.tb_fifo", parameters=params, vectors=vec,
                        testcase="fifo_matches_model")

@@ -97,6 +97,8 @@ CASES = [
      ["--visualize", "at least 0"], None, ["p"]),
     ("evaluate-out-below-a-file", "evaluate", lambda t: ["--visualize", "2", "--out", f"{t}/f/p"],
      ["is a file, not a folder"], lambda t: (t / "f").write_text("x"), []),
+    ("evaluate-checkpoint-not-a-torch-file", "evaluate", lambda t: ["--checkpoint", f"{t}/notes.txt"],
+     ["not a file torch.save wrote", "give a checkpoint file"], lambda t: (t / "notes.txt").write_text("x\n"), []),
     ("evaluate-per-image-without-json", "evaluate", lambda t: ["--per-image"], ["add --json"], None, []),
     ("export-qonnx-folder-missing", "export", lambda t: ["--out", f"{t}/ir", "--qonnx", f"{t}/no/dir/m.onnx"],
      ["--qonnx", "does not exist; create it first"], None, ["ir", "no"]),
@@ -112,6 +114,8 @@ CASES = [
      ["manifest.json is not valid JSON", "regenerate"], lambda t: _write_design(t / "d", "{not json"), []),
     ("simulate-manifest-missing-key", "simulate", lambda t: ["--design", f"{t}/d", "--lint"],
      ["lacks model.config.num_classes"], lambda t: _write_design(t / "d", json.dumps({"rtl": {}})), []),
+    ("simulate-design-is-a-file", "simulate", lambda t: ["--design", f"{t}/d", "--lint"],
+     ["is a file, not a folder", "generate --out"], lambda t: (t / "d").write_text("x"), []),
     ("simulate-images-with-lint", "simulate", lambda t: ["--design", f"{t}/d", "--lint", "--images", "3"],
      ["--images does nothing with --lint"], lambda t: _write_design(t / "d", "{}"), []),
 ]
@@ -179,7 +183,7 @@ def test_interrupted_csim_ends_gxx_and_leaves_no_project(tmp_path):
     out = tmp_path / "proj"
     env = dict(os.environ, OMP_NUM_THREADS="1", SPVIT_FPGA_BUILD_DIR=str(tmp_path / "cold"))  # g++ really runs
     proc = subprocess.Popen([sys.executable, "-m", "spvit_fpga.generate", "--board", "zcu102", "--out", str(out),
-                             "--csim", "--images", "1", "--quiet"], cwd=ROOT, env=env,
+                             "--csim", "--images", "1"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     compilers: list[int] = []
     deadline = time.monotonic() + 240
@@ -197,6 +201,7 @@ def test_interrupted_csim_ends_gxx_and_leaves_no_project(tmp_path):
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130 and err.strip().endswith("interrupted"), err
+    assert "compiling the C-simulation with g++: 00:" in err, err  # the compile's progress line
     time.sleep(0.2)
     alive = [pid for pid in tree if Path(f"/proc/{pid}").exists()
              and Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"]

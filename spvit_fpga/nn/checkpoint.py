@@ -45,6 +45,7 @@ class Checkpoint:
 
 
 _UNSAFE_GLOBAL = re.compile(r"Unsupported global: GLOBAL (\S+)")
+_BAD_OPERAND = re.compile(r"Unsupported operand (\d+)")
 
 
 def load_torch_file(path: Path, what: str = "PyTorch checkpoint") -> Any:
@@ -55,6 +56,10 @@ def load_torch_file(path: Path, what: str = "PyTorch checkpoint") -> Any:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         unsafe = _UNSAFE_GLOBAL.search(str(exc))
+        operand = _BAD_OPERAND.search(str(exc))
+        if operand and not unsafe:  # bytes no pickle writer produces: not a torch.save file at all
+            raise UserError(f"{path} is not a readable {what}: it is not a file torch.save wrote (unknown pickle opcode "
+                            f"{operand.group(1)}); give a checkpoint file") from None
         if unsafe or "Weights only load failed" in str(exc):
             name = unsafe.group(1) if unsafe else "an object that is not plain data"
             raise UserError(f"{path} is not a readable {what}: it holds {name}, and loading it could run code; "

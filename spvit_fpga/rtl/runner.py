@@ -536,9 +536,10 @@ def _read_results(results_xml: Path) -> tuple:
 def _last_progress(path: Path) -> Optional[tuple[int, int]]:
     """The last complete ``<items done> <cycle>`` line a testbench wrote, or None."""
     try:
-        lines = path.read_text().splitlines()
+        text = path.read_text()
     except OSError:
         return None
+    lines = text.split("\n")[:-1]  # the part after the last newline may still be being written
     for line in reversed(lines):
         parts = line.split()
         if len(parts) == 2 and all(p.isdigit() for p in parts):
@@ -556,13 +557,16 @@ def _sim_progress(path: Path, total: Optional[int], disable: bool) -> Iterator[N
     with ticking("RTL simulation") as bar:
         stop = threading.Event()
 
+        def show() -> None:
+            last = _last_progress(path)
+            if last is not None:
+                done, cycles = last
+                of = f"/{total}" if total else ""
+                bar.set_postfix_str(f"{done}{of} images, {cycles} cycles")
+
         def poll() -> None:
             while not stop.wait(0.5):
-                last = _last_progress(path)
-                if last is not None:
-                    done, cycles = last
-                    of = f"/{total}" if total else ""
-                    bar.set_postfix_str(f"{done}{of} images, {cycles} cycles")
+                show()
 
         thread = threading.Thread(target=poll, daemon=True)
         thread.start()
@@ -571,6 +575,7 @@ def _sim_progress(path: Path, total: Optional[int], disable: bool) -> Iterator[N
         finally:
             stop.set()
             thread.join()
+            show()  # the last report, also for a run shorter than one poll
 
 
 def run(
