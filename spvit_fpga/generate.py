@@ -197,6 +197,10 @@ def check_flags(args: argparse.Namespace) -> None:
             if unused:
                 raise UserError(f"--estimate --model {args.model} estimates the architecture at its target keep ratios "
                                 f"(--kept to choose others); drop {', '.join(unused)}")
+        measuring = [f for f, on in (("--images", args.images is not None), ("--dataset", args.dataset)) if on]
+        if args.kept is not None and measuring and not args.model:
+            raise UserError(f"--kept gives the kept tokens, so --estimate measures nothing on test images; "
+                            f"drop {' and '.join(measuring)} or --kept")
     elif args.json:
         raise UserError("--json prints the estimate as JSON; add --estimate")
     if args.seed is not None and not args.random_weights:
@@ -224,8 +228,13 @@ def print_estimate(cfg: ModelConfig, board, kept_info: dict, args: argparse.Name
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.list_boards:
+        others = [f"--{k.replace('_', '-')}" for k, v in vars(args).items()
+                  if k not in ("list_boards", "debug", "quiet") and v != parser.get_default(k)]
+        if others:
+            raise UserError(f"--list-boards only lists the boards; drop {', '.join(others)}")
         print(boards_table())
         return 0
     if not args.board:

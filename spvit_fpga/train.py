@@ -22,6 +22,9 @@ from .nn.training import Trainer
 from .outdir import check_writable
 
 
+CALIB_IMAGES = 512  # default of --calib-images
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = ArgumentParser(prog="python -m spvit_fpga.train", description=__doc__.splitlines()[0])
     p.add_argument("--model", default=None, help=f"architecture: {', '.join(MODELS)} (default micro; with --init: the checkpoint's)")
@@ -39,7 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-prune", action="store_true", help="train the unpruned baseline (no selectors)")
     p.add_argument("--qat", action="store_true", help="quantisation-aware fine-tuning of the float SPViT checkpoint given with --init")
-    p.add_argument("--calib-images", type=positive_int, default=512, help="training images used to calibrate activation formats (--qat)")
+    p.add_argument("--calib-images", type=positive_int, default=None,
+                   help=f"training images used to calibrate activation formats (--qat; default {CALIB_IMAGES})")
     p.add_argument("--init", metavar="CKPT", help="start from this spvit_fpga checkpoint; it is also the teacher")
     p.add_argument("--pretrained", metavar="PATH", help="DeiT/timm state_dict to initialise the backbone")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
@@ -103,6 +107,8 @@ def check_flags(args) -> None:
     if args.qat and (args.target_gmacs is not None or args.selector_blocks):
         raise UserError("--qat keeps the selectors of its --init checkpoint and has no budget phase; drop "
                         "--target-gmacs/--selector-blocks (--keep-ratios recalibrates the thresholds)")
+    if args.calib_images is not None and not args.qat:
+        raise UserError("--calib-images sizes the calibration of --qat; drop it or add --qat")
     if args.resume and args.force:
         raise UserError("--resume continues the run in --out and --force starts it over; give one of them")
 
@@ -124,6 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     check_flags(args)
     check_out(args)
     args.model = args.model or (None if args.init else "micro")
+    args.calib_images = args.calib_images or CALIB_IMAGES
     info = init_distributed()
     try:
         kind = None

@@ -45,7 +45,7 @@ def _saved_run(out: Path, **changes) -> None:
     (the parser's defaults with ``changes``)."""
     out.mkdir(parents=True, exist_ok=True)
     args = train.build_parser().parse_args(["--out", str(out)])
-    args.model = "micro"
+    args.model, args.calib_images = "micro", train.CALIB_IMAGES  # as train.main completes them
     for k, v in changes.items():
         setattr(args, k, v)
     torch.save({**{k: 0 for k in RESUME_KEYS}, "args": run_flags(args)}, out / "last.pt")
@@ -86,6 +86,8 @@ CASES = [
      ["--target-gmacs 1 is outside", "0.02248 GMACs (unpruned)"], None, ["o"]),
     ("train-no-prune-det-epochs", "train", lambda t: ["--no-prune", "--det-epochs", "2", "--out", f"{t}/o"],
      ["--no-prune has none"], None, ["o"]),
+    ("train-calib-images-without-qat", "train", lambda t: ["--calib-images", "10", "--out", f"{t}/o"],
+     ["--calib-images", "add --qat"], None, ["o"]),
     ("train-init-without-config", "train", lambda t: ["--init", f"{t}/c.pt", "--out", f"{t}/o", "--quiet"],
      ["incomplete spvit_fpga checkpoint (no 'config')"],
      lambda t: torch.save({"format": "spvit_fpga.checkpoint", "version": 1, "state_dict": {}}, t / "c.pt"), ["o"]),
@@ -108,6 +110,11 @@ CASES = [
      ["writes nothing; drop --out"], None, ["g"]),
     ("generate-json-without-estimate", "generate", lambda t: ["--board", "zcu102", "--json", "--out", f"{t}/g"],
      ["add --estimate"], None, ["g"]),
+    ("generate-kept-and-images-to-measure", "generate", lambda t: ["--board", "zcu102", "--estimate", "--kept", "9,6,3",
+                                                                  "--dataset", "digits"],
+     ["--kept gives the kept tokens", "drop --dataset or --kept"], None, []),
+    ("generate-list-boards-and-board", "generate", lambda t: ["--list-boards", "--board", "zcu102"],
+     ["--list-boards only lists", "drop --board"], None, []),
     ("generate-seed-without-random-weights", "generate", lambda t: ["--board", "zcu102", "--seed", "3",
                                                                     "--out", f"{t}/g"], ["--seed"], None, ["g"]),
     ("simulate-manifest-not-json", "simulate", lambda t: ["--design", f"{t}/d", "--rtl"],
