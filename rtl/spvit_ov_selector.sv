@@ -303,7 +303,7 @@ module spvit_ov_selector #(
                                        : ((am_a_bank == am_b_bank) ? CW_W'(1) : CW_W'(0));
       d_lnm1 <= (r_op == OP_SEL || r_half >= DHC_W'(L)) ? CW_W'(L - 1) : CW_W'(r_half) - CW_W'(1);
       d_wphm1 <= CW_W'(r_dh >> LW) - CW_W'(1);
-      d_nwzm1 <= CW_W'((CT_W'(r_n) + CT_W'(L - 1)) >> LW) - CW_W'(1);
+      d_nwzm1 <= CW_W'(((CT_W + LW)'(r_n) + (CT_W + LW)'(L - 1)) >> LW) - CW_W'(1);  // no wrap: N + L - 1 may exceed 2^CT_W
       d_dplm1 <= CW_W'(r_dpl) - CW_W'(1);
       d_hm1 <= CH_W'(r_h) - CH_W'(1);
       d_nm1 <= CT_W'(r_n) - CT_W'(1);

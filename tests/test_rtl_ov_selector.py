@@ -35,3 +35,12 @@ def test_ov_selector_bit_exact_and_cycles():
     result = runner.run(top=TOP, test_module="rtl_sim.tb_ov_selector", parameters=params, vectors=vec,
                         build_args=BUILD_ARGS)
     assert result.failed == 0 and result.tests == 2
+
+
+def test_ov_selector_token_count_at_the_counter_width():
+    """N + L - 1 past the width of the token counters (the rank phase once counted its words modulo
+    2^width there and never ended): both rules at N = N_MAX, exact buffers and cycles."""
+    params, vec = ov.counter_edge_vectors()
+    result = runner.run(top=TOP, test_module="rtl_sim.tb_ov_selector", parameters=params, vectors=vec,
+                        build_args=BUILD_ARGS)
+    assert result.failed == 0 and result.tests == 2

@@ -95,8 +95,12 @@ __all__ = [
     "YOSYS_REQUIREMENT",
     "SynthResult",
     "YosysError",
+    "HierSynthResult",
     "format_counts",
+    "hierarchy_totals",
+    "module_base_name",
     "synth_xilinx",
+    "synth_xilinx_hier",
     "yosys_command",
     "yowasp_cache_dir",
 ]
@@ -337,17 +341,21 @@ def _declares_mem_dir(sources: Sequence[Path], top: str) -> bool:
 
 
 def _script(sources: Sequence[Path], top: str, parameters: Mapping[str, Any], defines: Mapping[str, Any],
-            family: str, cwd: Path, stat_json: Path, netlist_json: Path | None = None) -> str:
+            family: str, cwd: Path, stat_json: Path, netlist_json: Path | None = None,
+            keep: Sequence[str] | None = None) -> str:
     dflags = " ".join(_define_arg(k, v) for k, v in sorted(defines.items()))
     lines = [f"read_verilog -defer -sv {dflags} {_rel(src, cwd)}".replace("  ", " ") for src in sources]
     if parameters:
         sets = " ".join(f"-set {k} {_param_value(v, cwd)}" for k, v in sorted(parameters.items()))
         lines.append(f"chparam {sets} {top}")
+    lines.append(f"hierarchy -check -top {top}")
+    for name in keep or ():  # every elaboration of the module: plain, $paramod\name\P=.., $paramod$hash\name
+        lines += [f"setattr -mod -set keep_hierarchy 1 {pat}" for pat in (name, f"$paramod*\\{name}", f"$paramod*\\{name}\\*")]
+    stat = f"stat -top {top}" if keep else "stat"
     lines += [
-        f"hierarchy -check -top {top}",
         f"synth_xilinx -family {family} -top {top} -flatten -noiopad -noclkbuf",
-        "stat",
-        f"tee -q -o {_rel(stat_json, cwd)} stat -json",
+        stat,
+        f"tee -q -o {_rel(stat_json, cwd)} {stat} -json",
     ]
     if netlist_json is not None:
         lines.append(f"write_json {_rel(netlist_json, cwd)}")
@@ -386,28 +394,9 @@ def _parse_stat(data: Mapping[str, Any], top: str) -> dict:
     return {str(k): int(v) for k, v in entry["num_cells_by_type"].items() if not str(k).startswith("$scopeinfo")}
 
 
-def synth_xilinx(
-    sources: Sequence[Path],
-    top: str,
-    *,
-    parameters: Mapping[str, Any] | None = None,
-    defines: Mapping[str, Any] | None = None,
-    family: str = "xcup",
-    workdir: Path | None = None,
-    timeout: float | None = None,
-    mem_dir: Path | None = None,
-    timing: bool = False,
-) -> SynthResult:
-    """Synthesise ``top`` from ``sources`` with Yosys ``synth_xilinx`` and count its cells.
-
-    ``parameters`` override the top's parameters (see the module doc for value conventions),
-    ``defines`` are ```define``s for every file.  ``workdir`` keeps ``synth.ys``, ``yosys.log`` and
-    ``stat.json`` (default: a temporary folder under ``<repo>/build``, removed afterwards).
-    ``mem_dir`` is the folder of the ``$readmemh`` files (Yosys runs there; a ``MEM_DIR``
-    parameter of the top is set to it).  Raises :class:`UserError` for missing Yosys, sources or
-    ``mem_dir``, :class:`YosysError` (a ``RuntimeError``) with the log tail when Yosys fails, times
-    out or leaves no readable statistics.
-    """
+def _check_inputs(sources: Sequence[Path], top: str, parameters: Mapping[str, Any] | None, family: str,
+                  mem_dir: Path | None) -> tuple[list[Path], dict, Path | None]:
+    """Validated (sources, parameters, mem_dir) of a synthesis run; UserError names the problem."""
     if not _IDENT_RE.match(top):
         raise UserError(f"top module name {top!r} is not an identifier")
     if not _FAMILY_RE.match(family):
@@ -428,6 +417,24 @@ def synth_xilinx(
             raise UserError(f"mem_dir {mem_dir} is not a folder")
         if "MEM_DIR" not in params and _declares_mem_dir(srcs, top):
             params["MEM_DIR"] = mem_dir  # a Path: written as the root-climbing path of _rel
+    return srcs, params, mem_dir
+
+
+@dataclass
+class _Run:
+    work: Path
+    stat: dict  # Yosys' stat -json
+    netlist: Path | None
+    seconds: float
+    version: str
+    tail: str
+
+
+@contextlib.contextmanager
+def _run_yosys(srcs: list[Path], top: str, params: dict, defines: Mapping[str, Any] | None, family: str,
+               workdir: Path | None, timeout: float | None, mem_dir: Path | None, netlist_json: bool,
+               keep: Sequence[str] | None = None) -> Iterator[_Run]:
+    """Write and run the script of the module doc; yields the statistics while ``workdir`` exists."""
     cmd = yosys_command()
 
     with contextlib.ExitStack() as stack:
@@ -443,9 +450,8 @@ def synth_xilinx(
         for p in (log, stat_json):
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
-        netlist = work / "netlist.json" if timing else None
-        script.write_text(_script(srcs, top, params, defines or {}, family, cwd, stat_json, netlist))
-
+        netlist = work / "netlist.json" if netlist_json else None
+        script.write_text(_script(srcs, top, params, defines or {}, family, cwd, stat_json, netlist, keep))
         env = dict(os.environ)
         cache = yowasp_cache_dir().resolve()
         env[CACHE_ENV] = str(cache)  # absolute: Yosys runs in another folder
@@ -477,22 +483,59 @@ def synth_xilinx(
             raise YosysError(f"Yosys synth_xilinx of {top} failed with exit code {proc.returncode}{hint}",
                              detail)
         try:
-            cells = _parse_stat(json.loads(stat_json.read_text()), top)
-        except (OSError, ValueError, TypeError, AttributeError) as exc:
+            stat = json.loads(stat_json.read_text())
+            if not isinstance(stat, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError) as exc:
             raise YosysError(f"could not read Yosys' statistics of {top} from {stat_json}: {exc}", tail) from None
-        depth = None
-        if netlist is not None:
-            from .timing import analyse_file
-
-            try:
-                depth = analyse_file(netlist, top)
-            except (OSError, ValueError, KeyError) as exc:
-                raise YosysError(f"could not read the netlist of {top} from {netlist}: {exc}", tail) from None
         version = _version(text) if text else "unknown"
         if version == "unknown":
             with contextlib.suppress(OSError, ValueError):
-                version = _version(json.loads(stat_json.read_text()).get("creator", ""))
+                version = _version(str(stat.get("creator", "")))
 
+        yield _Run(work, stat, netlist, seconds, version, tail)
+
+
+def synth_xilinx(
+    sources: Sequence[Path],
+    top: str,
+    *,
+    parameters: Mapping[str, Any] | None = None,
+    defines: Mapping[str, Any] | None = None,
+    family: str = "xcup",
+    workdir: Path | None = None,
+    timeout: float | None = None,
+    mem_dir: Path | None = None,
+    timing: bool = False,
+) -> SynthResult:
+    """Synthesise ``top`` from ``sources`` with Yosys ``synth_xilinx`` and count its cells.
+
+    ``parameters`` override the top's parameters (see the module doc for value conventions),
+    ``defines`` are ```define``s for every file.  ``workdir`` keeps ``synth.ys``, ``yosys.log`` and
+    ``stat.json`` (default: a temporary folder under ``<repo>/build``, removed afterwards).
+    ``mem_dir`` is the folder of the ``$readmemh`` files (Yosys runs there; a ``MEM_DIR``
+    parameter of the top is set to it).  Raises :class:`UserError` for missing Yosys, sources or
+    ``mem_dir``, :class:`YosysError` (a ``RuntimeError``) with the log tail when Yosys fails, times
+    out or leaves no readable statistics.
+    """
+    srcs, params, mem_dir = _check_inputs(sources, top, parameters, family, mem_dir)
+    with _run_yosys(srcs, top, params, defines, family, workdir, timeout, mem_dir, timing) as run:
+        try:
+            cells = _parse_stat(run.stat, top)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise YosysError(f"could not read Yosys' statistics of {top}: {exc}", run.tail) from None
+        depth = None
+        if run.netlist is not None:
+            from .timing import analyse_file
+
+            try:
+                depth = analyse_file(run.netlist, top)
+            except (OSError, ValueError, KeyError) as exc:
+                raise YosysError(f"could not read the netlist of {top} from {run.netlist}: {exc}", run.tail) from None
+    return _result(cells, run.seconds, run.version, run.tail, depth)
+
+
+def _result(cells: Mapping[str, int], seconds: float, version: str, tail: str, depth: Any = None) -> SynthResult:
     lutram = sum(n for t, n in cells.items() if re.match(r"^RAM\d+(M|X\d)", t))
     return SynthResult(
         cells=dict(sorted(cells.items())),
@@ -509,6 +552,137 @@ def synth_xilinx(
         uram=_count(cells, _URAM_TYPES),
         timing=depth,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Hierarchical counts: repeated modules synthesised once, multiplied by their instance counts
+# --------------------------------------------------------------------------------------------
+
+
+def module_base_name(name: str) -> str:
+    """``spvit_ov_addtree`` for Yosys' ``\\spvit_ov_addtree``, ``$paramod\\spvit_ov_addtree\\N=..`` or
+    ``$paramod$<hash>\\spvit_ov_addtree``."""
+    text = name.lstrip("\\")
+    if text.startswith("$paramod"):
+        parts = text.split("\\")
+        return parts[1] if len(parts) > 1 else text
+    return text
+
+
+@dataclass(frozen=True)
+class HierSynthResult:
+    """``synth_xilinx`` with some modules kept as hierarchy: the totals and where they come from."""
+
+    total: SynthResult  # cells of the whole design: each module's own cells x its instance count
+    modules: dict  # Yosys module name -> {"module": base name, "instances": n, "cells": {type: own count}}
+    kept: tuple  # the base names that were kept as hierarchy
+    yosys_total: dict | None  # Yosys' own sum over the hierarchy (stat -top), a cross-check; None if absent
+
+    def as_dict(self) -> dict:
+        """For a manifest: the totals as :meth:`SynthResult.as_dict`, plus ``method``, ``kept`` and
+        ``modules`` (one entry per module elaboration: base name, instances, LUT/FF/DSP/BRAM18/CARRY a
+        copy)."""
+        d = self.total.as_dict()
+        d["method"] = "hierarchical"
+        d["kept"] = list(self.kept)
+        d["modules"] = {
+            name: {"module": m["module"], "instances": m["instances"],
+                   **{k: v for k, v in _result(m["cells"], 0.0, "", "").as_dict().items()
+                      if k in ("lut", "ff", "dsp", "bram18", "carry", "lutram", "srl")}}
+            for name, m in self.modules.items()
+        }
+        return d
+
+
+def hierarchy_totals(stat: Mapping[str, Any], top: str) -> tuple[dict, dict]:
+    """From Yosys' ``stat -json`` of a design with hierarchy: (total primitive cells of ``top``, per
+    module ``{"module", "instances", "cells"}``), where a cell whose type is a module of the design is
+    an instance, counted through the hierarchy (own cells x instances, summed).  Raises ValueError for
+    a missing top or a cyclic hierarchy."""
+    raw = stat.get("modules") or {}
+    mods = {str(k).lstrip("\\"): {str(t).lstrip("\\"): int(n) for t, n in v.get("num_cells_by_type", {}).items()
+                                 if not str(t).startswith("$scopeinfo")}
+            for k, v in raw.items()}
+    if top not in mods:
+        raise ValueError(f"no statistics for top {top!r} (modules: {sorted(mods)})")
+    instances: dict[str, int] = {top: 1}
+    order: list[str] = []  # topological, parents first
+    state: dict[str, int] = {}
+
+    def visit(m: str) -> None:
+        if state.get(m) == 2:
+            return
+        if state.get(m) == 1:
+            raise ValueError(f"cyclic module hierarchy at {m!r}")
+        state[m] = 1
+        for t in mods[m]:
+            if t in mods:
+                visit(t)
+        state[m] = 2
+        order.append(m)
+
+    visit(top)
+    order.reverse()
+    for m in order:
+        for t, n in mods[m].items():
+            if t in mods:
+                instances[t] = instances.get(t, 0) + instances[m] * n
+    total: dict[str, int] = {}
+    for m in order:
+        for t, n in mods[m].items():
+            if t not in mods:
+                total[t] = total.get(t, 0) + n * instances[m]
+    per = {m: {"module": module_base_name(m), "instances": instances[m],
+               "cells": {t: n for t, n in sorted(mods[m].items()) if t not in mods}} for m in order}
+    return dict(sorted(total.items())), per
+
+
+def synth_xilinx_hier(
+    sources: Sequence[Path],
+    top: str,
+    keep: Sequence[str],
+    *,
+    parameters: Mapping[str, Any] | None = None,
+    defines: Mapping[str, Any] | None = None,
+    family: str = "xcup",
+    workdir: Path | None = None,
+    timeout: float | None = None,
+    mem_dir: Path | None = None,
+    netlist: Path | None = None,
+) -> HierSynthResult:
+    """:func:`synth_xilinx`, but the modules named in ``keep`` (base names, every parameter set) stay
+    separate: ``setattr -mod -set keep_hierarchy 1`` on their elaborations before ``synth_xilinx
+    -flatten``, which then flattens everything else.  Each kept elaboration is synthesised once, however
+    many instances it has, so a design whose flattened netlist is too big for YoWASP's 4 GiB (the
+    overlay's 64 adder trees of the L=64 GEMM array) fits; the totals are each module's own cells times
+    its instance count (:func:`hierarchy_totals`), checked against Yosys' ``stat -top`` sum.
+
+    What is lost against a flattened run: no constant or unused-output propagation across a kept
+    module's ports (a kept module is mapped for every input it has), and no DSP packing of logic
+    across them; keep modules whose ports are all used (e.g. ``spvit_ov_addtree``).  ``netlist`` also
+    writes the mapped hierarchical netlist (Yosys JSON) there.  Errors as :func:`synth_xilinx`.
+    """
+    for name in keep:
+        if not _IDENT_RE.match(name):
+            raise UserError(f"module name {name!r} to keep is not an identifier")
+    srcs, params, mem_dir = _check_inputs(sources, top, parameters, family, mem_dir)
+    with _run_yosys(srcs, top, params, defines, family, workdir, timeout, mem_dir, netlist is not None,
+                    keep=list(keep) or [top]) as run:
+        try:
+            total, per = hierarchy_totals(run.stat, top)
+        except (ValueError, TypeError, AttributeError) as exc:
+            raise YosysError(f"could not read Yosys' statistics of {top}: {exc}", run.tail) from None
+        design = run.stat.get("design")
+        ysum = None
+        if isinstance(design, Mapping) and "num_cells_by_type" in design:
+            ysum = {str(t): int(n) for t, n in design["num_cells_by_type"].items()
+                    if not str(t).startswith("$scopeinfo") and str(t).lstrip("\\") not in per}
+        if netlist is not None and run.netlist is not None:
+            Path(netlist).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(run.netlist, netlist)
+    kept = tuple(sorted({m["module"] for name, m in per.items() if name != top}))
+    return HierSynthResult(total=_result(total, run.seconds, run.version, run.tail), modules=per, kept=kept,
+                           yosys_total=ysum)
 
 
 def format_counts(r: SynthResult) -> str:

@@ -16,7 +16,8 @@ The netlist is Yosys' JSON (``write_json``) of one flattened module.  Cell class
   i.e. treated as registered; :func:`analyse` lists every DSP whose M or P register is off, for which
   this is not true);
 * one LUT level: ``LUT1`` .. ``LUT6``, ``LUT6_2`` and the distributed RAMs (``RAM32M``, ``RAM64M``,
-  ``RAM*X1*``: an asynchronous read);
+  ``RAM*X1*``: an asynchronous read, from the address inputs only; their data, write-enable and
+  write-address inputs end paths, the write being clocked);
 * carry: ``CARRY8`` / ``CARRY4`` (one cell of a chain);
 * free: ``MUXF7``/``MUXF8``/``MUXF9`` (inside a slice after a LUT), ``INV``, ``BUF``, ``GND``, ``VCC``.
 """
@@ -54,6 +55,13 @@ def _kind(cell_type: str) -> str:
     return "other"
 
 
+def _lutram_read_port(port: str) -> bool:
+    """Address inputs of a distributed RAM (RAM32M/RAM64M: ADDRA..ADDRH; RAM*X1D: A0.., DPRA0..;
+    RAM*X1S: A0..), the only inputs with a combinational path to its outputs.  The write address of
+    RAM32M/RAM64M is ADDRD/ADDRH, which is also that port's read address, so it counts as a read port."""
+    return port.startswith(("ADDR", "DPRA")) or (port[:1] == "A" and port[1:].isdigit()) or port == "A"
+
+
 @dataclass(frozen=True)
 class PathDepth:
     lut_levels: int
@@ -73,6 +81,7 @@ class TimingReport:
     dsp_without_preg: list[str] = field(default_factory=list)
     dsp_fabric_registered: int = 0  # DSPs without internal M/P registers whose inputs come from and whose outputs go only to flip-flops
     unknown_cells: dict[str, int] = field(default_factory=dict)
+    loops_cut: list[str] = field(default_factory=list)  # cells where a combinational loop was cut (none in a sound netlist)
 
     @property
     def meets_300mhz_rule(self) -> bool:
@@ -119,6 +128,14 @@ def analyse(netlist: dict[str, Any], module: Optional[str] = None, top_paths: in
         conns = c.get("connections", {})
         ins = [b for p, bits in conns.items() if dirs.get(p) == "input" for b in bits if isinstance(b, int)]
         outs = [b for p, bits in conns.items() if dirs.get(p) == "output" for b in bits if isinstance(b, int)]
+        if t.lstrip("\\").startswith(_LUTRAM_PREFIXES):
+            # A LUT RAM reads asynchronously (address -> data: one LUT level) but writes on the clock:
+            # its data, write-enable and write-address inputs end paths, they do not reach its outputs.
+            ins = [b for p, bits in conns.items() if dirs.get(p) == "input" and _lutram_read_port(p)
+                   for b in bits if isinstance(b, int)]
+            ends.append((f"{name} ({t.lstrip(chr(92))} inputs)",  # the write side; the read address too
+                         [b for p, bits in conns.items() if dirs.get(p) == "input" and p != "WCLK"
+                          for b in bits if isinstance(b, int)]))
         if k == "seq":
             ends.append((f"{name} ({t.lstrip(chr(92))})", ins))
             if t.lstrip("\\").startswith("DSP48"):
@@ -171,6 +188,8 @@ def analyse(netlist: dict[str, Any], module: Optional[str] = None, top_paths: in
             ends.append((f"output {pname}", [b for b in p.get("bits", []) if isinstance(b, int)]))
 
     memo: dict[str, tuple[int, int, Optional[str]]] = {}
+    open_: set[str] = set()  # expanded, not finished: a predecessor found here closes a combinational loop
+    loops: set[str] = set()
 
     def depth(cell: str) -> tuple[int, int, Optional[str]]:
         """(LUT levels, carry cells, predecessor cell) of the deepest path ending at ``cell``'s output."""
@@ -181,18 +200,25 @@ def analyse(netlist: dict[str, Any], module: Optional[str] = None, top_paths: in
                 continue
             preds = [driver[b] for b in comb_inputs[cur] if b in driver]
             if not expanded:
+                if cur in open_:  # pushed again from inside its own loop: finished by its first entry
+                    continue
+                open_.add(cur)
                 stack.append((cur, True))
                 for p in preds:
-                    if p not in memo:
+                    if p not in memo and p not in open_:
                         stack.append((p, False))
                 continue
             best = (0, 0, None)
             for p in set(preds):
+                if p not in memo:  # a combinational loop (e.g. through an unknown cell): cut at this edge
+                    loops.add(cur)
+                    continue
                 lv, cy, _ = memo[p]
                 if (lv, cy) > best[:2]:
                     best = (lv, cy, p)
             w = weight[cur]
             memo[cur] = (best[0] + w[0], best[1] + w[1], best[2])
+            open_.discard(cur)
         return memo[cell]
 
     paths: list[PathDepth] = []
@@ -225,7 +251,8 @@ def analyse(netlist: dict[str, Any], module: Optional[str] = None, top_paths: in
                         max_lut_levels=max((p.lut_levels for p in paths), default=0),
                         max_carry_cells=max((p.carry_cells for p in paths), default=0),
                         worst=worst, dsp_without_mreg=sorted(no_m), dsp_without_preg=sorted(no_p),
-                        dsp_fabric_registered=fabric_dsps, unknown_cells=dict(unknown))
+                        dsp_fabric_registered=fabric_dsps, unknown_cells=dict(unknown),
+                        loops_cut=sorted(loops))
 
 
 def analyse_file(path: Union[str, Path], module: Optional[str] = None, top_paths: int = 5) -> TimingReport:

@@ -581,3 +581,32 @@ def build_vectors(p: Optional[SelectorParams] = None, *, seed: int = 1, stages: 
         j = victim.keep.index(1)
         vec["inject"] = {"case": victim.to_json(), "port": "xb", "read": j * victim.cfg["cfg_dpl"] + 1, "bit": 5}
     return p.rtl(), vec
+
+
+def counter_edge_vectors(seed: int = 5) -> tuple[dict[str, int], dict[str, Any]]:
+    """(RTL parameters, vectors) of a unit whose N_MAX puts N + L - 1 past the token counter's width
+    (N_MAX = 124, L = 8: 7-bit counters, 124 + 7 = 131): top-k and threshold SELECTs at N = N_MAX.  The
+    rank phase's word count once wrapped there (DeiT's 196 tokens at L = 64 hung the engine)."""
+    p = SelectorParams(L=8, N_MAX=124, T_MAX=126, H_MAX=2, DH_MAX=16, DPL_MAX=4, XB_AW=10, AM_AW=10)
+    rng, nrng = random.Random(seed), np.random.default_rng(seed)
+    heads, dh, n = 2, 16, p.N_MAX
+    d, dpl, t = heads * dh, heads * dh // p.L, 1 + p.N_MAX
+    w8 = FixedFormat(8, 8, signed=False)
+    cases = []
+    for rule, k in (("topk", 61), ("threshold", 0)):
+        buf = Buffers.random(p, (t + 1) * dpl, 512, rng)
+        buf.set_xb_rows(0, _rand_x(nrng, (t, d), p.X_W, "full"), dpl)
+        w = nrng.integers(0, 256, size=(n, heads))
+        delta = nrng.integers(-128, 128, size=(n, heads))
+        buf.am_write(2, 3, 1, w)
+        buf.am_write(0, 0, 1, delta.reshape(n * heads, 1))
+        tau = int(np.median((w * delta).sum(axis=-1)))
+        c = select_case(p, f"edge-n{n}-{rule}", buf, n=n, t=t, heads=heads, d=d, rule=rule, tau=tau, k=k,
+                        w_fmt=w8, delta_fmt=FixedFormat(8, 4), sig_fmt=w8, p_fmt=w8, dl_bank=0, dl_base=0,
+                        dl_stride=1, hw_bank=2, hw_base=3, hw_stride=1, ps_idle=0.2)
+        assert 0 < (c.kept or 0) < n, c.name
+        cases.append(c)
+    vec: dict[str, Any] = {"params": p.rtl(), "cases": [c.to_json() for c in cases]}
+    j = cases[0].keep.index(1)
+    vec["inject"] = {"case": cases[0].to_json(), "port": "xb", "read": j * dpl + 1, "bit": 3}
+    return p.rtl(), vec
