@@ -27,8 +27,8 @@ from typing import Optional, Sequence
 from tqdm.auto import tqdm
 
 from .builder.design import Design, design_for, latency_estimates
-from .builder.project import build_project, write_project
-from .builder.estimate import estimate, measured_kept_info, render_estimate, target_kept_info
+from .builder.estimate import estimate, measured_kept_info, render_estimate, shape_design, target_kept_info
+from .builder.project import MANIFEST, build_project, write_project
 from .builder.summary import boards_table, summary_table
 from .errors import ArgumentParser, UserError, positive_int, run_cli, ticking
 from .hw import source as models
@@ -39,6 +39,8 @@ from .outdir import check_output_dir
 
 DEFAULT_IMAGES_ONCHIP = 10
 DEFAULT_IMAGES_DDR = 2
+LARGE_WEIGHTS = 1 << 20
+"""Weight-image bytes above which a design gets DEFAULT_IMAGES_DDR test vectors by default."""
 ESTIMATE_IMAGES = 100  # test images --estimate measures the kept tokens on
 
 
@@ -61,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=None, help="seed of --random-weights (default 0)")
     p.add_argument("--decision", choices=("threshold", "topk"), default=None, help="keep rule of the selectors (default: the model's)")
     p.add_argument("--weights", choices=("auto", "onchip", "ddr"), default="auto",
-                   help="where the GEMM weights live (default auto: on chip if they fit the board's BRAM)")
+                   help="where the GEMM weights live: the HLS engine streams them all from DDR (weights.bin), "
+                        "so auto (default) and ddr are the same and onchip is refused")
     p.add_argument("--out", metavar="DIR", help="project directory to create (default: ./hls_<model>_<board>)")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
     p.add_argument("--csim", action="store_true", help="compile the project with g++ and C-simulate the test vectors")
@@ -75,8 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rtl-ports", type=positive_int, default=None, metavar="N",
                    help="with --rtl-arch overlay: AXI4 weight ports (default: every HP port of the board)")
     p.add_argument("--images", type=positive_int, default=None, metavar="N",
-                   help=f"test vectors in the project (default {DEFAULT_IMAGES_ONCHIP}; {DEFAULT_IMAGES_DDR} when weights are "
-                        f"in DDR); with --estimate the test images the kept tokens are measured on (default {ESTIMATE_IMAGES})")
+                   help=f"test vectors in the project (default {DEFAULT_IMAGES_ONCHIP}; {DEFAULT_IMAGES_DDR} for a weight image "
+                        f"above 1 MB); with --estimate the test images the kept tokens are measured on (default {ESTIMATE_IMAGES})")
     p.add_argument("--dataset", default=None, help="digits | cifar10:PATH | imagefolder:PATH (default: the model's; "
                                                    "noise images for --random-weights)")
     p.add_argument("--kept", default=None, metavar="K1,K2,..", help="kept patch tokens per stage for the estimates "
@@ -221,8 +224,8 @@ def measure_kept(src: models.ModelSource, cfg: ModelConfig, args: argparse.Names
     return measured_kept_info(vectors.kept.tolist(), img_src)
 
 
-def print_estimate(cfg: ModelConfig, board, kept_info: dict, args: argparse.Namespace) -> None:
-    d = estimate(cfg, board, kept_info, args.weights)
+def print_estimate(design: Design, kept_info: dict, args: argparse.Namespace) -> None:
+    d = estimate(design, kept_info)
     print(json.dumps(d, indent=1) if args.json else render_estimate(d))
 
 
@@ -245,7 +248,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg = model_config(args.model)
         cfg = models.truncate_config(cfg, args.depth) if args.depth is not None else cfg
         kept = _parse_kept(args.kept, cfg)
-        print_estimate(cfg, board, {"per_stage": kept, "source": "--kept"} if kept is not None
+        print_estimate(shape_design(cfg, board, args.weights), {"per_stage": kept, "source": "--kept"} if kept is not None
                        else target_kept_info(cfg, architecture_only=True), args)
         return 0
 
@@ -258,13 +261,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     cfg = ModelConfig.from_dict(src.ir.model)
     kept = _parse_kept(args.kept, cfg)
     if args.estimate:
-        print_estimate(cfg, board, {"per_stage": kept, "source": "--kept"} if kept is not None
+        design = design_for(src, board, args.weights)  # refuses a design that does not fit before measuring
+        print_estimate(design, {"per_stage": kept, "source": "--kept"} if kept is not None
                        else measure_kept(src, cfg, args), args)
         return 0
     out_dir = Path(args.out) if args.out else Path(f"hls_{cfg.name}_{board.name}")
     check_output_dir(out_dir, args.force)
     design = design_for(src, board, args.weights)
-    n_images = args.images or (DEFAULT_IMAGES_DDR if design.plan.weights_in_ddr else DEFAULT_IMAGES_ONCHIP)
+    large = design.plan.program.stream.nbytes > LARGE_WEIGHTS  # a DeiT: a few C-simulated images take minutes
+    n_images = args.images or (DEFAULT_IMAGES_DDR if large else DEFAULT_IMAGES_ONCHIP)
     images, labels, img_src = models.test_images(src, cfg, args.dataset, n_images, exact=args.images is not None)
     with tqdm(total=len(images), desc="reference", unit="img", disable=args.quiet, file=sys.stderr) as bar:
         vectors = make_vectors(src.ir, images, labels, img_src, progress=bar)
@@ -278,10 +283,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(summary_table(design, files, out, csim))
     if src.random_weights:
         print("NOTE: RANDOM WEIGHTS -- architecture-only design", file=sys.stderr)
+    drc = json.loads(files[MANIFEST])["hls"]["drc"]
+    failed = [r["rule"] for r in drc["rules"] if not r["passed"]]
+    if failed:
+        print(f"design-rule check FAILED: {', '.join(failed)} (details: {out / MANIFEST}, hls.drc)")
     if csim is not None:
         print(f"{csim.bit_exact}/{csim.images} bit-exact")
-        return 0 if csim.all_bit_exact else 1
-    return 0
+        return 0 if csim.all_bit_exact and not failed else 1
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

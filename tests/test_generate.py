@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -28,12 +29,11 @@ from spvit_fpga.builder.design import design_for
 from spvit_fpga.builder.project import build_project, write_project
 from spvit_fpga.errors import UserError
 from spvit_fpga.hls.csim import compile_project, run_csim
-from spvit_fpga.hls.estimate import kernel_costs
-from spvit_fpga.hls.plan import design_shape
+from spvit_fpga.hls import estimate as hls_estimate
 from spvit_fpga.hw import cost_model
 from spvit_fpga.hw import source as models
 from spvit_fpga.hw.boards import board_names, load_board
-from spvit_fpga.hw.vectors import make_vectors, read_array, write_array
+from spvit_fpga.hw.vectors import ARRAY_SUFFIX, make_vectors, read_array, write_array
 from spvit_fpga.nn.config import model_config
 
 REPO = Path(__file__).resolve().parent.parent
@@ -61,9 +61,9 @@ def digits_images(n: int):
 
 
 def generate_api(tmp: Path, source: models.ModelSource, board: str = "zcu102", images=None, labels=None,
-                 weights: str = "auto") -> Path:
+                 weights: str = "auto", lanes=None, ports=None) -> Path:
     """Render and write a project through the Python API (no CLI, no csim)."""
-    design = design_for(source, load_board(board), weights)
+    design = design_for(source, load_board(board), weights, lanes=lanes, ports=ports)
     if images is None:
         images, labels = digits_images(3)
     vectors = make_vectors(source.ir, images, labels, "test")
@@ -98,7 +98,7 @@ def test_default_model_csim_20_digits_images_bit_exact(micro_project):
     for r in res["per_image"]:
         assert r["logits_equal"] and r["kept_equal"] and r["prediction"] == r["reference_prediction"]
         assert r["kept"] == r["expected_kept"]
-        assert r["estimated_latency_ms"]["cost_model"] > 0
+        assert r["estimated_latency_ms"]["hls"] > 0 and r["estimated_latency_ms"]["rtl_engine"] > 0
     # real digits test images with their labels, and tokens really pruned at every stage
     labels = [r["label"] for r in res["per_image"]]
     assert labels == digits_images(20)[1]
@@ -111,47 +111,73 @@ def test_default_model_csim_20_digits_images_bit_exact(micro_project):
 
 def test_project_layout_manifest_and_interfaces(micro_project):
     out, _stdout, _ = micro_project
-    for rel in ("README.md", "manifest.json", "run_hls.tcl", "block_design.tcl", "src/spvit_top.cpp", "src/spvit_top.h",
-                "src/spvit_params.h", "src/spvit_glue.h", "src/spvit_axis.h", "tb/spvit_tb.cpp", "tb/csim_main.cpp",
+    for rel in ("README.md", "manifest.json", "run_hls.tcl", "block_design.tcl", "weights.bin", "src/spvit_top.cpp",
+                "src/spvit_top.h", "src/spvit_program.h", "src/spvit_axis.h", "tb/spvit_tb.cpp", "tb/csim_main.cpp",
                 "tb/vectors/images.i64", "tb/vectors/expected_logits.i64", "tb/vectors/expected_kept.i64",
-                "hls/spvit_linear.h", "hls/spvit_token_select.h"):
+                "hls/spvit_ov_gemm.h", "hls/spvit_ov_select.h", "host/spvit_driver.py", "host/spvit_host.c",
+                "host/spvit_regs.h"):
         assert (out / rel).is_file(), rel
-    assert not (out / "weights.bin").exists()  # the micro model's weights are on-chip ROMs
     m = json.loads((out / "manifest.json").read_text())
     board = load_board("zcu102")
     assert m["board"]["part"] == board.part == "xczu9eg-ffvb1156-2-e"
     assert m["board"]["clock_mhz"] == 300
     assert m["model"]["config"] == default_source().ir.model and m["model"]["dataset"] == "digits"
-    assert m["weights"]["storage"] == "onchip"
     assert m["generator"]["command"].startswith("python -m spvit_fpga.generate --board zcu102")
-    eng = {e["name"]: e for e in m["parallelism"]["engines"]}
-    from spvit_fpga.nn.config import ModelConfig
+    # the overlay engine, the same one the RTL overlay runs: sizes from the board, the program's words
+    from spvit_fpga.hw.overlay.arch import choose_overlay
+    from spvit_fpga.hw.overlay.program import compile_program, encode_program
 
-    cfg = ModelConfig.from_dict(m["model"]["config"])
-    par = cost_model.choose_parallelism(cfg, board)
-    assert (eng["engine_block"]["pe"], eng["engine_block"]["simd"]) == (par.pe, par.simd)
-    r = cfg.mlp_hidden // cfg.embed_dim
-    # q k v proj + r fc1 + r fc2 tiles per block, the patch embedding's ceil(KP / C) fan-in tiles and
-    # the selectors' in_fc, out_fc1, out_fc2 (block-diagonal); no separate patch / selector-MLP engines
-    ntp = -(-cfg.in_chans * cfg.patch_size ** 2 // cfg.embed_dim)
-    assert eng["engine_block"]["call_sites"] == cfg.depth * (4 + 2 * r) + ntp + 3 * cfg.num_stages
-    assert not {"engine_patch", "engine_sel_in", "engine_sel_out1", "engine_sel_out2"} & set(eng)
+    ir = default_source().ir
+    eng = choose_overlay(board, ir.model["embed_dim"] // ir.model["num_heads"])
+    assert m["hls"]["architecture"] == "overlay" and m["hls"]["engine"]["lanes"] == eng.lanes
+    assert m["hls"]["engine"]["ports"] == 4 and m["hls"]["engine"]["port_bytes"] == 16
+    prog = compile_program(ir, eng)
+    assert (out / "weights.bin").read_bytes() == prog.stream.ddr_image(eng.ports)
+    assert m["weights"]["ddr_bytes"] == (out / "weights.bin").stat().st_size and m["weights"]["ports"] == 4
+    rom = (out / "src" / "spvit_program.h").read_text()
+    for word in encode_program(prog)[:5]:  # the ROM holds the encoded words, 64 bits a chunk
+        assert f"0x{word & (2**64 - 1):016x}ULL" in rom
     dsp = m["resources"]["dsp"]
-    assert dsp["total"] <= dsp["board"]
+    assert dsp["array"] == eng.lanes ** 2 // 2 and dsp["total"] <= board.resources["dsp"]
     est = m["estimate"]
-    assert est["target_kept"] == cost_model.target_kept(cfg)
-    for view in ("cost_model", "kernels"):
-        layers = est[view]["layers"]
-        assert sum(x["cycles"] for x in layers) == est[view]["total_cycles"]
-        assert est[view]["latency_ms"] == pytest.approx(est[view]["total_cycles"] / 300e3)
-        assert any(x["name"].startswith("select") for x in layers)
+    assert est["target_kept"] == [s.topk for s in ir.selectors]
+    h = est["kernels"]
+    assert sum(x["cycles"] for x in h["layers"]) == h["total_cycles"]
+    assert h["latency_ms"] == pytest.approx(h["total_cycles"] / 300e3)
+    assert "pipeline depths of each loop (DEPTH)" in est["assumptions"]["assumed_not_calibrated"]
     table = {r["schedule"]: r for r in est["latency_table"]}
-    assert table["target"]["cost_model_ms"] < table["dense"]["cost_model_ms"]  # pruning shortens the layers
-    assert table["target"]["kernels_ms"] < table["dense"]["kernels_ms"]
+    assert table["target"]["hls_ms"] < table["keep all"]["hls_ms"]  # pruning shortens the layers
+    assert table["target"]["rtl_engine_ms"] < table["keep all"]["rtl_engine_ms"]
     top = (out / "src" / "spvit_top.cpp").read_text()
-    for pragma in ("interface axis port = pixels", "interface axis port = results", "s_axilite port = return"):
+    for pragma in ("interface axis port = pixels", "interface axis port = results", "s_axilite port = return",
+                   "#pragma HLS dataflow"):
         assert pragma in top
+    for i in range(4):
+        assert f"m_axi port = w{i} bundle = gmem{i}" in top and f"const wport_t* w{i}" in top
+    assert top.count("max_read_burst_length = 256") == 8 and "num_read_outstanding = 4" in top
+    assert "typedef ap_uint<128> wport_t;" in (out / "src" / "spvit_top.h").read_text()
     assert m["files"]["src/spvit_top.cpp"]  # every file hashed
+
+
+def test_engine_is_cxx11_and_warning_clean(micro_project):
+    """The whole engine (every unit instantiated by the generated top and testbench) passes C++11
+    semantic checks (Vivado HLS 2020.x front ends) with -Wall -Wextra, no warning from hls/ or src/."""
+    from spvit_fpga.hls import gxx
+
+    out = micro_project[0]
+    flags = ["-Wall", "-Wextra", "-Wno-unknown-pragmas", "-Wno-unused-label", "-DSPVIT_AXIS_SHIM",
+             "-iquote", str(out / "src"), "-iquote", str(out / "hls"), "-iquote", str(out / "tb")]
+    log = gxx.check_syntax(out / "tb" / "csim_main.cpp", include_dirs=[out / "src", out / "hls", out / "tb"],
+                           std="c++11", extra_flags=flags)
+    ours = [ln for ln in log.splitlines() if "warning" in ln and ("/hls/" in ln or "/src/" in ln)]
+    assert not ours, "\n".join(ours)
+
+
+def test_loop_trip_counts_match_the_cycle_model(micro_project):
+    """Every pipelined loop counts its iterations in the C-simulation (tb writes them per image and
+    instruction); the HLS cycle model's trip counts (spvit_fpga/hls/estimate.py) must be equal,
+    for the run-time counts each image really had (the functional model's steps)."""
+    _check_trips(micro_project[0], default_source(), images=3)
 
 
 def test_csim_comparison_catches_a_difference(micro_project, tmp_path):
@@ -172,39 +198,102 @@ def test_csim_comparison_catches_a_difference(micro_project, tmp_path):
     assert not bad[0]["logits_equal"] and not bad[1]["kept_equal"]
 
 
+def test_csim_unbalanced_stream_is_not_bit_exact(micro_project, tmp_path):
+    """An image whose run made an hls::stream warn (a consumer reading more or fewer words than its
+    producer wrote: a hang in the synthesised dataflow region) is not bit-exact, even with equal
+    outputs.  A stand-in binary replays the real run's outputs and adds the ap_types warnings."""
+    out, _stdout, _ = micro_project
+    leftover = "WARNING: Hls::stream 'param_stream' contains leftover data, which may result in RTL simulation hanging."
+    empty = "WARNING: Hls::stream 'fifo' is read while empty, which may result in RTL simulation hanging."
+    lines = []
+    for i in range(20):
+        lines += [leftover] if i == 2 else []
+        lines.append(f"spvit_tb: image {i + 1}/20 bit-exact")
+    lines += [empty, "spvit_tb: 20/20 bit-exact"]
+    fake = tmp_path / "fake_csim"
+    fake.write_text("#!/bin/sh\n"
+                    f"cp {out / 'csim_out'}/*{ARRAY_SUFFIX} \"$2\"/\n"
+                    f"printf '%s\\n' {' '.join(shlex.quote(x) for x in lines)}\n")
+    fake.chmod(0o755)
+    copy = tmp_path / "p"
+    shutil.copytree(out, copy)
+    res = run_csim(copy, binary=fake)
+    assert res.images == 20 and res.bit_exact == 18
+    bad = [r for r in res.per_image if not r["bit_exact"]]
+    assert [r["index"] for r in bad] == [2, 19]
+    assert bad[0]["logits_equal"] and bad[0]["kept_equal"] and bad[0]["stream_warnings"] == [leftover]
+    assert bad[1]["stream_warnings"] == [empty]
+    assert all(r["stream_warnings"] == [] for r in res.per_image if r["bit_exact"])
+
+
 # --------------------------------------------------------------------------------------------
 # selector edge cases through the whole design
 # --------------------------------------------------------------------------------------------
 
 
 def _wide_biases(ir):
-    """A copy whose biases in one block and one selector need far more bits than the others: the
-    shared engines must widen their bias and accumulator types to cover every call."""
+    """A copy whose biases in one block and one selector need far more bits than the others (their
+    proven accumulator widths recomputed): the engine's accumulator must cover every GEMM."""
     import copy
     import dataclasses
+
+    from spvit_fpga.ir.graph import linear_acc_bits
 
     ir = copy.deepcopy(ir)
     b = ir.blocks[-1]
     rng = np.random.default_rng(0)
     b.fc1 = dataclasses.replace(b.fc1, bias=rng.integers(-(2**24), 2**24, b.fc1.out_features))
+    b.fc1.acc_bits = linear_acc_bits(b.fc1)
     s = ir.selectors[-1]
     s.in_fc = dataclasses.replace(s.in_fc, bias=rng.integers(-(2**20), 2**20, s.in_fc.out_features))
+    s.in_fc.acc_bits = linear_acc_bits(s.in_fc)
     return ir
 
 
-@pytest.mark.parametrize("case", ["all_pruned", "none_pruned", "topk", "wide_biases", "unpruned"])
+def _check_trips(out: Path, source: models.ModelSource, images: int) -> None:
+    from spvit_fpga.builder.design import design_for as _design
+    from spvit_fpga.hls.gxx import read_output
+    from spvit_fpga.hw.overlay.execute import run_engine
+    from spvit_fpga.hw.vectors import read_vectors
+
+    m = json.loads((out / "manifest.json").read_text())
+    e = m["hls"]["engine"]
+    plan = _design(source, load_board(m["board"]["name"]), lanes=e["lanes"], ports=e["ports"]).plan
+    trips = read_output(out / "csim_out", "trips")
+    n = len(plan.program.instructions)
+    vec = read_vectors(out)
+    assert trips.size == n * len(vec)
+    for i in range(min(images, len(vec))):
+        steps = run_engine(plan.program, vec.images[i].reshape(source.ir.input_shape)).steps
+        expect = [hls_estimate.unit_trips(plan, ins, st) for ins, st in zip(plan.program.instructions, steps)]
+        got = trips[i * n:(i + 1) * n].tolist()
+        bad = [(ins.name, g, x) for ins, g, x in zip(plan.program.instructions, got, expect) if g != x]
+        assert not bad, bad[:5]
+
+
+# every case on another engine geometry: array side L, HP ports (beat bytes), packing, port width
+EDGE_CASES = {"all_pruned": ("zcu102", 8, 1), "none_pruned": ("zcu102", 4, 4), "topk": ("zcu102", 32, 1),
+              "wide_biases": ("pynq-z2", None, None), "unpruned": ("ultra96v2", None, None)}
+
+
+@pytest.mark.parametrize("case", list(EDGE_CASES))
 def test_selector_edge_cases_bit_exact(case, tmp_path):
     src = default_source()
-    if case == "unpruned":  # no selector at all, on a smaller board (PE 16 x SIMD 32)
+    if case == "unpruned":  # no selector at all
         src = models.random_weights_ir("micro", selector_blocks=())
     ir = {"all_pruned": lambda i: i.with_thresholds([10**9] * len(i.selectors)),
           "none_pruned": lambda i: i.with_thresholds([-10**9] * len(i.selectors)),
           "topk": lambda i: i.with_decision("topk"),
           "wide_biases": _wide_biases, "unpruned": lambda i: i}[case](src.ir)
-    out = generate_api(tmp_path / case, models.ModelSource(ir, case, "digits"),
-                       board="ultra96v2" if case == "unpruned" else "zcu102")
+    board, lanes, ports = EDGE_CASES[case]
+    source = models.ModelSource(ir, case, "digits")
+    out = generate_api(tmp_path / case, source, board=board, lanes=lanes, ports=ports)
     res = run_csim(out)
     assert res.all_bit_exact, res.per_image
+    _check_trips(out, source, images=1)
+    m = json.loads((out / "manifest.json").read_text())
+    if lanes is not None:
+        assert (m["hls"]["engine"]["lanes"], m["hls"]["engine"]["ports"]) == (lanes, ports)
     kept = [r["kept"] for r in res.per_image]
     n = ir.patch_embed.grid ** 2
     if case == "unpruned":
@@ -215,35 +304,9 @@ def test_selector_edge_cases_bit_exact(case, tmp_path):
         assert all(k == [n] * len(ir.selectors) for k in kept)  # package tokens are zeros
     elif case == "topk":
         assert all(k == [s.topk for s in ir.selectors] for k in kept)
-    else:
-        m = json.loads((out / "manifest.json").read_text())
-        eng = {e["name"]: e for e in m["parallelism"]["engines"]}
-        # the selector's in_fc runs on the block engine (block-diagonal), whose types cover every call
-        assert int(eng["engine_block"]["accumulator"][7:-1]) >= 26 and "engine_sel_in" not in eng
-
-
-def test_small_engine_fallback_bit_exact(tmp_path, monkeypatch):
-    """IRs whose patch embedding or selector MLP formats do not fit the block engine keep the
-    separate engine_patch / engine_sel_in/out1/out2 path: bit-exact, and the manifest's kernel
-    estimate describes that path."""
-    import dataclasses
-
-    from spvit_fpga.hls import plan as plan_mod
-    from spvit_fpga.nn.config import ModelConfig
-
-    monkeypatch.setattr(plan_mod._Builder, "_patch_on_block", lambda self, op: None)
-    monkeypatch.setattr(plan_mod._Builder, "_selector_fits_block", lambda self, s: False)
-    out = generate_api(tmp_path / "fallback", default_source())
-    res = run_csim(out)
-    assert res.images == 3 and res.all_bit_exact, res.per_image
-    m = json.loads((out / "manifest.json").read_text())
-    eng = {e["name"] for e in m["parallelism"]["engines"]}
-    assert {"engine_patch", "engine_sel_in", "engine_sel_out1", "engine_sel_out2"} <= eng
-    cfg = ModelConfig.from_dict(m["model"]["config"])
-    b = m["parallelism"]["block_engine"]
-    shape = dataclasses.replace(design_shape(cfg, b["pe"], b["simd"]), patch_tiles=0, sel_on_block=False)
-    kept = m["estimate"]["kept_tokens"]
-    assert m["estimate"]["kernels"]["total_cycles"] == sum(x.cycles for x in kernel_costs(cfg, shape, kept))
+    else:  # pynq-z2: DSP48E1, one multiply a weight; 64-bit HP ports
+        assert m["hls"]["engine"]["pack"] == 1 and m["hls"]["engine"]["port_bytes"] == 8
+        assert m["hls"]["config"]["ACC_W"] >= 26  # the wide biases widen the accumulator
 
 
 # --------------------------------------------------------------------------------------------
@@ -264,11 +327,23 @@ def test_deit_tiny_block_with_selector_ddr_csim_bit_exact(tmp_path):
     out = generate_api(tmp_path / "deit", src, images=imgs, labels=None, weights="ddr")
     m = json.loads((out / "manifest.json").read_text())
     assert m["weights"]["storage"] == "ddr" and (out / "weights.bin").stat().st_size == m["weights"]["ddr_bytes"]
-    assert m["parallelism"]["block_engine"] == {"pe": 64, "simd": 64, "macs_per_cycle": 4096}
+    e = m["hls"]["engine"]
+    assert (e["lanes"], e["pack"], e["ports"], e["port_bytes"]) == (64, 2, 4, 16)
+    assert m["resources"]["dsp"]["array"] == 2048
     t2 = time.monotonic()
     res = run_csim(out)
     t3 = time.monotonic()
     assert res.all_bit_exact, res.per_image
+    _check_trips(out, src, images=1)
+    # the shape-only IR (what --estimate uses for DeiT) has this calibrated IR's program and stream
+    from spvit_fpga.hls.plan import build_plan
+    from spvit_fpga.hw.overlay.shapes import shape_ir
+    from spvit_fpga.nn.config import ModelConfig
+
+    real = build_plan(src.ir, load_board("zcu102")).program
+    shp = build_plan(shape_ir(ModelConfig.from_dict(src.ir.model), default_source().ir), load_board("zcu102")).program
+    assert [i.name for i in real.instructions] == [i.name for i in shp.instructions]
+    assert [b.beats for b in real.stream.blobs] == [b.beats for b in shp.stream.blobs]
     kept = res.per_image[0]["kept"][0]
     assert 0 < kept < cfg.num_patches
     print(f"deit-tiny block+selector: IR {t1 - t0:.1f} s, generate {t2 - t1:.1f} s, "
@@ -278,7 +353,7 @@ def test_deit_tiny_block_with_selector_ddr_csim_bit_exact(tmp_path):
 @pytest.mark.slow
 def test_deit_tiny_random_weights_cli_with_official_selector(tmp_path, capsys):
     """The CLI path: --model deit-tiny --random-weights, first 4 blocks (the first selector sits
-    before block 3), weights on chip (auto), C-sim of one synthetic image."""
+    before block 3), C-sim of one synthetic image."""
     out = tmp_path / "deit4"
     t0 = time.monotonic()
     code = generate.main(["--board", "zcu102", "--model", "deit-tiny", "--random-weights", "--depth", "4",
@@ -332,7 +407,7 @@ def test_checkpoint_and_ir_sources_give_the_same_design(tmp_path):
     assert differ == ["README.md", "manifest.json"]  # the model's description only
     ma, mb = (json.loads((tmp_path / d / "manifest.json").read_text()) for d in "ab")
     assert ma["model"]["dataset"] == mb["model"]["dataset"] == "digits"
-    assert ma["estimate"] == mb["estimate"] and ma["parallelism"] == mb["parallelism"]
+    assert ma["estimate"] == mb["estimate"] and ma["hls"] == mb["hls"]
 
 
 def test_float_checkpoint_is_quantised_after_training(tmp_path, capsys):
@@ -384,21 +459,30 @@ def test_tcl_scripts_run_with_stub_commands(board_name, micro_project, tmp_path)
         out = micro_project[0]
     else:
         out = generate_api(tmp_path / board_name, default_source(), board_name)
+    m = json.loads((out / "manifest.json").read_text())
+    ports = m["hls"]["engine"]["ports"]
     calls, err = run_tcl(out / "run_hls.tcl", tmp_path)
     assert err == ""
     names = [c.split()[0] for c in calls]
+    # csim and csynth by default; no config_interface without Vitis (Vivado HLS 2020.1 lacks the options)
     assert names == ["open_project", "set_top", "add_files", "add_files", "open_solution", "set_part", "create_clock",
-                     "csim_design", "csynth_design", "cosim_design", "export_design", "exit"]
+                     "csim_design", "csynth_design", "exit"]
     assert calls[names.index("set_part")] == f"set_part {board.part}"
     assert calls[names.index("create_clock")] == f"create_clock -period {1000 / board.clock_mhz:.3f} -name default"
     assert calls[names.index("set_top")] == "set_top spvit_top"
     assert f"csim_design -argv {{{out} {out}/csim_out}}" in calls
-    # step selection
-    calls, _ = run_tcl(out / "run_hls.tcl", tmp_path, env={"SPVIT_HLS_STEPS": "csim csynth"})
-    assert [c.split()[0] for c in calls][-3:] == ["csim_design", "csynth_design", "exit"]
-    # Vitis HLS (XILINX_HLS set) compiles as C++14, Vivado HLS as C++11
+    # cosim and export are opt-in; cosim runs two images
+    calls, _ = run_tcl(out / "run_hls.tcl", tmp_path, env={"SPVIT_HLS_STEPS": "csim cosim export"})
+    assert [c.split()[0] for c in calls][-4:] == ["csim_design", "cosim_design", "export_design", "exit"]
+    assert f"cosim_design -argv {{{out} {out}/csim_out 2}}" in calls
+    # Vitis HLS (XILINX_HLS set): C++14, the vivado flow target and the m_axi widening settings
     calls, _ = run_tcl(out / "run_hls.tcl", tmp_path, env={"XILINX_HLS": "/opt/x"})
     assert "-std=c++14" in calls[2]
+    assert "open_solution -reset solution1 -flow_target vivado" in calls
+    cfg = next(c for c in calls if c.startswith("config_interface"))
+    for opt in ("-m_axi_max_widen_bitwidth 512", "-m_axi_alignment_byte_size 64", "-m_axi_max_read_burst_length 256",
+                "-m_axi_num_read_outstanding 4"):
+        assert opt in cfg
 
     calls, err = run_tcl(out / "block_design.tcl", tmp_path)
     if board.family == "alveo":
@@ -411,7 +495,14 @@ def test_tcl_scripts_run_with_stub_commands(board_name, micro_project, tmp_path)
     ps_cfg = next(c for c in calls if "FREQMHZ" in c)
     assert f"FREQMHZ {board.clock_mhz:g}" in ps_cfg
     assert any("spvit_fpga:hls:spvit_top:1.0" in c for c in calls)
-    assert any(board.memory["ports"][0] in c for c in calls)  # DMA on the first HP port
+    # one weight master per HP port, each to its own port; the interrupt wired to the PS
+    hp = board.memory["ports"]
+    for i in range(ports):
+        assert any(f"Master /spvit/m_axi_gmem{i} " in c and f"Slave /ps/{hp[i]} " in c for c in calls), i
+    assert not any(f"m_axi_gmem{ports}" in c for c in calls)
+    irq = "pl_ps_irq0" if board.family == "zynq_ultrascale_plus" else "IRQ_F2P"
+    assert "get_bd_pins spvit/interrupt" in calls and f"get_bd_pins ps/{irq}" in calls
+    assert any(hp[0] in c and "/dma/M_AXI_MM2S" in c for c in calls)  # DMA on the first HP port
 
 
 # --------------------------------------------------------------------------------------------
@@ -460,9 +551,10 @@ def test_cli_argument_errors(tmp_path):
 
 
 def test_model_that_does_not_fit_reports_the_numbers():
-    with pytest.raises(UserError, match=r"deit-base does not fit pynq-z2 \(.*needs \d+, board has \d+"):
-        generate.main(["--board", "pynq-z2", "--model", "deit-base", "--estimate"])
-    with pytest.raises(UserError, match=r"does not fit zcu102 .*bram18: needs \d+, board has 1824"):
+    with pytest.raises(UserError, match=r"deit-small does not fit pynq-z2: the HLS engine \(L = \d+\) needs \d+ BRAM18, "
+                                        r"the board has 280"):
+        generate.main(["--board", "pynq-z2", "--model", "deit-small", "--estimate"])
+    with pytest.raises(UserError, match=r"--weights onchip: the HLS engine streams every parameter from DDR"):
         generate.main(["--board", "zcu102", "--model", "deit-small", "--estimate", "--weights", "onchip"])
 
 
@@ -488,58 +580,29 @@ def test_missing_compiler_is_an_error_not_a_skip(micro_project, monkeypatch):
 
 @pytest.mark.parametrize("name", ["deit-tiny", "deit-small"])
 def test_zcu102_estimates_for_deit(name, capsys):
-    """The GEMM array uses most of the ZCU102's DSPs; both estimate views are printed."""
+    """The estimate of the full DeiT on zcu102 (shape-only program, no weights), as JSON: the engine
+    uses most of the DSPs, both latency views of the generated design, pruning shortens the image."""
     assert generate.main(["--board", "zcu102", "--model", name, "--estimate", "--json"]) == 0
     est = json.loads(capsys.readouterr().out)
     board, cfg = load_board("zcu102"), model_config(name)
-    par = cost_model.choose_parallelism(cfg, board)
-    assert (par.pe, par.simd) == (64, 64) and not par.weights_onchip
-    assert par.macs_per_cycle / board.int8_macs_per_dsp >= 0.8 * board.resources["dsp"]
+    from spvit_fpga.hw.overlay.shapes import shape_ir
+
+    d = design_for(models.ModelSource(shape_ir(cfg, default_source().ir), name, None), board)
+    assert d.plan.lanes == 64 and d.resources["dsp"]["array"] == 2048
+    assert d.resources["dsp"]["total"] >= 0.8 * board.resources["dsp"]
+    assert d.resources["dsp"]["total"] <= board.resources["dsp"] and d.resources["bram18"]["total"] <= 1824
     kept = cost_model.target_kept(cfg)
-    cm_ms = cost_model.latency_ms(cost_model.layer_costs(cfg, board, par, kept), board)
     assert est["kept_tokens"]["per_stage"] == kept and "target keep ratios" in est["kept_tokens"]["source"]
-    assert est["sections"]["cost_model"]["latency_ms"] == pytest.approx(cm_ms, rel=1e-12)
-    assert cm_ms < 9.15  # below HeatViT's DeiT-S figure on the same board and clock (target accelerator)
-    shape = design_shape(cfg, par.pe, par.simd)
-    k_ms = sum(x.cycles for x in kernel_costs(cfg, shape, kept)) / 300e3
-    assert est["sections"]["kernels"]["latency_ms"] == pytest.approx(k_ms, rel=1e-12)
-    dense = sum(x.cycles for x in kernel_costs(cfg, shape, [cfg.num_patches] * 3)) / 300e3
-    assert est["sections"]["kernels"]["dense_latency_ms"] == pytest.approx(dense, rel=1e-12)
-    assert k_ms < dense  # pruning shortens every later layer
-
-
-def test_kernel_estimate_attention_and_merge_formulas():
-    """The attention part is spvit::attention_cycles (hls/spvit_attention.h, checked by a
-    static_assert in tests/hls_drivers/attention_tb.cpp) plus loop entry; the merge is
-    token_select_frame's loops at MERGE_LANES channels per cycle."""
-    from spvit_fpga.hls import estimate
-
-    lo = estimate.LOOP_OVERHEAD
-    # DeiT head: 197 tokens, DH 64, 32 lanes, 8 query rows, 8 exps per cycle: 25 blocks,
-    # 26 fused scores/context loops of 197 * 2 cycles, 25 exps loops of 25 cycles
-    assert estimate._attention(197, 64, 32, 8, 8) == 26 * (197 * 2 + lo) + 25 * (25 + lo)
-    assert estimate._attention(0, 64, 32, 8, 8) == lo
-    cfg = model_config("deit-small")
-    shape = design_shape(cfg, 64, 64)
-    assert (shape.attn_qp, shape.attn_simd, shape.attn_el, shape.merge_lanes) == (8, 32, 8, 16)
-    assert shape.patch_tiles == 2 and shape.sel_on_block
-    costs = {c.name: c.cycles for c in kernel_costs(cfg, shape, [121, 72, 27])}
-    assert costs["block0.attn"] == 6 * estimate._attention(197, 64, 32, 8, 8)
-    cb = 384 // 16  # 16 channels per cycle
-    assert costs["select1.merge"] == 2 * 121 + cb + (1 + 121 + 1) * cb + cb + 4 * lo
-
-
-def test_kernel_estimate_uses_the_library_linear_formula():
-    """The GEMM part of the kernel estimate is spvit::linear_cycles (hls/spvit_linear.h)."""
-    from spvit_fpga.hls import estimate
-
-    # K/SIMD = 3 prefetch, 2 tiles of max(n, 1) * 3 with the next tile's load hidden, the last tile
-    assert estimate._linear(192, 192, 64, 64, 100) == 3 * (1 + 2 * 100 + 100) + 4 * estimate.LOOP_OVERHEAD
-    cfg = model_config("deit-tiny")
-    shape = design_shape(cfg, 64, 64)
-    costs = {c.name: c for c in kernel_costs(cfg, shape, [121, 72, 27])}
-    assert costs["block0.qkv"].tokens == 197 and costs["block3.qkv"].tokens == 1 + 121 + 1
-    assert costs["block11.qkv"].tokens == 1 + 27 + 3
+    assert est["architecture"]["lanes"] == 64 and est["architecture"]["dsp"] == d.resources["dsp"]["total"]
+    s = hls_estimate.hls_summary(d.plan, kept)  # the manifest's figures: the estimate shows the same design
+    hls, rtl = est["sections"]["hls"], est["sections"]["rtl_engine"]
+    assert hls["total_cycles"] == s["total_cycles"] and rtl["total_cycles"] == s["rtl_engine_cycles"]
+    assert [x["cycles"] for x in rtl["layers"]] == [x["rtl_cycles"] for x in s["layers"]]
+    assert s["latency_ms"] < 9.15  # below HeatViT's DeiT-S figure on the same board and clock
+    dense = hls_estimate.hls_summary(d.plan, [cfg.num_patches] * 3)
+    assert s["latency_ms"] < dense["latency_ms"]  # pruning shortens every later layer
+    assert hls["dense_cycles"] == dense["total_cycles"] and rtl["dense_cycles"] == dense["rtl_engine_cycles"]
+    assert abs(hls["total_cycles"] / rtl["total_cycles"] - 1) < 0.05  # two schedules of one program
 
 
 def test_estimate_measures_the_kept_tokens_of_a_trained_model(tmp_path, capsys):
@@ -558,8 +621,8 @@ def test_estimate_measures_the_kept_tokens_of_a_trained_model(tmp_path, capsys):
     kept = est["kept_tokens"]
     assert kept["per_stage"] == [64, 64, 64] and kept["min"] == [64, 64, 64] and kept["images"] == 6
     assert kept["source"].startswith("measured by the integer reference")
-    cm = est["sections"]["cost_model"]
-    assert cm["total_cycles"] == cm["dense_cycles"]  # nothing pruned: the dense cost
+    for sec in est["sections"].values():
+        assert sec["total_cycles"] == sec["dense_cycles"]  # nothing pruned: the dense cost
     # the same model's own IR prunes: measured below the dense count, and the text puts the summary first
     own = tmp_path / "own"
     own.mkdir()
@@ -568,5 +631,9 @@ def test_estimate_measures_the_kept_tokens_of_a_trained_model(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("micro on zcu102") and lines[1].startswith("kept patch tokens per stage: [")
     assert "measured by the integer reference on digits test split, first 6" in lines[1]
-    assert lines[3].split()[0] == "estimate" and lines[4].startswith("cost model (target accelerator)")
-    assert lines.index("cost model (target accelerator), per layer:") > 6
+    assert lines[4].split()[0] == "estimate" and lines[5].startswith("HLS design (schedule of hls/)")
+    assert lines[6].startswith("RTL overlay engine (cycle model)")
+    table = next(i for i, x in enumerate(lines) if x.startswith("instruction "))
+    assert table > 8 and lines[table].split()[3:] == ["HLS", "HLS", "stall", "RTL", "model"]
+    measured = [int(x) for x in lines[1].split("[")[1].split("]")[0].split(",")]
+    assert measured[-1] < 64

@@ -11,12 +11,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 from .. import __version__
 from ..hls import project as hls_project
+from ..hls.drc import run_drc
 from ..hw import cost_model
 from ..hw.vectors import TestVectors
 from ..outdir import write_dir_atomically
@@ -32,30 +32,16 @@ MANIFEST = "manifest.json"
 # --------------------------------------------------------------------------------------------
 
 
-def _dsp_estimate(d: Design) -> dict[str, Any]:
-    """DSP slices of the generated engines: MACs / (int8 MACs per DSP), the attention unit
-    (QP query rows x lanes, score and context phases), one multiplier per LayerNorm lane and
-    one per lane of the package-token merge."""
-    per = d.board.int8_macs_per_dsp
-    engines = {e.name: -(-e.macs_per_cycle // per) for e in d.plan.engines}
-    attention = -(-2 * d.plan.shape.attn_qp * d.plan.attn_simd // per)
-    layernorm = d.plan.shape.lanes
-    merge = getattr(d.plan.shape, "merge_lanes", 0)  # p x token products of the package-token merge
-    total = sum(engines.values()) + attention + layernorm + merge
-    return {"engines": engines, "attention": attention, "layernorm": layernorm, "merge": merge, "total": total,
-            "board": d.board.resources["dsp"],
-            "fraction": round(total / max(1, d.board.resources["dsp"]), 4), "int8_macs_per_dsp": per}
-
-
 def manifest(d: Design, vectors: TestVectors, files: dict[str, bytes], command: str,
              kept: Optional[Sequence[int]] = None) -> dict[str, Any]:
     ir, plan, board = d.source.ir, d.plan, d.board
-    weights: dict[str, Any] = {"storage": "ddr" if plan.weights_in_ddr else "onchip",
-                               "onchip_values": int(sum(a.size for a in plan.arrays)),
-                               "model_weight_bytes": cost_model.weight_bytes(d.cfg)}
-    if plan.weights_in_ddr and "weights.bin" in files:
-        weights.update({"ddr_image": "weights.bin", "ddr_bytes": len(files["weights.bin"]),
-                        "ddr_sha256": hashlib.sha256(files["weights.bin"]).hexdigest()})
+    eng = plan.cfg
+    weights: dict[str, Any] = {"storage": "ddr", "model_weight_bytes": cost_model.weight_bytes(d.cfg),
+                               "ddr_image": "weights.bin", "ddr_bytes": len(files["weights.bin"]),
+                               "ddr_sha256": hashlib.sha256(files["weights.bin"]).hexdigest(),
+                               "ports": eng.ports, "region_bytes": plan.region_bytes,
+                               "param_stream_bytes": plan.program.stream.nbytes}
+    prog = plan.program
     return {
         "generator": {"name": "spvit_fpga", "version": __version__, "command": command},
         "model": {
@@ -68,20 +54,22 @@ def manifest(d: Design, vectors: TestVectors, files: dict[str, bytes], command: 
         "board": {"name": board.name, "part": board.part, "board_part": board.board_part, "family": board.family,
                   "clock_mhz": board.clock_mhz, "clock_period_ns": float(d.clock_period_ns)},
         "interfaces": {
-            "pixels": f"AXI-Stream in, {plan.in_word_bits}-bit words, {plan.consts['IN_WORDS']} per image",
-            "results": f"AXI-Stream out, {plan.out_word_bits}-bit words: {d.cfg.num_classes} logits + {d.cfg.num_stages} kept counts",
-            "weights": "m_axi (gmem), weights.bin" if plan.weights_in_ddr else None,
-            "control": "s_axilite (control)",
+            "pixels": f"AXI-Stream in, {8 * plan.consts['PIX']}-bit words of {plan.consts['PIX']} pixels, "
+                      f"{plan.in_words} words per image",
+            "results": f"AXI-Stream out, 32-bit words: {d.cfg.num_classes} logits + {d.cfg.num_stages} kept counts",
+            "weights": [f"m_axi gmem{i} (ap_uint<{eng.port_bits}>, region {i} of weights.bin)" for i in range(eng.ports)],
+            "control": "s_axilite (control): ap_ctrl_hs, interrupt, one 64-bit address a weight port",
         },
-        "parallelism": {
-            "cost_model": asdict(d.par),
-            "block_engine": {"pe": plan.block_pe, "simd": plan.block_simd, "macs_per_cycle": plan.block_pe * plan.block_simd},
-            "attention_simd": plan.attn_simd,
-            "engines": [{"name": e.name, "role": e.role, "k": e.k, "m": e.m, "pe": e.pe, "simd": e.simd,
-                         "macs_per_cycle": e.macs_per_cycle, "call_sites": e.calls, "accumulator": e.tacc}
-                        for e in plan.engines],
+        "hls": {
+            "architecture": "overlay",
+            "engine": eng.to_dict(),
+            "program": {"instructions": len(prog.instructions), "instruction_bits": plan.consts["INSTR_BITS"],
+                        "stream_beats": prog.stream.beats, "softmax_banks": list(plan.softmax_banks)},
+            "buffers": {"activation_bank_words": prog.bank_words, "residual_words": plan.consts["XB_WORDS"],
+                        "accumulator_rows": plan.consts["ACC_ROWS"], "result_words": plan.consts["RES_WORDS"]},
+            "config": dict(plan.consts),
         },
-        "resources": {"cost_model": d.resources, "dsp": _dsp_estimate(d), "board": board.resources},
+        "resources": d.resources,
         "weights": weights,
         "estimate": estimates(d, kept),
         "test_vectors": {"images": len(vectors), "source": vectors.source, "labels": vectors.labels.tolist()},
@@ -152,6 +140,7 @@ def build_project(d: Design, vectors: TestVectors, command: str, kept: Optional[
         rtl_files, rtl_entry = rtl_design(d, kept, rtl_arch, rtl_lanes, rtl_ports)
         files.update(rtl_files)
     m = manifest(d, vectors, files, command, kept)
+    m["hls"]["drc"] = run_drc(files, d.plan).to_json()
     if rtl_entry is not None:
         m["rtl"] = rtl_entry
     files[MANIFEST] = (json.dumps(m, indent=2) + "\n").encode()

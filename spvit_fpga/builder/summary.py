@@ -4,6 +4,7 @@ generated project.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from ..hw.boards import board_names, load_board
@@ -23,18 +24,25 @@ def boards_table() -> str:
 
 
 def summary_table(design: Design, files: dict, out: Path, csim=None) -> str:
-    plan, board, cfg = design.plan, design.board, design.cfg
+    plan, board = design.plan, design.board
     est = estimates(design)
-    eb = plan.engine("engine_block")
+    e = plan.cfg
     rows = [("item", "value"),
             ("model", design.source.description),
             ("board", f"{board.name} ({board.part}), {board.clock_mhz:g} MHz"),
-            ("block GEMM engine", f"PE {eb.pe} x SIMD {eb.simd} = {eb.macs_per_cycle} MAC/cycle"),
-            ("weights", f"DDR image {len(files.get('weights.bin', b''))} bytes" if plan.weights_in_ddr else "on-chip ROMs"),
+            ("engine", f"overlay, L = {e.lanes}: {e.lanes * e.lanes} MAC/cycle, {e.ports} weight port(s) of {e.port_bits} bits"),
+            ("resources", f"DSP {design.resources['dsp']['total']} / {board.resources['dsp']}, "
+                          f"BRAM18 {design.resources['bram18']['total']} / {board.resources['bram18']}"),
+            ("weights", f"DDR image {len(files.get('weights.bin', b''))} bytes"),
             ("kept tokens (target)", str(est["target_kept"])),
-            ("latency, cost model", f"{est['cost_model']['latency_ms']:.3f} ms"),
-            ("latency, kernels", f"{est['kernels']['latency_ms']:.3f} ms"),
+            ("latency, HLS schedule", f"{est['kernels']['latency_ms']:.3f} ms"),
+            ("latency, RTL engine model", f"{est['kernels']['rtl_engine_ms']:.3f} ms"),
             ("files", f"{len(files)} in {out}")]
+    if "manifest.json" in files:
+        drc = json.loads(files["manifest.json"])["hls"]["drc"]
+        rules = drc["rules"]
+        rows.append(("design-rule check", f"{sum(r['passed'] for r in rules)}/{len(rules)} rules passed"
+                     + ("" if drc["passed"] else f" (FAILED: {', '.join(r['rule'] for r in rules if not r['passed'])})")))
     if csim is not None:
         rows.append(("C-simulation", f"{csim.bit_exact}/{csim.images} bit-exact (compile {csim.compile_seconds:.1f} s, "
                                      f"run {csim.run_seconds:.1f} s)"))

@@ -96,6 +96,7 @@ __all__ = [
     "SynthResult",
     "YosysError",
     "HierSynthResult",
+    "OVERLAY_KEEP_HIERARCHY",
     "format_counts",
     "hierarchy_totals",
     "module_base_name",
@@ -635,6 +636,12 @@ def hierarchy_totals(stat: Mapping[str, Any], top: str) -> tuple[dict, dict]:
     per = {m: {"module": module_base_name(m), "instances": instances[m],
                "cells": {t: n for t, n in sorted(mods[m].items()) if t not in mods}} for m in order}
     return dict(sorted(total.items())), per
+
+
+# The overlay engine's repeated modules (``generate --rtl-arch overlay``): the GEMM array's L adder
+# trees, the GEMM's L epilogue lanes and the LayerNorm's per-lane requantisers (each repeated L times;
+# what keeping a module costs is said at synth_xilinx_hier).
+OVERLAY_KEEP_HIERARCHY = ("spvit_ov_addtree", "spvit_ov_gemm_epi", "spvit_ov_layernorm_rq")
 
 
 def synth_xilinx_hier(

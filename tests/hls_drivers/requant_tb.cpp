@@ -1,10 +1,12 @@
-// C-simulation driver: spvit_requant.h, spvit_add.h and the constexpr width helpers of
+// C-simulation driver: spvit_requant.h, the run-time requantiser and scaled division of the
+// overlay units (spvit_ov_core.h, spvit_ov_select.h) and the constexpr width helpers of
 // spvit_common.h.  Every section reads flat input arrays and writes one output per element;
 // tests/test_hls_kernels.py compares them with spvit_fpga.intops.
 #include <ap_int.h>
 
-#include "spvit_add.h"
 #include "spvit_common.h"
+#include "spvit_ov_core.h"
+#include "spvit_ov_select.h"
 #include "spvit_requant.h"
 #include "spvit_tb_io.h"
 
@@ -87,41 +89,27 @@ int main(int argc, char** argv) {
     spvit_tb::write_array(dir, "sdiv_up3", up);
     spvit_tb::write_array(dir, "sdiv_dn3", dn);
   }
-  // residual add with run-time fractions (int16 + int8 -> int16 / int8)
+  // the overlay units' run-time requantiser (spvit_ov_core.h requant_rt): 48-bit values, run-time
+  // shift and output format (bits, signed)
   {
-    const array_t a = spvit_tb::read_array(dir, "add_a");
-    const array_t b = spvit_tb::read_array(dir, "add_b");
-    const array_t fr = spvit_tb::read_array(dir, "add_fr");
-    array_t y16, y8;
-    for (size_t i = 0; i < a.size(); i++) {
-      const int fa = (int)fr[3 * i], fb = (int)fr[3 * i + 1], fo = (int)fr[3 * i + 2];
-      y16.push_back(add<20, ap_int<16> >(ap_int<16>(a[i]), ap_int<8>(b[i]), fa, fb, fo).to_int64());
-      y8.push_back(add<20, ap_int<8> >(ap_int<16>(a[i]), ap_int<8>(b[i]), fa, fb, fo).to_int64());
+    const array_t x = spvit_tb::read_array(dir, "rt_x");
+    const array_t p = spvit_tb::read_array(dir, "rt_p");  // shift, bits, signed per value
+    array_t y;
+    for (size_t i = 0; i < x.size(); i++) {
+      const ap_int<48> v = x[i];
+      if ((long long)v != x[i]) return 4;
+      y.push_back(requant_rt<48>(v, (int)p[3 * i], format_range((int)p[3 * i + 1], p[3 * i + 2] != 0)));
     }
-    spvit_tb::write_array(dir, "add_y16", y16);
-    spvit_tb::write_array(dir, "add_y8", y8);
-    // embed_add (class token + frame-wide add, 4 lanes) on the same operands and fractions: every
-    // element must equal add<>; rows past N + 1 untouched
-    static const int C = 12, NT = 5;
-    static ap_int<24> fa_acc[NT + 2][C];
-    static ap_int<16> fb_pos[NT][C], cls[C], frame[NT + 3][C];
-    for (size_t base = 0; base + NT * C <= a.size(); base += NT * C) {
-      const int fa = (int)fr[3 * base], fb = (int)fr[3 * base + 1], fo = (int)fr[3 * base + 2];
-      for (int t = 0; t < NT; t++)
-        for (int c = 0; c < C; c++) {
-          fa_acc[t][c] = ap_int<24>(a[base + t * C + c] * 37);
-          fb_pos[t][c] = ap_int<16>(b[base + t * C + c] * 129);
-        }
-      for (int c = 0; c < C; c++) cls[c] = c - 6;
-      for (int t = 0; t < NT + 3; t++)
-        for (int c = 0; c < C; c++) frame[t][c] = 999;
-      embed_add<C, NT, NT + 2, NT + 3, 20, 4>(cls, fa_acc, fb_pos, frame, fa, fb, fo);
-      for (int c = 0; c < C; c++) {
-        if (frame[0][c] != cls[c] || frame[NT + 1][c] != 999 || frame[NT + 2][c] != 999) std::exit(9);
-        for (int t = 0; t < NT; t++)
-          if (frame[1 + t][c] != add<20, ap_int<16> >(fa_acc[t][c], fb_pos[t][c], fa, fb, fo)) std::exit(9);
-      }
-    }
+    spvit_tb::write_array(dir, "rt_y", y);
+  }
+  // run-time scaled division (spvit_ov_select.h scaled_div_rt): RNE(num * 2^up / den)
+  {
+    const array_t n = spvit_tb::read_array(dir, "sdrt_n");
+    const array_t d = spvit_tb::read_array(dir, "sdrt_d");
+    const array_t u = spvit_tb::read_array(dir, "sdrt_up");
+    array_t y;
+    for (size_t i = 0; i < n.size(); i++) y.push_back(scaled_div_rt(ap_int<48>(n[i]), ap_uint<32>(d[i]), (int)u[i]));
+    spvit_tb::write_array(dir, "sdrt_y", y);
   }
   // width helpers (constexpr functions evaluated at run time here)
   {

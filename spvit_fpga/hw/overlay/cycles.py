@@ -26,9 +26,10 @@ from .program import (Concat, Count, Gemm, HeadMean, LayerNorm, LoadXB, Pixels, 
                       TokenMean)
 
 __all__ = ["StepCycles", "program_cycles", "counts_for_kept", "gemm_cycles", "layernorm_cycles", "softmax_cycles",
-           "selector_cycles", "loadxb_cycles", "pixel_runs", "CTRL_CYCLES", "FETCH_START"]
+           "selector_cycles", "loadxb_cycles", "pixel_runs", "CTRL_CYCLES", "FETCH_START", "ParamStreamTiming"]
 
 CTRL_CYCLES = 6
+BURST_ISSUE = 5  # pop that frees a burst's room -> first beat of that burst at the consumer, besides the DDR latency
 """Cycles from a unit's ``done`` to the next unit's ``start`` (ROM read 2, count operands 1, counts 1, chunks
 1, launch 1)."""
 FETCH_START = 5
@@ -56,19 +57,33 @@ class _Stream:
         self.period = cfg.stream_bytes / min(float(cfg.stream_bytes), cfg.ddr_bytes_per_cycle)  # cycles a beat
         self.first = FETCH_START + cfg.ddr_latency + 2
         self.fifo = cfg.fifo_beats
+        self.burst = min(cfg.max_burst, 4096 // cfg.port_bytes)  # port beats a burst (regions are 4 KiB aligned)
+        self.refill = cfg.ddr_latency + BURST_ISSUE
         self.total = total_beats
         self.next = 0  # next beat to pop
         self.pops: list[float] = []  # pop time of every beat so far
+        self.last = -math.inf  # arrival of the previous beat
 
     def arrival(self, j: int) -> float:
-        t = self.first + j * self.period
+        """Arrival of beat ``j`` (called in beat order): no earlier than the DDR rate allows after the
+        previous beat (the shared budget holds at most one beat of credit, so a stream held back by a
+        full FIFO does not catch up in a burst), nor before the FIFO had room for it."""
+        t = max(self.first + j * self.period, self.last + self.period)
         if j >= self.fifo:
             t = max(t, self.pops[j - self.fifo] + 2)  # the FIFO had no room until that beat left
+            # a burst is requested only when the FIFO has room for all of it: the first beat of burst
+            # m waits for the pop that freed that room, then the read latency
+            m0 = (j // self.burst) * self.burst
+            g = m0 + self.burst - self.fifo - 1
+            if j == m0 and g >= 0:
+                t = max(t, self.pops[g] + self.refill)
         return t
 
     def pop(self, earliest: float) -> float:
         """Pop the next beat no earlier than ``earliest``; returns the pop cycle."""
-        t = max(earliest, math.ceil(self.arrival(self.next)))
+        a = self.arrival(self.next)
+        self.last = a
+        t = max(earliest, math.ceil(a))
         self.pops.append(t)
         self.next += 1
         return t
@@ -80,6 +95,11 @@ class _Stream:
         for _ in range(n):
             t = self.pop(t + 1)
         return t
+
+
+ParamStreamTiming = _Stream
+"""The param stream's beat arrival model (DDR rate of the ports used, first-beat latency, port FIFO
+depth), for other schedules of the same stream (the HLS engine's cycle model)."""
 
 
 def gemm_cycles(ins: Gemm, rows: int, k_in: int, n_out: int, cfg: OverlayConfig, stream: Optional[_Stream] = None,
