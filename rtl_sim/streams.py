@@ -9,7 +9,8 @@ transfer in the ReadOnly phase before a clock edge (``tvalid && tready`` after a
 settling), so a ``tready`` that depends combinationally on ``tvalid`` is handled correctly.
 
 Also here: packing of lanes into ``tdata`` (lane ``i`` at bits ``[i*W +: W]``), the clock/reset
-set-up, and loading of the JSON test vectors the runner passes in (``SPVIT_TB_VECTORS``).
+set-up, loading of the JSON test vectors the runner passes in (``SPVIT_TB_VECTORS``) and the
+progress lines a long testbench reports back (``SPVIT_TB_PROGRESS``).
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 import cocotb
 from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
-from cocotb.triggers import Event, ReadOnly, RisingEdge, SimTimeoutError, with_timeout
+from cocotb.triggers import Event, ReadOnly, RisingEdge, SimTimeoutError, Timer, with_timeout
 
 from spvit_fpga.rtl.bits import pack, to_signed, unpack  # noqa: F401  (re-exported for testbenches)
 
@@ -55,6 +56,31 @@ def load_vectors() -> Any:
         )
     with open(path) as fh:
         return json.load(fh)
+
+
+PROGRESS_ENV = "SPVIT_TB_PROGRESS"  # same name as spvit_fpga.rtl.runner.PROGRESS_ENV
+_progress = {"done": 0}
+
+
+def report_progress(done: Optional[int] = None) -> None:
+    """Append ``<items done> <current cycle>`` to the file named by ``SPVIT_TB_PROGRESS`` (if set):
+    the runner shows it as the simulation's progress line."""
+    if done is not None:
+        _progress["done"] = done
+    path = os.environ.get(PROGRESS_ENV)
+    if path:
+        with open(path, "a") as fh:
+            fh.write(f"{_progress['done']} {int(get_sim_time(unit='ns')) // CLOCK_NS}\n")
+
+
+async def report_cycles(every: int = 20_000) -> None:
+    """Background task: :func:`report_progress` every ``every`` simulated cycles (one wake-up each,
+    so a long image shows its cycles while it runs)."""
+    if not os.environ.get(PROGRESS_ENV):
+        return
+    while True:
+        await Timer(every * CLOCK_NS, unit="ns")
+        report_progress()
 
 
 def quiet_loggers() -> None:

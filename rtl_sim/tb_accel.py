@@ -29,7 +29,7 @@ from cocotb.simtime import get_sim_time
 from cocotb.triggers import ReadOnly, RisingEdge
 from cocotbext.axi import AxiRamRead, AxiReadBus
 
-from rtl_sim.streams import CLOCK_NS, load_vectors, quiet_loggers, start_clock_and_reset
+from rtl_sim.streams import CLOCK_NS, load_vectors, quiet_loggers, report_cycles, report_progress, start_clock_and_reset
 
 RESULTS_ENV = "SPVIT_TB_RESULTS"
 
@@ -130,6 +130,7 @@ async def accel_matches_reference(dut):
     dut.m_axis_results_tready.value = 0
     dut.load_start.value = 0
     await start_clock_and_reset(dut)
+    cocotb.start_soon(report_cycles())
     load_cycles = await _load_weights(dut, vec)
     nc, stages = int(vec["num_classes"]), int(vec["stages"])
     probes = [p for p in vec.get("probes", []) if hasattr(dut, f"probe_{p}")]
@@ -166,6 +167,7 @@ async def accel_matches_reference(dut):
             "logits_equal": logits == [int(v) for v in want_logits], "kept_equal": kept == [int(v) for v in want_kept],
             "unit_finish_cycles": units,
         })
+        report_progress(idx + 1)
         if not stream:
             for _ in range(3):
                 await RisingEdge(dut.clk)

@@ -31,7 +31,7 @@ from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import First, ReadOnly, RisingEdge, Timer
 
-from rtl_sim.streams import CLOCK_NS, load_vectors, quiet_loggers
+from rtl_sim.streams import CLOCK_NS, load_vectors, quiet_loggers, report_cycles, report_progress
 
 RESULTS_ENV = "SPVIT_TB_RESULTS"
 PIX_BYTES = 16
@@ -186,6 +186,7 @@ async def overlay_end_to_end(dut):
     n_instr = int(vec.get("instructions", 0))
     per: list[dict] = []
     results_path = os.environ.get(RESULTS_ENV)
+    cocotb.start_soon(report_cycles())
     try:
         for idx, pixels in enumerate(vec["images"]):
             served0 = int(dut.ddr_served_bytes.value)
@@ -208,6 +209,7 @@ async def overlay_end_to_end(dut):
                 "load_error": bool(int(status) & 1), "ddr_bytes": int(dut.ddr_served_bytes.value) - served0,
                 "instruction_starts": starts,
             })
+            report_progress(idx + 1)
     finally:
         if results_path:
             with open(results_path, "w") as fh:

@@ -21,7 +21,7 @@ from tqdm.auto import tqdm
 
 from dataclasses import dataclass
 
-from .errors import UserError, run_cli
+from .errors import ArgumentParser, UserError, nonnegative_int, positive_int, run_cli
 from .nn.checkpoint import Checkpoint, load_checkpoint, load_pretrained_deit, read_deit_state
 from .nn.config import MODELS, ModelConfig, model_config
 from .nn.data import UINT8_FRAC_BITS, head_subset, load_dataset
@@ -29,12 +29,14 @@ from .nn.defaults import default_checkpoint
 from .nn.evaluation import EvalResult, evaluate_masked, evaluate_physical
 from .nn.model import SPViT
 from .nn.viz import plot_accuracy_vs_gmacs, plot_accuracy_vs_latency, plot_kept_patches
+from .outdir import check_writable
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m spvit_fpga.evaluate", description=__doc__.splitlines()[0])
-    p.add_argument("--checkpoint", nargs="+", metavar="CKPT", help="one or more checkpoints (default: the embedded model)")
-    p.add_argument("--pretrained", metavar="PATH", help="evaluate a DeiT/timm state_dict (unpruned) with --model")
+    p = ArgumentParser(prog="python -m spvit_fpga.evaluate", description=__doc__.splitlines()[0])
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--checkpoint", nargs="+", metavar="CKPT", help="one or more checkpoints (default: the embedded model)")
+    what.add_argument("--pretrained", metavar="PATH", help="evaluate a DeiT/timm state_dict (unpruned) with --model")
     p.add_argument("--model", default=None, help=f"architecture for --pretrained: {', '.join(MODELS)}")
     p.add_argument("--dataset", default=None, help="digits | cifar10:PATH | imagefolder:PATH (default: the checkpoint's)")
     p.add_argument("--split", choices=("test", "val"), default="test")
@@ -52,12 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="float model, fake-quant (QAT) model, or the bit-exact integer reference "
         "(default: integer for a quantised checkpoint, float otherwise)",
     )
-    p.add_argument("--ir", metavar="DIR", help="evaluate an exported integer IR directory (integer backend)")
-    p.add_argument("--max-images", type=int, default=None, help="evaluate only the first N images of the split")
+    what.add_argument("--ir", metavar="DIR", help="evaluate an exported integer IR directory (integer backend)")
+    p.add_argument("--max-images", type=positive_int, default=None, help="evaluate only the first N images of the split")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     p.add_argument("--per-image", action="store_true", help="add per-image predictions and kept-token indices to the JSON")
-    p.add_argument("--visualize", type=int, default=0, metavar="N", help="write kept-patch PNGs of N images to --out")
-    p.add_argument("--out", default=None, help="directory for plots")
+    p.add_argument("--visualize", type=nonnegative_int, default=0, metavar="N",
+                   help="write kept-patch PNGs of N images to --out")
+    p.add_argument("--out", default=None, help="directory for plots (accuracy_vs_gmacs.png, kept-patch PNGs)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 
@@ -196,19 +199,60 @@ def load_subjects(args) -> list[Subject]:
     return [subject_from_checkpoint(p, args.backend) for p in paths]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def check_flags(args) -> None:
+    """Refuse flags that would be ignored, and an --out that cannot be written (before evaluating)."""
+    if args.model and not args.pretrained:
+        raise UserError("--model only names the architecture of --pretrained weights; a checkpoint or IR carries "
+                        "its own: drop --model, or add --pretrained PATH")
+    if args.per_image and not args.json:
+        raise UserError("--per-image adds predictions and kept tokens to the JSON output; add --json")
     if args.visualize and not args.out:
         raise UserError("--visualize needs --out DIR for the PNG files")
-    if args.max_images is not None and args.max_images < 1:
-        raise UserError("--max-images must be at least 1")
     if args.img_size is not None and not args.pretrained:
         raise UserError("--img-size is for --pretrained weights; a checkpoint or IR keeps its own input size")
     if args.board is not None:
         from .hw.boards import load_board
 
-        load_board(args.board)
-    results = []
+        load_board(args.board)  # an unknown board fails here, before any evaluation
+    if args.out:
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise UserError(f"--out {out} is a file; choose a folder")
+        check_writable(out)
+
+
+def plot_tags(labels: Sequence[str]) -> list[str]:
+    """A distinct file-name tag per evaluated model: its run folder's name (``run/checkpoint.pt`` ->
+    ``run``) or file stem, numbered when two models would share one."""
+    tags = [Path(label).parent.name or Path(label).stem for label in labels]
+    return [f"{i + 1}_{t}" if tags.count(t) > 1 else t for i, t in enumerate(tags)]
+
+
+def write_plots(out: Path, evaluated: list, results: list[dict], visualize: int, board=None) -> None:
+    """Kept-patch PNGs (``--visualize``), the accuracy-vs-GMACs plot and, with ``--board``, the
+    accuracy-vs-latency plot, written once every model has been evaluated (an error on a later
+    model leaves no plots of the earlier ones)."""
+    out.mkdir(parents=True, exist_ok=True)
+    tags = plot_tags([r["checkpoint"] for r in results])
+    for (sub, data, res), tag in zip(evaluated, tags):
+        for i in range(min(visualize, len(data))):
+            image, lab = data[i]
+            pred = int(res.predictions[i])
+            plot_kept_patches(image, res.kept_indices[i], sub.cfg, out / f"kept_{tag}_{i:03d}.png",
+                              f"label {int(lab)} pred {pred}")
+    pts = [{"label": f"{tag} [{r['backend']}]", "gmacs": r["gmacs"], "accuracy": r["accuracy"]}
+           for tag, r in zip(tags, results)]
+    plot_accuracy_vs_gmacs(pts, out / "accuracy_vs_gmacs.png", results[0]["gmacs_unpruned"])
+    if board:
+        for p, r in zip(pts, results):
+            p["latency_ms"] = r["latency_ms"]
+        plot_accuracy_vs_latency(pts, out / "accuracy_vs_latency.png", board)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    check_flags(args)
+    results, evaluated = [], []
     for sub in load_subjects(args):
         spec = args.dataset or sub.dataset.get("spec") or "digits"
         splits = load_dataset(spec, image_size=sub.cfg.img_size)
@@ -218,6 +262,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{splits.in_chans} / {splits.num_classes}; pick the data set the model was trained on"
             )
         split = getattr(splits, args.split)
+        if args.max_images is not None and args.max_images > len(split):
+            raise UserError(f"--max-images {args.max_images}: the {args.split} split of {spec} holds {len(split)} "
+                            f"images; give at most {len(split)}")
         data = split if args.max_images is None else head_subset(split, args.max_images)
         bar = tqdm(total=len(data), desc=f"{Path(sub.label).name} [{sub.backend}]", disable=args.quiet or args.json, unit="img", leave=False)
         res = sub.run(data, args.decision, bar, args.seed)
@@ -232,26 +279,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             d["labels"] = [int(v) for v in res.labels]
             d["kept_indices"] = res.kept_indices
         results.append(d)
-        if args.visualize:
-            out = Path(args.out)
-            out.mkdir(parents=True, exist_ok=True)
-            tag = Path(sub.label).parent.name or Path(sub.label).stem
-            for i in range(min(args.visualize, len(data))):
-                image, lab = data[i]
-                pred = int(res.predictions[i])
-                plot_kept_patches(image, res.kept_indices[i], sub.cfg, out / f"kept_{tag}_{i:03d}.png", f"label {int(lab)} pred {pred}")
+        evaluated.append((sub, data, res))
         if not args.json:
             print(format_table(d, sub.cfg.num_patches))
             print()
-    if args.out and len(results) > 1:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        pts = [{"label": f"{Path(r['checkpoint']).parent.name or r['checkpoint']} [{r['backend']}]", "gmacs": r["gmacs"], "accuracy": r["accuracy"]} for r in results]
-        plot_accuracy_vs_gmacs(pts, out / "accuracy_vs_gmacs.png", results[0]["gmacs_unpruned"])
-        if args.board:
-            for p, r in zip(pts, results):
-                p["latency_ms"] = r["latency_ms"]
-            plot_accuracy_vs_latency(pts, out / "accuracy_vs_latency.png", args.board)
+    if args.out:
+        write_plots(Path(args.out), evaluated, results, args.visualize, args.board)
     if args.json:
         json.dump(results[0] if len(results) == 1 else {"results": results}, sys.stdout, indent=1)
         print()

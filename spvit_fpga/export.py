@@ -17,20 +17,21 @@ import os
 from pathlib import Path
 from typing import Sequence
 
-from .errors import run_cli
+from .errors import ArgumentParser, run_cli
 from .ir.graph import IR, save_ir
 from .nn.defaults import default_checkpoint
-from .outdir import check_output_dir, write_dir_atomically
+from .outdir import check_output_dir, check_output_file, write_dir_atomically
 from .quant.to_ir import export_ir
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m spvit_fpga.export", description=__doc__.splitlines()[0])
+    p = ArgumentParser(prog="python -m spvit_fpga.export", description=__doc__.splitlines()[0])
     p.add_argument("--checkpoint", metavar="CKPT", help="quantised checkpoint (default: the embedded model)")
     p.add_argument("--out", required=True, metavar="DIR", help="output directory for ir.json and weights.npz")
     p.add_argument("--force", action="store_true", help="replace DIR if it exists and is not empty")
     p.add_argument("--decision", choices=("threshold", "topk"), default=None, help="default keep rule stored in the IR (default: the model's)")
-    p.add_argument("--qonnx", metavar="FILE", help="also export the quantised backbone to QONNX (FINN / hls4ml)")
+    p.add_argument("--qonnx", metavar="FILE", help="also export the quantised backbone to QONNX (FINN / hls4ml); "
+                                                 "its folder must exist")
     return p
 
 
@@ -45,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ckpt = args.checkpoint or str(default_checkpoint())
     out = Path(args.out)
     check_output_dir(out, args.force)  # fail before the export work
+    if args.qonnx:
+        check_output_file(args.qonnx, "--qonnx")
     ir = export_ir(ckpt, args.decision)
     write_ir_dir(ir, out, force=args.force)
     n_ops = sum(1 for _ in ir.ops())

@@ -27,9 +27,10 @@ from typing import Optional, Sequence
 from tqdm.auto import tqdm
 
 from .builder.design import Design, design_for, latency_estimates
+from .builder.estimate import estimate, measured_kept_info, render_estimate, shape_design, target_kept_info
 from .builder.project import MANIFEST, build_project, write_project
-from .builder.summary import boards_table, estimate_report, summary_table
-from .errors import UserError, run_cli
+from .builder.summary import boards_table, summary_table
+from .errors import ArgumentParser, UserError, positive_int, run_cli, ticking
 from .hw import source as models
 from .hw.boards import board_names, load_board
 from .hw.vectors import make_vectors
@@ -40,27 +41,30 @@ DEFAULT_IMAGES_ONCHIP = 10
 DEFAULT_IMAGES_DDR = 2
 LARGE_WEIGHTS = 1 << 20
 """Weight-image bytes above which a design gets DEFAULT_IMAGES_DDR test vectors by default."""
+ESTIMATE_IMAGES = 100  # test images --estimate measures the kept tokens on
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m spvit_fpga.generate", description=__doc__.splitlines()[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--board", help="target board (see --list-boards)")
+    p = ArgumentParser(prog="python -m spvit_fpga.generate", description=__doc__.splitlines()[0],
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--board", help="target board: a name (see --list-boards) or the path of a board file "
+                                   "(docs/boards.md)")
     p.add_argument("--list-boards", action="store_true", help="list the known boards and exit")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--checkpoint", metavar="CKPT", help="checkpoint (quantised; a float one is post-training quantised)")
     src.add_argument("--ir", metavar="DIR", help="exported IR directory (python -m spvit_fpga.export)")
     src.add_argument("--model", choices=sorted(MODELS), help="architecture for --random-weights / --estimate")
     p.add_argument("--random-weights", action="store_true", help="with --model: architecture-only design, random weights")
-    p.add_argument("--depth", type=int, default=None, metavar="N", help="with --random-weights: only the first N blocks")
+    p.add_argument("--depth", type=positive_int, default=None, metavar="N", help="with --random-weights: only the first N blocks")
     p.add_argument("--selector-blocks", default=None, metavar="I,J,..",
                    help="with --random-weights: put the token selectors before these blocks (default: the model's)")
-    p.add_argument("--in-chans", type=int, default=None, metavar="C",
+    p.add_argument("--in-chans", type=positive_int, default=None, metavar="C",
                    help="with --random-weights: image channels (default: the model's)")
-    p.add_argument("--seed", type=int, default=0, help="seed of --random-weights (default 0)")
+    p.add_argument("--seed", type=int, default=None, help="seed of --random-weights (default 0)")
     p.add_argument("--decision", choices=("threshold", "topk"), default=None, help="keep rule of the selectors (default: the model's)")
     p.add_argument("--weights", choices=("auto", "onchip", "ddr"), default="auto",
-                   help="where the GEMM weights live (default auto: on chip if they fit the board's BRAM)")
+                   help="where the GEMM weights live: the HLS engine streams them all from DDR (weights.bin), "
+                        "so auto (default) and ddr are the same and onchip is refused")
     p.add_argument("--out", metavar="DIR", help="project directory to create (default: ./hls_<model>_<board>)")
     p.add_argument("--force", action="store_true", help="replace a non-empty --out")
     p.add_argument("--csim", action="store_true", help="compile the project with g++ and C-simulate the test vectors")
@@ -69,18 +73,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rtl-arch", choices=("auto", "dataflow", "overlay"), default="auto",
                    help="with --rtl: dataflow (one unit per op, weights on chip), overlay (layer-sequential engine, "
                         "weights streamed from DDR) or auto (default: dataflow where it fits the board, else overlay)")
-    p.add_argument("--rtl-lanes", type=int, default=None, metavar="L",
+    p.add_argument("--rtl-lanes", type=positive_int, default=None, metavar="L",
                    help="with --rtl-arch overlay: the GEMM array side (a power of two; default: the largest the board fits)")
-    p.add_argument("--rtl-ports", type=int, default=None, metavar="N",
+    p.add_argument("--rtl-ports", type=positive_int, default=None, metavar="N",
                    help="with --rtl-arch overlay: AXI4 weight ports (default: every HP port of the board)")
-    p.add_argument("--images", type=int, default=None, metavar="N",
+    p.add_argument("--images", type=positive_int, default=None, metavar="N",
                    help=f"test vectors in the project (default {DEFAULT_IMAGES_ONCHIP}; {DEFAULT_IMAGES_DDR} for a weight image "
-                        "above 1 MB)")
+                        f"above 1 MB); with --estimate the test images the kept tokens are measured on (default {ESTIMATE_IMAGES})")
     p.add_argument("--dataset", default=None, help="digits | cifar10:PATH | imagefolder:PATH (default: the model's; "
                                                    "noise images for --random-weights)")
     p.add_argument("--kept", default=None, metavar="K1,K2,..", help="kept patch tokens per stage for the estimates "
-                                                                    "(default: the model's keep ratios)")
-    p.add_argument("--estimate", action="store_true", help="print the latency estimate (per layer, total) and exit")
+                                                                    "(default: --estimate measures them for a trained "
+                                                                    "model; otherwise the model's keep ratios)")
+    p.add_argument("--estimate", action="store_true", help="print the latency estimate (summary, then per layer) and "
+                                                           "exit; writes nothing")
+    p.add_argument("--json", action="store_true", help="with --estimate: print the estimate as one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     return p
 
@@ -108,7 +115,7 @@ def _parse_kept(text: Optional[str], cfg: ModelConfig) -> Optional[list[int]]:
 
 
 def _recorded_command(argv: Sequence[str]) -> str:
-    """The command line without --out/--force (the manifest must not depend on the output path)."""
+    """The command line without --out/--force/--debug (the manifest must not depend on the output path)."""
     out, skip = [], False
     for a in argv:
         if skip:
@@ -117,7 +124,7 @@ def _recorded_command(argv: Sequence[str]) -> str:
         if a == "--out":
             skip = True
             continue
-        if a.startswith("--out=") or a == "--force":
+        if a.startswith("--out=") or a in ("--force", "--debug"):
             continue
         out.append(a)
     return " ".join(["python -m spvit_fpga.generate", *out, "--out DIR"])
@@ -143,7 +150,7 @@ def load_source(args: argparse.Namespace) -> models.ModelSource:
         if not args.random_weights:
             raise UserError(f"--model {args.model} has no trained weights here: add --random-weights for an "
                             "architecture-only design, or pass --checkpoint")
-        src = models.random_weights_ir(args.model, depth=args.depth, seed=args.seed, selector_blocks=sel,
+        src = models.random_weights_ir(args.model, depth=args.depth, seed=args.seed or 0, selector_blocks=sel,
                                        in_chans=args.in_chans)
     elif args.checkpoint:
         src = models.checkpoint_ir(args.checkpoint)
@@ -161,16 +168,16 @@ def load_source(args: argparse.Namespace) -> models.ModelSource:
 # --------------------------------------------------------------------------------------------
 
 
-def simulate(out: Path, design: Design, n_images: int, quiet: bool):
-    """g++ C-simulation of the written project (csim.json); per-image latency estimates."""
+def simulate(project: Path, design: Design, n_images: int, quiet: bool):
+    """g++ C-simulation of the project in ``project`` (csim.json); per-image latency estimates."""
     from .hls.csim import compile_project, run_csim
 
     t0 = time.monotonic()
-    print("compiling the C-simulation with g++ ...", file=sys.stderr, flush=True)
-    binary = compile_project(out)
+    with ticking("compiling the C-simulation with g++", disable=quiet):
+        binary = compile_project(project)
     compile_s = time.monotonic() - t0
     with tqdm(total=n_images, desc="C-sim", unit="img", disable=quiet, file=sys.stderr) as bar:
-        csim = run_csim(out, binary=binary, compile_seconds=compile_s, progress=bar,
+        csim = run_csim(project, binary=binary, compile_seconds=compile_s, progress=bar,
                         latency=latency_estimates(design))
     for r in csim.per_image:
         if not r["bit_exact"]:
@@ -179,23 +186,70 @@ def simulate(out: Path, design: Design, n_images: int, quiet: bool):
     return csim
 
 
+def check_flags(args: argparse.Namespace) -> None:
+    """Refuse flags that contradict each other or would be ignored (before any work)."""
+    if args.estimate:
+        writes = [f for f, on in (("--out", args.out), ("--force", args.force), ("--csim", args.csim),
+                                  ("--rtl", args.rtl)) if on]
+        if writes:
+            raise UserError(f"--estimate prints the estimate and writes nothing; drop {', '.join(writes)}")
+        if args.model:  # the architecture alone, at its target keep ratios
+            unused = [f for f, on in (("--images", args.images is not None), ("--dataset", args.dataset),
+                                      ("--selector-blocks", args.selector_blocks), ("--in-chans", args.in_chans),
+                                      ("--seed", args.seed is not None), ("--decision", args.decision)) if on]
+            if unused:
+                raise UserError(f"--estimate --model {args.model} estimates the architecture at its target keep ratios "
+                                f"(--kept to choose others); drop {', '.join(unused)}")
+        measuring = [f for f, on in (("--images", args.images is not None), ("--dataset", args.dataset)) if on]
+        if args.kept is not None and measuring and not args.model:
+            raise UserError(f"--kept gives the kept tokens, so --estimate measures nothing on test images; "
+                            f"drop {' and '.join(measuring)} or --kept")
+    elif args.json:
+        raise UserError("--json prints the estimate as JSON; add --estimate")
+    if args.seed is not None and not args.random_weights:
+        raise UserError("--seed is the seed of --random-weights; drop it or add --model NAME --random-weights")
+    if not args.rtl and (args.rtl_arch != "auto" or args.rtl_lanes is not None or args.rtl_ports is not None):
+        raise UserError("--rtl-arch, --rtl-lanes and --rtl-ports choose the RTL design: add --rtl")
+
+
+def measure_kept(src: models.ModelSource, cfg: ModelConfig, args: argparse.Namespace) -> dict:
+    """Kept tokens per stage of a trained model, measured by the integer reference on test images."""
+    if not cfg.num_stages:
+        return {"per_stage": [], "source": "an unpruned model (no selector stages)"}
+    n = args.images or ESTIMATE_IMAGES
+    images, labels, img_src = models.test_images(src, cfg, args.dataset, n, exact=args.images is not None)
+    with tqdm(total=len(images), desc="measuring kept tokens", unit="img", disable=args.quiet or args.json,
+              file=sys.stderr) as bar:
+        vectors = make_vectors(src.ir, images, labels, img_src, progress=bar)
+    return measured_kept_info(vectors.kept.tolist(), img_src)
+
+
+def print_estimate(design: Design, kept_info: dict, args: argparse.Namespace) -> None:
+    d = estimate(design, kept_info)
+    print(json.dumps(d, indent=1) if args.json else render_estimate(d))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.list_boards:
+        others = [f"--{k.replace('_', '-')}" for k, v in vars(args).items()
+                  if k not in ("list_boards", "debug", "quiet") and v != parser.get_default(k)]
+        if others:
+            raise UserError(f"--list-boards only lists the boards; drop {', '.join(others)}")
         print(boards_table())
         return 0
     if not args.board:
-        raise UserError(f"--board is required; known boards: {', '.join(board_names())}")
+        raise UserError(f"--board is required; known boards: {', '.join(board_names())} (or the path of a board file)")
+    check_flags(args)
     board = load_board(args.board)
-    if args.images is not None and args.images < 1:
-        raise UserError(f"--images must be at least 1, got {args.images}")
-    if not args.rtl and (args.rtl_arch != "auto" or args.rtl_lanes is not None or args.rtl_ports is not None):
-        raise UserError("--rtl-arch, --rtl-lanes and --rtl-ports choose the RTL design: add --rtl")
     if args.estimate and args.model:  # the estimate needs the architecture only
         cfg = model_config(args.model)
         cfg = models.truncate_config(cfg, args.depth) if args.depth is not None else cfg
-        print(estimate_report(cfg, board, _parse_kept(args.kept, cfg), args.weights))
+        kept = _parse_kept(args.kept, cfg)
+        print_estimate(shape_design(cfg, board, args.weights), {"per_stage": kept, "source": "--kept"} if kept is not None
+                       else target_kept_info(cfg, architecture_only=True), args)
         return 0
 
     if not args.estimate and args.out:
@@ -207,21 +261,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     cfg = ModelConfig.from_dict(src.ir.model)
     kept = _parse_kept(args.kept, cfg)
     if args.estimate:
-        print(estimate_report(cfg, board, kept, args.weights))
+        design = design_for(src, board, args.weights)  # refuses a design that does not fit before measuring
+        print_estimate(design, {"per_stage": kept, "source": "--kept"} if kept is not None
+                       else measure_kept(src, cfg, args), args)
         return 0
     out_dir = Path(args.out) if args.out else Path(f"hls_{cfg.name}_{board.name}")
     check_output_dir(out_dir, args.force)
     design = design_for(src, board, args.weights)
     large = design.plan.program.stream.nbytes > LARGE_WEIGHTS  # a DeiT: a few C-simulated images take minutes
     n_images = args.images or (DEFAULT_IMAGES_DDR if large else DEFAULT_IMAGES_ONCHIP)
-    images, labels, img_src = models.test_images(src, cfg, args.dataset, n_images)
+    images, labels, img_src = models.test_images(src, cfg, args.dataset, n_images, exact=args.images is not None)
     with tqdm(total=len(images), desc="reference", unit="img", disable=args.quiet, file=sys.stderr) as bar:
         vectors = make_vectors(src.ir, images, labels, img_src, progress=bar)
     files = build_project(design, vectors, _recorded_command(argv), kept, rtl=args.rtl, rtl_arch=args.rtl_arch,
                           rtl_lanes=args.rtl_lanes, rtl_ports=args.rtl_ports)
-    out = write_project(files, out_dir, force=args.force)
+    csims = []  # the C-simulation runs on the complete project before it is moved into place
+    then = (lambda tmp: csims.append(simulate(tmp, design, len(vectors), args.quiet))) if args.csim else None
+    out = write_project(files, out_dir, force=args.force, then=then)
+    csim = csims[0] if csims else None
     print(f"wrote {out} ({len(files)} files, {time.monotonic() - t0:.1f} s)")
-    csim = simulate(out, design, len(vectors), args.quiet) if args.csim else None
     print(summary_table(design, files, out, csim))
     if src.random_weights:
         print("NOTE: RANDOM WEIGHTS -- architecture-only design", file=sys.stderr)

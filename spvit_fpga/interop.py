@@ -19,13 +19,14 @@ import tempfile
 from pathlib import Path
 from typing import Sequence
 
+from .errors import ArgumentParser
 from .peers._project import UserError, default_ir_dir, export_ir, load_board, load_dataset, load_ir, run_cli
 
 DEFAULT_IMAGES = 10
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m spvit_fpga.interop", description=__doc__.splitlines()[0])
+    p = ArgumentParser(prog="python -m spvit_fpga.interop", description=__doc__.splitlines()[0])
     src = p.add_mutually_exclusive_group()
     src.add_argument("--checkpoint", metavar="C", help="quantised checkpoint (default: the embedded model)")
     src.add_argument("--ir", metavar="D", help="IR directory written by python -m spvit_fpga.export")

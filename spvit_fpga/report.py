@@ -18,14 +18,15 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from .errors import UserError, run_cli
+from .errors import ArgumentParser, UserError, run_cli
+from .outdir import check_output_file
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m spvit_fpga.report",
-                                description="Read synthesis and simulation reports and set them beside the "
-                                            "estimates (docs/report.md).",
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgumentParser(prog="python -m spvit_fpga.report",
+                       description="Read synthesis and simulation reports and set them beside the "
+                                   "estimates (docs/report.md).",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("path", metavar="PATH", help="report file, report folder, HLS project or design folder")
     p.add_argument("--json", action="store_true", help="print the report as one JSON object on standard output")
     p.add_argument("--html", metavar="OUT.html", type=Path, help="write a self-contained HTML page")
@@ -35,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.html is not None and not args.html.is_dir():
+        check_output_file(args.html, "--html")  # before the reports are read
     from .reports.dispatch import load
 
     loaded = load(Path(args.path), args.board)

@@ -31,15 +31,15 @@ from typing import Sequence
 
 import numpy as np
 
-from .errors import UserError, run_cli
-from .rtl.sim import (design_sources, lint_design, load_design, record, simulate_design, simulate_hls_export,
-                      synth_design, synth_family)
+from .errors import ArgumentParser, UserError, positive_int, run_cli, ticking
+from .rtl.sim import (HLS_EXPORT_KEYS, check_manifest, design_sources, lint_design, load_design, read_manifest, record,
+                      simulate_design, simulate_hls_export, synth_design, synth_family)
 from .rtl.synth import format_counts
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m spvit_fpga.simulate", description=__doc__.splitlines()[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = ArgumentParser(prog="python -m spvit_fpga.simulate", description=__doc__.splitlines()[0],
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--design", required=True, metavar="DIR", help="project written by generate --rtl")
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument("--rtl", action="store_true", help="end-to-end RTL simulation of the test images")
@@ -47,26 +47,46 @@ def build_parser() -> argparse.ArgumentParser:
     mode.add_argument("--synth", action="store_true", help="Yosys synth_xilinx on the top; counts into the manifest")
     mode.add_argument("--hls-rtl", nargs="?", const="", default=None, metavar="VERILOG_DIR",
                       help="simulate the RTL exported by Vitis/Vivado HLS from this project's HLS design")
-    p.add_argument("--images", type=int, default=None, metavar="N", help="simulate the first N test images (default: all)")
+    p.add_argument("--images", type=positive_int, default=None, metavar="N",
+                   help="simulate the first N test images (default: all)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
     p.add_argument("--stream", action="store_true", help="send the images back to back (throughput) instead of one "
                                                          "at a time (latency)")
     p.add_argument("--waves", action="store_true", help="keep a VCD of the run")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random idle / back-pressure cycles")
+    p.add_argument("--seed", type=int, default=None, help="seed of the random idle / back-pressure cycles (default 0)")
     p.add_argument("--no-manifest", action="store_true", help="do not write the measured cycles into manifest.json")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
     return p
+
+
+# the flags each mode reads besides --design and --json (any other is refused, not ignored)
+MODE_FLAGS = {"rtl": ("images", "stream", "waves", "seed", "no_manifest", "quiet"),
+              "hls_rtl": ("images", "seed", "quiet"), "lint": (), "synth": ("quiet",)}
+
+
+def check_flags(args: argparse.Namespace) -> None:
+    mode = next(m for m in ("rtl", "lint", "synth") if getattr(args, m)) if args.hls_rtl is None else "hls_rtl"
+    given = [f for f in ("images", "stream", "waves", "seed", "no_manifest", "quiet")
+             if getattr(args, f) not in (None, False) and f not in MODE_FLAGS[mode]]
+    if given:
+        flags = ", ".join("--" + f.replace("_", "-") for f in given)
+        raise UserError(f"{flags} {'does' if len(given) == 1 else 'do'} nothing with --{mode.replace('_', '-')}; "
+                        f"drop {'it' if len(given) == 1 else 'them'}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    check_flags(args)
+    seed = args.seed or 0
     design = Path(args.design)
     if not design.is_dir():
-        raise UserError(f"--design {design}: no such directory")
+        what = "is a file, not a folder" if design.exists() else "does not exist"
+        raise UserError(f"--design {design} {what}; give the folder python -m spvit_fpga.generate --out wrote")
     if args.hls_rtl is not None:
-        mpath = design / "manifest.json"
-        if not mpath.is_file():
-            raise UserError(f"{design} is not a generated project (no manifest.json)")
-        res = simulate_hls_export(design, json.loads(mpath.read_text()), args.hls_rtl, args.images, args.seed)
+        manifest = read_manifest(design)
+        check_manifest(design, manifest, HLS_EXPORT_KEYS)
+        res = simulate_hls_export(design, manifest, args.hls_rtl, args.images, seed,
+                                  progress=not (args.quiet or args.json))
         print(json.dumps(res) if args.json else f"{res['bit_exact']}/{res['images']} bit-exact (HLS-exported RTL)")
         return 0 if res["bit_exact"] == res["images"] else 1
     manifest = load_design(design)
@@ -74,7 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         family = synth_family(manifest)
         print(f"Yosys synth_xilinx -family {family} on {manifest['rtl']['module']} (slow for whole models) ...",
               file=sys.stderr)
-        res = synth_design(design, manifest)
+        with ticking("Yosys synth_xilinx", disable=args.quiet or args.json):
+            res = synth_design(design, manifest)
         print(json.dumps(manifest["rtl"]["synth"]) if args.json else format_counts(res))
         return 0
     if args.lint:
@@ -85,7 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("\n".join(diags) if diags else f"lint clean: {manifest['rtl']['module']} "
                                                   f"({len(design_sources(design, manifest))} files, verilator -Wall)")
         return 1 if diags else 0
-    result = simulate_design(design, manifest, args.images, waves=args.waves, seed=args.seed, stream=args.stream)
+    result = simulate_design(design, manifest, args.images, waves=args.waves, seed=seed, stream=args.stream,
+                             progress=not (args.quiet or args.json))
     if not args.no_manifest:
         record(design, manifest, result)
     if args.json:

@@ -14,53 +14,61 @@ import argparse
 from pathlib import Path
 from typing import Sequence
 
-from .errors import UserError, run_cli
+from .errors import (ArgumentParser, UserError, nonnegative_float, nonnegative_int, positive_float, positive_int,
+                     run_cli, unit_float)
 from .nn.config import MODELS
 from .nn.distributed import init_distributed, shutdown
 from .nn.training import Trainer
+from .outdir import check_writable
+
+
+CALIB_IMAGES = 512  # default of --calib-images
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m spvit_fpga.train", description=__doc__.splitlines()[0])
-    p.add_argument("--model", default="micro", help=f"architecture: {', '.join(MODELS)} (default micro)")
+    p = ArgumentParser(prog="python -m spvit_fpga.train", description=__doc__.splitlines()[0])
+    p.add_argument("--model", default=None, help=f"architecture: {', '.join(MODELS)} (default micro; with --init: the checkpoint's)")
     p.add_argument("--dataset", default=None, help="digits | cifar10:PATH | imagefolder:PATH (default: the --init checkpoint's, else digits)")
-    p.add_argument("--out", required=True, help="output directory (checkpoint.pt, last.pt, train_log.json)")
-    p.add_argument("--epochs", type=int, default=60)
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--weight-decay", type=float, default=0.05)
-    p.add_argument("--warmup-epochs", type=int, default=3)
-    p.add_argument("--label-smoothing", type=float, default=0.1)
-    p.add_argument("--augment-shift", type=int, default=None, help="max random translation in pixels (default: image_size/16)")
+    p.add_argument("--out", required=True, help="output directory (checkpoint.pt, last.pt, train_log.json); must be empty "
+                                                "unless --resume or --force")
+    p.add_argument("--force", action="store_true", help="start over in a non-empty --out (replaces its run)")
+    p.add_argument("--epochs", type=positive_int, default=60)
+    p.add_argument("--batch-size", type=positive_int, default=32)
+    p.add_argument("--lr", type=positive_float, default=1e-3)
+    p.add_argument("--weight-decay", type=nonnegative_float, default=0.05)
+    p.add_argument("--warmup-epochs", type=nonnegative_int, default=3)
+    p.add_argument("--label-smoothing", type=unit_float, default=0.1)
+    p.add_argument("--augment-shift", type=nonnegative_int, default=None, help="max random translation in pixels (default: image_size/16)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-prune", action="store_true", help="train the unpruned baseline (no selectors)")
     p.add_argument("--qat", action="store_true", help="quantisation-aware fine-tuning of the float SPViT checkpoint given with --init")
-    p.add_argument("--calib-images", type=int, default=512, help="training images used to calibrate activation formats (--qat)")
+    p.add_argument("--calib-images", type=positive_int, default=None,
+                   help=f"training images used to calibrate activation formats (--qat; default {CALIB_IMAGES})")
     p.add_argument("--init", metavar="CKPT", help="start from this spvit_fpga checkpoint; it is also the teacher")
     p.add_argument("--pretrained", metavar="PATH", help="DeiT/timm state_dict to initialise the backbone")
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     p.add_argument("--selector-blocks", type=_int_list, help="comma list of block indices with a selector")
     p.add_argument("--keep-ratios", type=_float_list, help="comma list of cumulative keep ratios, one per stage")
-    p.add_argument("--target-gmacs", type=float, help="computation-aware: train toward this GMACs/image budget")
-    p.add_argument("--freeze-epochs", type=int, default=None, help="backbone frozen for the first epochs of phase A")
-    p.add_argument("--det-epochs", type=int, default=None, help="epochs of phase B (default: half of --epochs)")
-    p.add_argument("--ratio-weight", type=float, default=2.0)
-    p.add_argument("--kl-weight", type=float, default=0.5)
-    p.add_argument("--mse-weight", type=float, default=0.5)
-    p.add_argument("--stop-after", type=int, default=None, metavar="N", help="stop after N epochs of this run (continue later with --resume)")
-    p.add_argument("--train-subset", type=int, default=None, metavar="N", help="train on the first N training images only (smoke runs)")
+    p.add_argument("--target-gmacs", type=positive_float, help="computation-aware: train toward this GMACs/image budget")
+    p.add_argument("--freeze-epochs", type=nonnegative_int, default=None, help="backbone frozen for the first epochs of phase A")
+    p.add_argument("--det-epochs", type=nonnegative_int, default=None, help="epochs of phase B (default: half of --epochs)")
+    p.add_argument("--ratio-weight", type=nonnegative_float, default=2.0)
+    p.add_argument("--kl-weight", type=nonnegative_float, default=0.5)
+    p.add_argument("--mse-weight", type=nonnegative_float, default=0.5)
+    p.add_argument("--stop-after", type=positive_int, default=None, metavar="N", help="stop after N epochs of this run (continue later with --resume)")
+    p.add_argument("--train-subset", type=positive_int, default=None, metavar="N", help="train on the first N training images only (smoke runs)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     g = p.add_argument_group("SPViT as the paper trains it (docs/token_selector.md)")
-    g.add_argument("--img-size", type=int, default=None, metavar="PX",
+    g.add_argument("--img-size", type=positive_int, default=None, metavar="PX",
                    help="input size (default: the model's); with --pretrained the position embedding is interpolated")
-    g.add_argument("--backbone-lr-scale", type=float, default=1.0, metavar="S",
+    g.add_argument("--backbone-lr-scale", type=nonnegative_float, default=1.0, metavar="S",
                    help="backbone learning rate: at most S x --lr (official: 0.01 with --freeze-epochs 5); selectors "
                         "follow the full schedule")
     g.add_argument("--ratio-loss", choices=("batch", "image"), default="batch",
                    help="budget term on the batch mean (the paper's, default) or on every image")
     g.add_argument("--board", default=None, help="report the latency on this board's overlay engine (and train toward "
                                                  "--target-ms)")
-    g.add_argument("--target-ms", type=float, default=None, metavar="X",
+    g.add_argument("--target-ms", type=positive_float, default=None, metavar="X",
                    help="latency-aware: train toward X ms per image on --board")
     return p
 
@@ -140,17 +148,46 @@ def print_summary(summary: dict, out: Path) -> None:
     print("\n".join(f"{k:<{width}}  {v}" for k, v in rows))
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def check_flags(args) -> None:
+    """Refuse flags that contradict each other or would be ignored (before any work is done)."""
     if args.no_prune and (args.target_gmacs or args.keep_ratios or args.selector_blocks):
         raise UserError("--no-prune trains without selectors; drop --target-gmacs/--keep-ratios/--selector-blocks")
-    if args.target_gmacs is not None and args.target_gmacs <= 0:
-        raise UserError("--target-gmacs must be positive")
-    if args.epochs < 1:
-        raise UserError("--epochs must be at least 1")
-    if args.train_subset is not None and args.train_subset < 1:
-        raise UserError("--train-subset must be at least 1")
+    if args.no_prune and (args.det_epochs is not None or args.freeze_epochs is not None):
+        raise UserError("--det-epochs and --freeze-epochs shape the selector phases; --no-prune has none, drop them")
+    if args.target_gmacs is not None and args.keep_ratios:
+        raise UserError("--target-gmacs chooses the keep ratios itself; give --target-gmacs or --keep-ratios, not both")
+    if args.det_epochs is not None and args.det_epochs > args.epochs:
+        raise UserError(f"--det-epochs {args.det_epochs} exceeds --epochs {args.epochs}; lower it or raise --epochs")
+    if args.init and args.model:
+        raise UserError("--model is taken from the --init checkpoint; drop --model")
+    if args.qat and (args.target_gmacs is not None or args.selector_blocks):
+        raise UserError("--qat keeps the selectors of its --init checkpoint and has no budget phase; drop "
+                        "--target-gmacs/--selector-blocks (--keep-ratios recalibrates the thresholds)")
+    if args.calib_images is not None and not args.qat:
+        raise UserError("--calib-images sizes the calibration of --qat; drop it or add --qat")
+    if args.resume and args.force:
+        raise UserError("--resume continues the run in --out and --force starts it over; give one of them")
     check_paper_options(args)
+
+
+def check_out(args) -> None:
+    """``--out`` must be writable, and empty unless the run is resumed or ``--force`` starts over."""
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file; choose a folder")
+    if out.is_dir() and any(out.iterdir()) and not (args.resume or args.force):
+        held = ", ".join(sorted(p.name for p in out.iterdir())[:4])
+        raise UserError(f"--out {out} is not empty ({held}); pass --resume to continue its run, --force to start "
+                        "over, or choose another --out")
+    check_writable(out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    check_flags(args)
+    check_out(args)
+    args.model = args.model or (None if args.init else "micro")
+    args.calib_images = args.calib_images or CALIB_IMAGES
     info = init_distributed()
     try:
         kind = None

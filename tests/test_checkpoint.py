@@ -111,3 +111,59 @@ def test_checkpoint_with_wrong_shapes_is_reported(tmp_path):
     torch.save(obj, tmp_path / "c.pt")
     with pytest.raises(UserError, match="head.weight"):
         load_checkpoint(tmp_path / "c.pt")
+
+
+class _Payload:
+    """Unpickling this calls ``open(path, "w")``: a file that writes a file when it is loaded."""
+
+    def __init__(self, path) -> None:
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_no_loader_runs_a_pickled_payload(tmp_path):
+    """Every loader of a file a user did not write in this run refuses a crafted torch.save file
+    before its payload runs (the --resume path is in test_cli_errors.py)."""
+    from types import SimpleNamespace
+
+    from spvit_fpga.nn.training import read_resume_state
+    from spvit_fpga.quant.model import is_quant_checkpoint
+
+    marker = tmp_path / "payload_ran"
+    evil = tmp_path / "evil.pt"
+    torch.save({"format": "spvit_fpga.checkpoint", "version": 1, "config": {}, "state_dict": {},
+                "model": _Payload(marker)}, evil)
+    loaders = {
+        "checkpoint": lambda: load_checkpoint(evil),
+        "pretrained": lambda: load_pretrained_deit(evil, SPViT(SMALL)),
+        "quant": lambda: is_quant_checkpoint(evil),
+        "resume": lambda: read_resume_state(evil, SimpleNamespace(out=str(tmp_path))),
+    }
+    for name, load in loaders.items():
+        with pytest.raises(UserError, match="holds io.open, and loading it could run code") as info:
+            load()
+        assert "Traceback" not in str(info.value) and "weights_only" not in str(info.value), name
+        assert not marker.exists(), name
+
+
+def test_incomplete_and_damaged_checkpoints_are_named(tmp_path):
+    good = tmp_path / "good.pt"
+    save_checkpoint(good, SPViT(SMALL), {"spec": "x"})
+    obj = torch.load(good, weights_only=True)
+    cases = {
+        "no config": ({k: v for k, v in obj.items() if k != "config"}, "incomplete spvit_fpga checkpoint (no 'config')"),
+        "no state_dict": ({k: v for k, v in obj.items() if k != "state_dict"}, "(no 'state_dict')"),
+        "config list": ({**obj, "config": [1, 2]}, "'config' is a list"),
+        "config field missing": ({**obj, "config": {k: v for k, v in obj["config"].items() if k != "depth"}},
+                                 "lacks the fields ['depth']"),
+        "config wrong type": ({**obj, "config": {**obj["config"], "depth": "two"}}, "depth='two'"),
+        "state_dict of lists": ({**obj, "state_dict": {"a": [1]}}, "not a dict of tensors"),
+    }
+    for name, (payload, words) in cases.items():
+        path = tmp_path / f"{name.replace(' ', '_')}.pt"
+        torch.save(payload, path)
+        with pytest.raises(UserError) as info:
+            load_checkpoint(path)
+        assert words in str(info.value) and str(path) in str(info.value), (name, str(info.value))

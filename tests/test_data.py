@@ -206,6 +206,50 @@ def test_cifar10_wrong_data_shape(tmp_path: Path) -> None:
         load_dataset(f"cifar10:{tmp_path}")
 
 
+def _pickle_bytes(obj: object, protocol: int, numpy1_names: bool = False) -> bytes:
+    """``obj`` pickled with ``protocol``; ``numpy1_names`` writes numpy's array reconstructor under
+    its numpy 1 module path, as the real CIFAR-10 files (Python 2, protocol 2) name it."""
+    data = pickle.dumps(obj, protocol=protocol)
+    if numpy1_names:
+        assert protocol == 2  # GLOBAL opcodes: newline-terminated names, no lengths to fix
+        data = data.replace(b"numpy._core.multiarray\n", b"numpy.core.multiarray\n")
+        assert b"numpy.core.multiarray\n_reconstruct" in data
+    return data
+
+
+@pytest.mark.parametrize("protocol, numpy1_names", [(2, True), (2, False), (4, False), (5, False)])
+def test_cifar10_restricted_unpickler_reads_arrays(tmp_path: Path, protocol: int, numpy1_names: bool) -> None:
+    raw = _write_cifar(tmp_path, n_train_batches=1)
+    for name in ("data_batch_1", "test_batch"):
+        obj = {b"batch_label": name.encode(), b"data": raw[name], b"labels": [i % 10 for i in range(len(raw[name]))],
+               b"filenames": [f"img{i}.png".encode() for i in range(len(raw[name]))]}
+        (tmp_path / name).write_bytes(_pickle_bytes(obj, protocol, numpy1_names))
+    splits = load_dataset(f"cifar10:{tmp_path}", val_fraction=0.0)
+    assert torch.equal(splits.test.images * 256, torch.from_numpy(raw["test_batch"].reshape(-1, 3, 32, 32)).float())
+
+
+class _Payload:
+    """Unpickling this calls ``open(path, "w")`` (pickled as ``io.open``): a crafted file that writes a file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+@pytest.mark.parametrize("where", ["data_batch_1", "test_batch", "batches.meta"])
+def test_cifar10_crafted_batch_is_refused_without_running(tmp_path: Path, where: str) -> None:
+    _write_cifar(tmp_path)
+    marker = tmp_path / "payload_ran"
+    _write_pickle(tmp_path / where, {b"data": np.zeros((1, 3072), np.uint8), b"labels": [0],
+                                     b"label_names": [b"x"] * 10, b"evil": _Payload(marker)})
+    with pytest.raises(UserError, match="refusing to load it") as info:
+        load_dataset(f"cifar10:{tmp_path}")
+    assert where in str(info.value) and "forbidden object io.open" in str(info.value)
+    assert not marker.exists()
+
+
 # --------------------------------------------------------------------------- ImageFolder
 
 COLORS = {"b_red": (255, 0, 0), "a_green": (0, 128, 0), "c_blue": (0, 0, 64)}

@@ -580,10 +580,10 @@ def test_missing_compiler_is_an_error_not_a_skip(micro_project, monkeypatch):
 
 @pytest.mark.parametrize("name", ["deit-tiny", "deit-small"])
 def test_zcu102_estimates_for_deit(name, capsys):
-    """The estimate of the full DeiT on zcu102 (shape-only program, no weights): the engine uses most
-    of the DSPs, both latency views are printed, pruning shortens the image."""
-    assert generate.main(["--board", "zcu102", "--model", name, "--estimate"]) == 0
-    text = capsys.readouterr().out
+    """The estimate of the full DeiT on zcu102 (shape-only program, no weights), as JSON: the engine
+    uses most of the DSPs, both latency views of the generated design, pruning shortens the image."""
+    assert generate.main(["--board", "zcu102", "--model", name, "--estimate", "--json"]) == 0
+    est = json.loads(capsys.readouterr().out)
     board, cfg = load_board("zcu102"), model_config(name)
     from spvit_fpga.hw.overlay.shapes import shape_ir
 
@@ -592,9 +592,48 @@ def test_zcu102_estimates_for_deit(name, capsys):
     assert d.resources["dsp"]["total"] >= 0.8 * board.resources["dsp"]
     assert d.resources["dsp"]["total"] <= board.resources["dsp"] and d.resources["bram18"]["total"] <= 1824
     kept = cost_model.target_kept(cfg)
-    s = hls_estimate.hls_summary(d.plan, kept)
-    assert f"= {s['latency_ms']:.3f} ms per image" in text and f"= {s['rtl_engine_ms']:.3f} ms per image" in text
+    assert est["kept_tokens"]["per_stage"] == kept and "target keep ratios" in est["kept_tokens"]["source"]
+    assert est["architecture"]["lanes"] == 64 and est["architecture"]["dsp"] == d.resources["dsp"]["total"]
+    s = hls_estimate.hls_summary(d.plan, kept)  # the manifest's figures: the estimate shows the same design
+    hls, rtl = est["sections"]["hls"], est["sections"]["rtl_engine"]
+    assert hls["total_cycles"] == s["total_cycles"] and rtl["total_cycles"] == s["rtl_engine_cycles"]
+    assert [x["cycles"] for x in rtl["layers"]] == [x["rtl_cycles"] for x in s["layers"]]
     assert s["latency_ms"] < 9.15  # below HeatViT's DeiT-S figure on the same board and clock
     dense = hls_estimate.hls_summary(d.plan, [cfg.num_patches] * 3)
     assert s["latency_ms"] < dense["latency_ms"]  # pruning shortens every later layer
-    assert f"nothing pruned: {dense['latency_ms']:.3f} ms (HLS)" in text
+    assert hls["dense_cycles"] == dense["total_cycles"] and rtl["dense_cycles"] == dense["rtl_engine_cycles"]
+    assert abs(hls["total_cycles"] / rtl["total_cycles"] - 1) < 0.05  # two schedules of one program
+
+
+def test_estimate_measures_the_kept_tokens_of_a_trained_model(tmp_path, capsys):
+    """A model whose thresholds keep every token: --estimate reports 64 of 64 (measured by the
+    integer reference), not the 0.65/0.45/0.30 targets of its config; summary first, --json."""
+    from spvit_fpga.hw.source import default_model_ir
+    from spvit_fpga.ir.graph import save_ir
+
+    ir = default_model_ir().ir
+    keeps_all = tmp_path / "keeps_all"
+    keeps_all.mkdir()
+    save_ir(ir.with_thresholds([-(2**40)] * len(ir.selectors)), keeps_all)
+    assert generate.main(["--board", "zcu102", "--ir", str(keeps_all), "--estimate", "--images", "6", "--json",
+                          "--quiet"]) == 0
+    est = json.loads(capsys.readouterr().out)
+    kept = est["kept_tokens"]
+    assert kept["per_stage"] == [64, 64, 64] and kept["min"] == [64, 64, 64] and kept["images"] == 6
+    assert kept["source"].startswith("measured by the integer reference")
+    for sec in est["sections"].values():
+        assert sec["total_cycles"] == sec["dense_cycles"]  # nothing pruned: the dense cost
+    # the same model's own IR prunes: measured below the dense count, and the text puts the summary first
+    own = tmp_path / "own"
+    own.mkdir()
+    save_ir(ir, own)
+    assert generate.main(["--board", "zcu102", "--ir", str(own), "--estimate", "--images", "6", "--quiet"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("micro on zcu102") and lines[1].startswith("kept patch tokens per stage: [")
+    assert "measured by the integer reference on digits test split, first 6" in lines[1]
+    assert lines[4].split()[0] == "estimate" and lines[5].startswith("HLS design (schedule of hls/)")
+    assert lines[6].startswith("RTL overlay engine (cycle model)")
+    table = next(i for i, x in enumerate(lines) if x.startswith("instruction "))
+    assert table > 8 and lines[table].split()[3:] == ["HLS", "HLS", "stall", "RTL", "model"]
+    measured = [int(x) for x in lines[1].split("[")[1].split("]")[0].split(",")]
+    assert measured[-1] < 64

@@ -2,8 +2,9 @@
 
 Owns a design (``design``: model source + board -> parallelism, fit check, HLS plan, estimates),
 the project assembly (``project``: the HLS files, the optional RTL design, the manifest that
-describes both, the atomic write) and the text the generate command prints (``summary``: the
-estimate report with both latency views, the board table, the project summary).  The command
+describes both, the atomic write), the latency estimate (``estimate``: one dict with a section per
+latency view, and its text) and the tables the generate command prints (``summary``: the board
+table, the project summary).  The command
 ``python -m spvit_fpga.generate`` keeps only argument parsing, source selection and printing.
 
 May import: the top-level helpers and every earlier stage (:mod:`spvit_fpga.nn`,

@@ -12,7 +12,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from .. import __version__
 from ..hls import project as hls_project
@@ -147,13 +147,18 @@ def build_project(d: Design, vectors: TestVectors, command: str, kept: Optional[
     return files
 
 
-def write_project(files: dict[str, bytes], out: str | os.PathLike, force: bool = False) -> Path:
-    """Write ``files`` to ``out`` atomically (temporary sibling directory, then rename)."""
+def write_project(files: dict[str, bytes], out: str | os.PathLike, force: bool = False,
+                  then: Optional[Callable[[Path], None]] = None) -> Path:
+    """Write ``files`` to ``out`` atomically (temporary sibling directory, then rename).  ``then(tmp)``
+    runs on the complete project before the rename (the C-simulation): if it fails or is interrupted,
+    no project appears at ``out``."""
 
     def fill(tmp: Path) -> None:
         for rel, data in sorted(files.items()):
             p = tmp / rel
             p.parent.mkdir(parents=True, exist_ok=True)
             p.write_bytes(data)
+        if then is not None:
+            then(tmp)
 
     return write_dir_atomically(out, fill, force)

@@ -7,9 +7,11 @@ end-to-end C-simulation (:mod:`spvit_fpga.hls.csim`).  Three pieces:
   :func:`gxx_path`; both raise :class:`~spvit_fpga.errors.UserError` naming the fix.
 * **Cached builds** -- :func:`compile_cpp` compiles one translation unit with
   ``g++ -std=c++14 -O2 -I hls -isystem <ap_types>``; the binary is keyed by a SHA-256 of the
-  compiler, the flags, the source and every header under the include directories, and kept in a
-  build directory (``$SPVIT_FPGA_BUILD_DIR`` or ``<tmp>/spvit_fpga_build``).  :func:`compile_many`
-  builds several sources in parallel.
+  compiler, the flags, the source and every header under the include directories (by content, not
+  by path), and kept in a private build folder (``$SPVIT_FPGA_BUILD_DIR`` or ``csim/`` of the
+  per-user cache, mode 0700, owner checked).  The binary's own SHA-256 is recorded beside it and
+  checked before a cached binary is returned (a mismatch rebuilds it).  :func:`compile_many` builds
+  several sources in parallel.
 * **Running** -- :func:`run_binary` runs ``prog <dir>`` with every input array written to
   ``<dir>/<name>.i64`` (raw little-endian int64, :func:`spvit_fpga.hw.vectors.write_array`) and
   reads the outputs back the same way.  The C++ side of this protocol is ``hls/spvit_tb_io.h``.
@@ -25,6 +27,7 @@ import importlib.util
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -33,7 +36,7 @@ from typing import Iterable, Mapping, Optional, Sequence
 
 import numpy as np
 
-from .._resources import hls_library_dir
+from .._resources import build_dir, hls_library_dir, is_sealed, private_dir, seal
 from ..errors import UserError
 from ..hw.vectors import ARRAY_SUFFIX, read_array, write_array
 
@@ -112,9 +115,10 @@ def gxx_version(path: Optional[str] = None) -> str:
 
 
 def default_build_dir() -> Path:
-    """Build cache: ``$SPVIT_FPGA_BUILD_DIR`` or ``<tempdir>/spvit_fpga_build``."""
+    """Build cache: ``$SPVIT_FPGA_BUILD_DIR`` or ``csim/`` of the private per-user cache folder
+    (:func:`spvit_fpga._resources.cache_root`); either is private (mode 0700, owned by this user)."""
     env = os.environ.get(_BUILD_DIR_ENV)
-    return Path(env) if env else Path(tempfile.gettempdir()) / "spvit_fpga_build"
+    return private_dir(Path(env), f"${_BUILD_DIR_ENV}") if env else build_dir("csim")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -141,12 +145,7 @@ def compile_flags(
     return flags
 
 
-def _include_dirs_of(flags: Sequence[str]) -> list[Path]:
-    dirs = []
-    for i, f in enumerate(flags):
-        if f in ("-I", "-isystem") and i + 1 < len(flags):
-            dirs.append(Path(flags[i + 1]))
-    return dirs
+_DIR_FLAGS = ("-I", "-isystem", "-iquote")
 
 
 def _hash_headers(h: "hashlib._Hash", directory: Path, recursive: bool = True) -> None:
@@ -161,16 +160,24 @@ def _hash_headers(h: "hashlib._Hash", directory: Path, recursive: bool = True) -
 
 
 def _build_key(compiler: str, flags: Sequence[str], source_text: bytes, source_dir: Path) -> str:
+    """SHA-256 of what decides the program: compiler and version, flags, source text and the
+    headers by content.  Folder paths are not part of it (an include folder counts by the headers
+    below it, the source's folder by the headers beside it), so the same sources in another folder
+    (a project rendered in a temporary folder, another checkout) reuse the build."""
     h = hashlib.sha256()
     h.update(compiler.encode() + b"\0" + gxx_version(compiler).encode() + b"\0")
-    h.update("\0".join(flags).encode() + b"\0")
+    dirs = []
+    for i, f in enumerate(flags):
+        if i > 0 and flags[i - 1] in _DIR_FLAGS:
+            dirs.append(Path(f))
+            h.update(b"<dir>\0")
+        else:
+            h.update(f.encode() + b"\0")
     h.update(source_text)
-    # headers next to the source, by content (not recursive: a source may live in a large temp
-    # directory); the directory's path is not part of the key
     h.update(b"\1")
-    _hash_headers(h, source_dir, recursive=False)
-    for d in _include_dirs_of(flags):
-        h.update(b"\1" + str(d).encode() + b"\0")
+    _hash_headers(h, source_dir, recursive=False)  # not recursive: a source may sit in a large folder
+    for d in dirs:
+        h.update(b"\1")
         _hash_headers(h, d)
     return h.hexdigest()
 
@@ -202,8 +209,11 @@ def compile_cpp(
     out_dir = Path(build_dir) if build_dir is not None else default_build_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
     binary = out_dir / f"{src.stem}-{key[:20]}"
-    if binary.is_file() and os.access(binary, os.X_OK):
+    if is_sealed(binary):
         return binary
+    if binary.exists():
+        print(f"NOTE: the cached build {binary} does not match its recorded SHA-256; building it again",
+              file=sys.stderr)
     tmp = out_dir / f".{binary.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
     cmd = [compiler, *flags, str(src), "-o", str(tmp)]
     try:
@@ -216,6 +226,7 @@ def compile_cpp(
         raise HlsSimError(
             f"g++ failed ({proc.returncode}) compiling {src}\n$ {' '.join(cmd)}\n{_tail(proc.stderr)}"
         )
+    seal(tmp, binary)
     os.replace(tmp, binary)
     return binary
 

@@ -176,9 +176,10 @@ def random_weights_ir(name: str, depth: Optional[int] = None, selector_blocks: O
                               "on noise images) -- the design is bit-exact but does not classify anything"])
 
 
-def test_images(src: ModelSource, cfg: ModelConfig, spec: Optional[str], n: int):
+def test_images(src: ModelSource, cfg: ModelConfig, spec: Optional[str], n: int, exact: bool = False):
     """The images of a design's test vectors: the first ``n`` of the test split of ``spec`` (default:
-    the data set the model was trained on), or noise images for a random-weights design.
+    the data set the model was trained on), or noise images for a random-weights design; fewer when
+    the split is smaller, unless ``exact`` (the user asked for ``n``: a UserError then).
     Returns (images [n,C,H,W], labels or None, description)."""
     from ..nn.data import load_dataset
 
@@ -194,6 +195,8 @@ def test_images(src: ModelSource, cfg: ModelConfig, spec: Optional[str], n: int)
     if ds.input_frac_bits != ir.input_fmt.frac:
         raise UserError(f"data set {spec} has pixels at 2^-{ds.input_frac_bits}, the model's input format is {ir.input_fmt}")
     test = ds.test
+    if n > len(test) and exact:
+        raise UserError(f"--images {n}: the test split of {spec} holds {len(test)} images; give at most {len(test)}")
     n = min(n, len(test))
     if hasattr(test, "images") and hasattr(test, "labels"):
         return test.images[:n], test.labels[:n].tolist(), f"{spec} test split, first {n}"

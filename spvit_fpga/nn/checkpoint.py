@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import os
 import pickle
+import re
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -44,7 +45,39 @@ class Checkpoint:
         return model
 
 
+_UNSAFE_GLOBAL = re.compile(r"Unsupported global: GLOBAL (\S+)")
+_BAD_OPERAND = re.compile(r"Unsupported operand (\d+)")
+
+
+def load_torch_file(path: Path, what: str = "PyTorch checkpoint") -> Any:
+    """``torch.load`` of a file without running code from it (``weights_only=True``: tensors and
+    plain containers only).  A file that names any other object, or is not a torch file, raises a
+    one-line UserError."""
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        unsafe = _UNSAFE_GLOBAL.search(str(exc))
+        operand = _BAD_OPERAND.search(str(exc))
+        if operand and not unsafe:  # bytes no pickle writer produces: not a torch.save file at all
+            raise UserError(f"{path} is not a readable {what}: it is not a file torch.save wrote (unknown pickle opcode "
+                            f"{operand.group(1)}); give a checkpoint file") from None
+        if unsafe or "Weights only load failed" in str(exc):
+            name = unsafe.group(1) if unsafe else "an object that is not plain data"
+            raise UserError(f"{path} is not a readable {what}: it holds {name}, and loading it could run code; "
+                            "spvit_fpga loads only tensors and plain data -- use a file written by spvit_fpga "
+                            "(or a plain state_dict)") from None
+        raise UserError(f"{path} is not a readable {what} ({_first_line(exc)})") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError, KeyError) as exc:
+        raise UserError(f"{path} is not a readable {what} ({_first_line(exc)})") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _torch_load(path: Path) -> Any:
+    """A checkpoint file (or the ``checkpoint.pt`` of a run folder), loaded safely."""
     if not path.exists():
         raise UserError(f"checkpoint {path} does not exist; check the path")
     if path.is_dir():
@@ -52,11 +85,7 @@ def _torch_load(path: Path) -> Any:
             path = path / "checkpoint.pt"
         else:
             raise UserError(f"{path} is a directory without checkpoint.pt; give the checkpoint file")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"{path} is not a readable PyTorch checkpoint ({first})") from None
+    return load_torch_file(path)
 
 
 def save_checkpoint(
@@ -100,7 +129,18 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         raise UserError(
             f"{path} has checkpoint version {obj.get('version')}, this spvit_fpga reads version {CHECKPOINT_VERSION}"
         )
-    cfg = ModelConfig.from_dict(obj["config"])
+    for key, kind in (("config", dict), ("state_dict", dict), ("dataset", dict), ("meta", dict)):
+        if key in ("config", "state_dict") and key not in obj:
+            raise UserError(f"{path} is an incomplete spvit_fpga checkpoint (no '{key}'); "
+                            "use the checkpoint.pt a finished training run wrote")
+        if key in obj and not isinstance(obj[key], kind):
+            raise UserError(f"{path} is a damaged spvit_fpga checkpoint ('{key}' is a {type(obj[key]).__name__})")
+    if not all(isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in obj["state_dict"].items()):
+        raise UserError(f"{path} is a damaged spvit_fpga checkpoint ('state_dict' is not a dict of tensors)")
+    try:
+        cfg = ModelConfig.from_dict(obj["config"])
+    except UserError as exc:
+        raise UserError(f"{path}: {exc}") from None
     ck = Checkpoint(cfg, obj["state_dict"], obj.get("dataset", {}), obj.get("meta", {}), obj.get("quant"))
     check_state_dict(SPViT(cfg).state_dict(), ck.state_dict, str(path))
     return ck

@@ -6,7 +6,8 @@ checkpoint so a model can be rebuilt from the file alone.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+import math
+from dataclasses import MISSING, asdict, dataclass, replace
 from typing import Any
 
 from ..errors import UserError
@@ -101,11 +102,40 @@ class ModelConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ModelConfig":
+        if not isinstance(d, dict):
+            raise UserError(f"the model config is a {type(d).__name__}, not a dict of fields")
         known = {f for f in cls.__dataclass_fields__}
         unknown = set(d) - known
         if unknown:
             raise UserError(f"model config has unknown fields {sorted(unknown)}; was it written by a newer spvit_fpga?")
+        fields = cls.__dataclass_fields__
+        required = [f for f in fields if fields[f].default is MISSING]
+        missing = [f for f in required if f not in d]
+        if missing:
+            raise UserError(f"model config lacks the fields {missing}")
+        bad = [f"{k}={v!r}" for k, v in d.items() if not _field_value_ok(k, v)]
+        if bad:
+            raise UserError(f"model config has values of the wrong type: {', '.join(bad)}")
         return cls(**d)
+
+
+def _field_value_ok(name: str, value: Any) -> bool:
+    """Whether ``value`` has the type of field ``name`` (ints for sizes, lists of ints/numbers)."""
+    def is_int(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    def is_num(v: Any) -> bool:
+        return (is_int(v) or isinstance(v, float)) and math.isfinite(v)
+
+    if name == "name":
+        return isinstance(value, str)
+    if name == "selector_blocks":
+        return isinstance(value, (list, tuple)) and all(is_int(v) for v in value)
+    if name == "keep_ratios":
+        return isinstance(value, (list, tuple)) and all(is_num(v) for v in value)
+    if name in ("mlp_ratio", "ln_eps", "pos_init_std"):
+        return is_num(value) and value > 0
+    return is_int(value) and value > 0
 
 
 # Official SPViT placement for 12-block DeiTs: selectors before blocks 3, 6, 9 with cumulative

@@ -302,15 +302,63 @@ def _find_cifar_dir(root: Path) -> Path:
     raise UserError(f"no CIFAR-10 batch files in {root}; {_cifar_layout_hint()}")
 
 
+def _latin1_encode(text, encoding="latin1"):
+    """``_codecs.encode`` as pickles written by Python 3 with protocol 2 use it for ``bytes``:
+    latin-1 only (no other codec is looked up)."""
+    if not isinstance(text, str) or encoding.replace("-", "").lower() != "latin1":
+        raise pickle.UnpicklingError(f"forbidden call _codecs.encode(..., {encoding!r})")
+    return text.encode("latin1")
+
+
+def _numpy_globals() -> dict[tuple[str, str], Any]:
+    """The numpy names an array pickle refers to, under their numpy 1 and numpy 2 module paths."""
+    try:
+        from numpy._core import multiarray, numeric  # numpy >= 2
+    except ImportError:  # pragma: no cover - numpy 1
+        from numpy.core import multiarray, numeric
+    names = {("numpy", "ndarray"): np.ndarray, ("numpy", "dtype"): np.dtype}
+    for core in ("numpy.core", "numpy._core"):
+        names[(f"{core}.multiarray", "_reconstruct")] = multiarray._reconstruct
+        names[(f"{core}.multiarray", "scalar")] = multiarray.scalar
+        names[(f"{core}.numeric", "_frombuffer")] = numeric._frombuffer
+    return names
+
+
+class _CifarUnpickler(pickle.Unpickler):
+    """Admits only what CIFAR-10 batch files hold: dicts, lists, bytes, strings, numbers and numpy
+    arrays (plus latin-1 ``_codecs.encode`` for bytes written with protocol 2).  Any other global
+    (a function or class a crafted file names to run code) is refused before it is looked up."""
+
+    _allowed = None
+
+    def find_class(self, module: str, name: str) -> Any:
+        if _CifarUnpickler._allowed is None:
+            _CifarUnpickler._allowed = {**_numpy_globals(), ("_codecs", "encode"): _latin1_encode}
+        obj = _CifarUnpickler._allowed.get((module, name))
+        if obj is None:
+            raise pickle.UnpicklingError(f"forbidden object {module}.{name}")
+        return obj
+
+    def persistent_load(self, pid: Any) -> Any:
+        raise pickle.UnpicklingError("forbidden persistent id")
+
+
 def _unpickle(path: Path) -> dict:
-    """Load one CIFAR pickle (trusted local file) as a dict with bytes keys."""
+    """Load one CIFAR pickle as a dict with bytes keys, through :class:`_CifarUnpickler`."""
     try:
         with path.open("rb") as f:
-            obj = pickle.load(f, encoding="bytes")
+            obj = _CifarUnpickler(f, encoding="bytes").load()
+    except pickle.UnpicklingError as exc:
+        if str(exc).startswith("forbidden"):
+            raise UserError(f"{path} is not a CIFAR-10 batch: it holds a {exc} (a CIFAR-10 batch holds only "
+                            "dicts, lists, bytes, strings, numbers and numpy arrays); refusing to load it, "
+                            "re-extract cifar-10-python.tar.gz") from None
+        raise UserError(f"{path} is not a readable CIFAR-10 pickle (corrupt or truncated:"
+                        f" {exc}); re-extract cifar-10-python.tar.gz") from None
     except Exception as exc:  # pickle raises many types on corrupt input
         raise UserError(f"{path} is not a readable CIFAR-10 pickle (corrupt or truncated:"
                         f" {type(exc).__name__}: {exc}); re-extract cifar-10-python.tar.gz"
-                        ) from exc
+                        ) from None
     if not isinstance(obj, dict):
         raise UserError(f"{path} does not hold a dict (corrupt file?); {_cifar_layout_hint()}")
     return {k.encode() if isinstance(k, str) else k: v for k, v in obj.items()}

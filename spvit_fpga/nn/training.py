@@ -37,7 +37,7 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler
 from tqdm.auto import tqdm
 
 from ..errors import UserError
-from .checkpoint import PretrainedLoad, load_checkpoint, load_pretrained_deit, save_checkpoint
+from .checkpoint import PretrainedLoad, load_checkpoint, load_pretrained_deit, load_torch_file, save_checkpoint
 from .config import MODELS, ModelConfig, model_config
 from .data import dataset_fingerprint, head_subset, load_dataset, random_shift
 from .distributed import DistInfo, barrier, broadcast_
@@ -79,7 +79,21 @@ def resolve_config(args, splits, init_cfg: ModelConfig | None) -> ModelConfig:
     ratios = args.keep_ratios or (base.keep_ratios if base.selector_blocks == blocks else ()) or default.keep_ratios
     if not blocks:
         raise UserError("no selector placement: give --selector-blocks (e.g. 3,6,9) and --keep-ratios")
-    return replace(base, selector_blocks=blocks, keep_ratios=ratios)
+    cfg = replace(base, selector_blocks=blocks, keep_ratios=ratios)
+    if args.target_gmacs is not None:
+        check_budget(cfg, args.target_gmacs)
+    return cfg
+
+
+def check_budget(cfg: ModelConfig, target_gmacs: float) -> None:
+    """``--target-gmacs`` must lie between the cost with every patch token pruned at every stage and
+    the unpruned model's cost (outside, the budget loss cannot be met and only grows)."""
+    lo = model_macs(cfg, [0] * cfg.num_stages) / 1e9
+    hi = unpruned_macs(cfg) / 1e9
+    if not lo <= target_gmacs <= hi:
+        raise UserError(f"--target-gmacs {target_gmacs:g} is outside what {cfg.name} can cost: {lo:.5g} GMACs "
+                        f"(every patch token pruned at stage 1) to {hi:.5g} GMACs (unpruned); choose a budget in "
+                        "that range")
 
 
 def build_student_and_teacher(args, cfg: ModelConfig, init, splits=None) -> tuple[SPViT, SPViT | None, PretrainedLoad | None]:
@@ -159,6 +173,50 @@ class ModelKind:
 
 
 # --------------------------------------------------------------------------------------------
+# resuming
+# --------------------------------------------------------------------------------------------
+RUN_FILES = ("checkpoint.pt", "last.pt", "last.pt.tmp", "train_log.json")  # what a run writes into --out
+RESUME_KEYS = ("config", "model", "optimizer", "epoch", "best", "ratio_ema", "log", "rng", "aug_rng")
+# flags that may change between a run and its --resume (they do not change what is trained)
+RESUME_FREE_FLAGS = frozenset({"resume", "force", "quiet", "stop_after", "debug", "out"})
+
+
+def run_flags(args) -> dict[str, Any]:
+    """The flags of a run that a ``--resume`` must repeat (tuples as lists, as they load back)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in sorted(vars(args).items())
+            if k not in RESUME_FREE_FLAGS}
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def check_resume_flags(saved: dict[str, Any], args, path: Path) -> None:
+    """UserError naming every flag whose value differs from the run saved in ``path``."""
+    now = run_flags(args)
+    diffs = [f"{_flag(k)} {now.get(k)!r} (saved run: {saved.get(k)!r})"
+             for k in sorted(set(saved) | set(now)) if saved.get(k) != now.get(k)]
+    if diffs:
+        raise UserError(f"--resume: the flags differ from the run saved in {path}: {'; '.join(diffs)}; "
+                        "repeat the saved flags, or start over with --force")
+
+
+def read_resume_state(path: Path, args) -> dict[str, Any]:
+    """``OUT/last.pt`` loaded without running code (``weights_only``), checked for the keys a
+    resume needs and for the flags of the saved run (:func:`check_resume_flags`)."""
+    if not path.is_file():
+        raise UserError(f"--resume: {path} does not exist; start without --resume")
+    st = load_torch_file(path, "the state of an interrupted run")
+    if not isinstance(st, dict) or any(k not in st for k in RESUME_KEYS):
+        missing = [k for k in RESUME_KEYS if not isinstance(st, dict) or k not in st]
+        raise UserError(f"--resume: {path} is not the state of a training run (no {', '.join(missing)}); "
+                        "start over with --force or choose another --out")
+    if "args" in st:
+        check_resume_flags(st["args"], args, path)
+    return st
+
+
+# --------------------------------------------------------------------------------------------
 # training
 # --------------------------------------------------------------------------------------------
 LatencyModel = Callable[[ModelConfig], Any]
@@ -174,6 +232,8 @@ class Trainer:
         self.args, self.info = args, info
         self.kind = kind or ModelKind()
         self.out = Path(args.out)
+        # Read last.pt and compare the flags before the data and the models are built.
+        resume = read_resume_state(self.out / "last.pt", args) if args.resume else None
         init = load_checkpoint(args.init) if args.init else None
         if init and args.img_size and args.img_size != init.config.img_size:
             raise UserError(f"--img-size {args.img_size}: the --init checkpoint takes {init.config.img_size} px images; "
@@ -244,8 +304,8 @@ class Trainer:
         self.start_epoch = 0
         self.best = {"val_accuracy": -1.0, "epoch": -1, "state": None, "tau": None}
         self.log: list[dict] = []
-        if args.resume:
-            self._resume()
+        if resume is not None:
+            self._resume(resume)
 
     # --- schedule ----------------------------------------------------------------------
     def lr_at(self, epoch: float) -> float:
@@ -310,10 +370,13 @@ class Trainer:
         return loss, parts
 
     def train_epoch(self, epoch: int, phase: str, bar) -> dict:
+        """One epoch; a second progress line (below ``bar``, the epochs) counts its batches."""
         self.ddp.train()
         if isinstance(self.sampler, DistributedSampler):
             self.sampler.set_epoch(epoch)
         totals: dict[str, float] = {}
+        steps = tqdm(total=self.steps_per_epoch, desc=f"epoch {epoch + 1}/{self.args.epochs} ({phase})", unit="batch",
+                     leave=False, disable=bar.disable)
         for step, (x, y) in enumerate(self.batches()):
             self.set_lr(epoch + step / self.steps_per_epoch, phase)
             if self.shift:
@@ -325,6 +388,9 @@ class Trainer:
             self.optimizer.step()
             for k, v in parts.items():
                 totals[k] = totals.get(k, 0.0) + v
+            steps.update(1)
+            steps.set_postfix(loss=f"{parts['ce']:.3f}", refresh=False)
+        steps.close()
         return {k: v / self.steps_per_epoch for k, v in totals.items()}
 
     def batches(self):
@@ -403,27 +469,30 @@ class Trainer:
         return {"latency_ms": float(ms.mean()), "latency_ms_p99": float(np.percentile(ms, 99))}
 
     # --- persistence -----------------------------------------------------------------------
-    def _resume(self) -> None:
-        path = self.out / "last.pt"
-        if not path.exists():
-            raise UserError(f"--resume: {path} does not exist; start without --resume")
-        st = torch.load(path, map_location="cpu", weights_only=False)
-        self.cfg = ModelConfig.from_dict(st["config"])
-        self.model.cfg = self.cfg
-        self.kind.load_resume_state(self.model, self.cfg, st.get("quant"))
-        self.model.load_state_dict(st["model"])
-        self.optimizer.load_state_dict(st["optimizer"])
-        self.start_epoch = st["epoch"] + 1
-        self.best = st["best"]
-        self.ratio_ema = st["ratio_ema"]
-        self.log = st["log"]
-        torch.set_rng_state(st["rng"])
-        self.aug_gen.set_state(st["aug_rng"])
-        if isinstance(self.sampler, RandomSampler):
-            self.sampler.generator.set_state(st["sampler_rng"])
+    def _resume(self, st: dict) -> None:
+        """Restore the state :func:`read_resume_state` read from ``OUT/last.pt``."""
+        try:
+            self.cfg = ModelConfig.from_dict(st["config"])
+            self.model.cfg = self.cfg
+            self.kind.load_resume_state(self.model, self.cfg, st.get("quant"))
+            self.model.load_state_dict(st["model"])
+            self.optimizer.load_state_dict(st["optimizer"])
+            self.start_epoch = int(st["epoch"]) + 1
+            self.best = st["best"]
+            self.ratio_ema = list(st["ratio_ema"])
+            self.log = list(st["log"])
+            torch.set_rng_state(st["rng"])
+            self.aug_gen.set_state(st["aug_rng"])
+            if isinstance(self.sampler, RandomSampler):
+                self.sampler.generator.set_state(st["sampler_rng"])
+        except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise UserError(f"--resume: {self.out / 'last.pt'} does not fit this run ({detail}); "
+                            "start over with --force or choose another --out") from None
 
     def save_last(self, epoch: int) -> None:
         state = {
+            "args": run_flags(self.args),
             "config": self.cfg.to_dict(),
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
@@ -480,6 +549,9 @@ class Trainer:
         a = self.args
         if self.info.is_main:
             self.out.mkdir(parents=True, exist_ok=True)
+            if getattr(a, "force", False):  # --force starts over: no file of the replaced run stays
+                for name in RUN_FILES:
+                    (self.out / name).unlink(missing_ok=True)
         barrier(self.info)
         t0 = time.time()
         bar = tqdm(total=a.epochs, initial=self.start_epoch, desc="train", disable=a.quiet or not self.info.is_main, unit="ep")
@@ -489,6 +561,7 @@ class Trainer:
             if phase == "det" and epoch == self.gumbel_epochs:
                 self.enter_det_phase()
             stats = self.train_epoch(epoch, phase, bar)
+            bar.set_postfix_str(f"phase {phase}: validating")
             res = self.validate(phase)
             acc = res.accuracy
             self.maybe_keep_best(epoch, phase, acc)

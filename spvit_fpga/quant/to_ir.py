@@ -8,13 +8,13 @@ writes).  The IR itself (:mod:`spvit_fpga.ir.graph`) knows nothing of the traina
 """
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any, Optional
 
 import numpy as np
 
+from .._resources import file_sha256
 from ..errors import UserError
 from ..ir import intops
 from ..ir.graph import (
@@ -165,14 +165,6 @@ def _all_linears(ir: IR) -> list[LinearOp]:
             out += [s.head_fc1, s.head_fc2, s.in_fc, s.out_fc1, s.out_fc2, s.delta]
         out += [b.attn.q, b.attn.k, b.attn.v, b.attn.proj, b.fc1, b.fc2]
     return out + [ir.head]
-
-
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def export_ir(checkpoint: str | os.PathLike, decision: str | None = None) -> IR:

