@@ -52,7 +52,7 @@ def test_budget_loss_forms():
 
 
 def test_official_schedule_backbone_scale_and_freeze(tmp_path):
-    args = build_parser().parse_args(["--epochs", "30", "--lr", "5e-4", "--backbone-lr-scale", "0.01",
+    args = build_parser().parse_args(["--model", "micro", "--epochs", "30", "--lr", "5e-4", "--backbone-lr-scale", "0.01",
                                       "--freeze-epochs", "5", "--out", str(tmp_path), "--quiet"])
     tr = Trainer(args, DistInfo())
     lrs = lambda: {g["name"]: g["lr"] for g in tr.optimizer.param_groups}  # noqa: E731
