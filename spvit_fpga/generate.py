@@ -281,6 +281,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     csim = csims[0] if csims else None
     print(f"wrote {out} ({len(files)} files, {time.monotonic() - t0:.1f} s)")
     print(summary_table(design, files, out, csim))
+    if not args.quiet:
+        print(f"next: cd {out} && vitis_hls -f run_hls.tcl, then python -m spvit_fpga.report {out}")
+        if args.rtl:
+            print(f"      python -m spvit_fpga.simulate --design {out} --rtl   (the RTL in Verilator, cycle by cycle)")
     if src.random_weights:
         print("NOTE: RANDOM WEIGHTS -- architecture-only design", file=sys.stderr)
     drc = json.loads(files[MANIFEST])["hls"]["drc"]

@@ -13,11 +13,16 @@ apply):
 
 Pairings, each only where both sides exist:
 
-* latency: the generated kernels' cycles against HLS C-synthesis (worst case) and C/RTL
-  co-simulation; the RTL's sum of unit cycles (which assumes no overlap) against Verilator's
-  cycles per image; the busiest RTL unit against the measured interval of back-to-back images;
-* per layer: any estimate series (cost model, kernels, RTL units) against any measured series
-  with the same layer names (HLS modules, ``per_layer_cycles``);
+* latency: the HLS schedule's cycles against HLS C-synthesis (worst case) and C/RTL
+  co-simulation; the RTL overlay's cycle model (or the dataflow RTL's sum of unit cycles, which
+  assumes no overlap) against Verilator's cycles per image, and the HLS engine's cycle model too
+  when the RTL is the same engine; the busiest RTL unit against the measured interval of
+  back-to-back images;
+* per instruction: the RTL overlay's cycle model against the RTL simulation's cycles of each
+  instruction (first image); per HLS unit function (``ov_gemm``, ``ov_layernorm``, ...) the longest
+  call of the HLS schedule against the C-synthesis module's worst case;
+* per layer (old layout, and the dataflow RTL's units): any estimate series against any measured
+  series with the same layer names (HLS modules, ``per_layer_cycles``);
 * resources: the HLS design's estimates against HLS C-synthesis and Vivado utilisation; the RTL
   estimates against Yosys; every count against the board;
 * clock: the target period against HLS's estimate and Vivado's achieved period (target - WNS);
@@ -62,22 +67,45 @@ def _norm(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
+def _hls_total(hls: dict) -> tuple[Any, str]:
+    """The HLS design's whole-image estimate and where it comes from (current or old layout)."""
+    sched = hls.get("schedule") or {}
+    if sched.get("total_cycles") is not None:
+        return sched["total_cycles"], "estimate.hls.schedule"
+    return (hls.get("kernels") or {}).get("total_cycles"), "estimate.hls.kernels (old layout)"
+
+
+def _same_engine(est: dict) -> bool:
+    """The RTL design is the same overlay engine (lanes, ports) as the HLS design's."""
+    rtl, hls = est.get("rtl") or {}, est.get("hls") or {}
+    return (rtl.get("architecture") == "overlay" and rtl.get("engine") is not None
+            and rtl.get("engine") == hls.get("engine"))
+
+
 def _latency_entries(rep) -> list[dict]:
     out = []
     est = rep.estimate or {}
     hls = est.get("hls") or {}
-    kernels = hls.get("kernels") or {}
-    k_cycles = kernels.get("total_cycles")
+    k_cycles, k_src = _hls_total(hls)
     csynth, cosim = rep.vendor.csynth, rep.vendor.cosim
     if csynth is not None or k_cycles is not None:
-        out.append(entry("design latency (HLS)", "latency", "cycles", k_cycles, "estimate.hls.kernels",
+        out.append(entry("design latency (HLS)", "latency", "cycles", k_cycles, k_src,
                          csynth.latency.worst if csynth else None, "vendor.csynth (worst case)" if csynth else None))
     if cosim is not None and cosim.main is not None:
-        out.append(entry("design latency (HLS co-simulation)", "latency", "cycles", k_cycles, "estimate.hls.kernels",
+        out.append(entry("design latency (HLS co-simulation)", "latency", "cycles", k_cycles, k_src,
                          cosim.main.latency_avg, f"vendor.cosim ({cosim.main.language}, average)"))
     rtl = est.get("rtl") or {}
     sim = rep.rtl_simulation or {}
-    if rtl.get("sum_unit_cycles") is not None or sim.get("mean_cycles") is not None:
+    model = hls.get("engine_model") or {}
+    if model.get("total_cycles") is not None:
+        same = _same_engine(est)
+        out.append(entry("design latency (RTL engine model of the HLS engine)", "latency", "cycles",
+                         model["total_cycles"], "estimate.hls.engine_model", sim.get("mean_cycles") if same else None,
+                         "rtl_simulation (mean)" if same and sim else None))
+    if rtl.get("architecture") == "overlay" or rtl.get("cycles") is not None:
+        out.append(entry("design latency (RTL overlay, cycle model)", "latency", "cycles", rtl.get("cycles"),
+                         "estimate.rtl", sim.get("mean_cycles"), "rtl_simulation (mean)" if sim else None))
+    elif rtl.get("sum_unit_cycles") is not None or sim.get("mean_cycles") is not None:
         out.append(entry("design latency (RTL, sum of unit cycles)", "latency", "cycles", rtl.get("sum_unit_cycles"),
                          "estimate.rtl", sim.get("mean_cycles"), "rtl_simulation (mean)" if sim else None))
     intervals = sim.get("interval_cycles") if sim.get("stream") else None
@@ -90,12 +118,63 @@ def _latency_entries(rep) -> list[dict]:
     return out
 
 
+def unit_function(op: str) -> str:
+    """The HLS function that runs an instruction of ``op`` (``GEMM`` -> ``ov_gemm``: src/spvit_top.cpp)."""
+    return "ov_" + op.lower()
+
+
+def csynth_unit_latency(csynth, function: str) -> Optional[Any]:
+    """The C-synthesis module of an HLS unit function (Vitis names a template instance
+    ``ov_gemm_Cfg_s`` or ``ov_gemm<...>``): the first whose name is the function's or starts with it
+    followed by ``_`` or ``<``."""
+    for m in csynth.modules:
+        if m.name == function or m.name.startswith(function + "_") or m.name.startswith(function + "<"):
+            return m
+    return None
+
+
+def _instruction_entries(rep) -> list[dict]:
+    """Per instruction (current layout): the RTL overlay's cycle model against the RTL simulation's
+    cycles of the same instruction (and the HLS engine's model too when the RTL engine is the same);
+    per HLS unit function: the longest call the HLS schedule expects against C-synthesis' worst case."""
+    est = rep.estimate or {}
+    hls, rtl, sim = est.get("hls") or {}, est.get("rtl") or {}, rep.rtl_simulation or {}
+    out = []
+    measured = {x["name"]: x["cycles"] for x in sim.get("per_layer_cycles") or []}
+    series = [("estimate.rtl", "RTL engine model", rtl.get("per_instruction"))]
+    if _same_engine(est):
+        series.append(("estimate.hls.engine_model", "RTL engine model of the HLS engine",
+                       (hls.get("engine_model") or {}).get("layers")))
+    for src, short, layers in series:
+        for x in layers or []:
+            if x["name"] in measured:
+                out.append(entry(f"{x['name']} ({short})", "instruction latency", "cycles", x["cycles"], src,
+                                 measured[x["name"]], "rtl_simulation (first image)"))
+    csynth = rep.vendor.csynth
+    sched = (hls.get("schedule") or {}).get("layers") or []
+    if csynth is not None and sched:
+        longest: dict[str, int] = {}
+        for x in sched:
+            if x.get("op"):
+                fn = unit_function(x["op"])
+                longest[fn] = max(longest.get(fn, 0), int(x["cycles"]))
+        for fn, cycles in longest.items():
+            m = csynth_unit_latency(csynth, fn)
+            if m is not None:
+                out.append(entry(f"{fn} (HLS schedule, longest call)", "unit latency", "cycles", cycles,
+                                 "estimate.hls.schedule", m.latency.worst, f"vendor.csynth module {m.name} (worst case)"))
+    return out
+
+
 def _layer_entries(rep) -> list[dict]:
+    """Old layout: any per-layer estimate series against any measured series of the same names."""
     est = rep.estimate or {}
     hls = est.get("hls") or {}
     estimates = []
-    for label, short, series in (("estimate.hls.cost_model", "cost model", (hls.get("cost_model") or {}).get("layers")),
-                                 ("estimate.hls.kernels", "HLS kernels", (hls.get("kernels") or {}).get("layers")),
+    for label, short, series in (("estimate.hls.cost_model (old layout)", "cost model",
+                                  (hls.get("cost_model") or {}).get("layers")),
+                                 ("estimate.hls.kernels (old layout)", "HLS kernels",
+                                  (hls.get("kernels") or {}).get("layers")),
                                  ("estimate.rtl", "RTL unit", (est.get("rtl") or {}).get("unit_cycles"))):
         if series:
             estimates.append((label, short, {_norm(x["name"]): x for x in series}))
@@ -183,7 +262,7 @@ def _loop_entries(rep) -> list[dict]:
 
 
 def build_comparison(rep) -> list[dict]:
-    return (_latency_entries(rep) + _layer_entries(rep) + _resource_entries(rep) + _clock_entries(rep)
+    return (_latency_entries(rep) + _instruction_entries(rep) + _layer_entries(rep) + _resource_entries(rep) + _clock_entries(rep)
             + _loop_entries(rep))
 
 

@@ -2,12 +2,16 @@
 
 Sources, each under its own key and null when absent:
 
-* ``estimate``: the manifest's ``estimate`` (cost model and generated-kernel cycles per layer,
-  kept tokens, latency table), ``resources`` (DSP/BRAM/LUT estimates) and ``rtl.estimate`` with
-  ``rtl.dsp_estimate`` / ``rtl.bram18_estimate``; ``per_layer_cycles`` and ``hls`` (e.g. ``drc``)
-  when the manifest has them;
-* ``csim``: ``csim.json`` (g++ C-simulation against the reference);
-* ``rtl_simulation``: ``rtl_sim.json``, else the manifest's ``rtl.simulation`` (Verilator cycles);
+* ``estimate``: the manifest's ``estimate`` (the HLS schedule of the overlay engine's program and
+  the RTL engine's cycle model of it, per instruction; kept tokens, latency table; the old layout's
+  cost model and kernels per layer), ``resources`` (DSP/BRAM estimates) and ``rtl.estimate`` (the
+  RTL overlay's cycle model per instruction, or the dataflow design's units) with ``rtl.resources``
+  / ``rtl.dsp_estimate`` / ``rtl.bram18_estimate``; ``per_layer_cycles`` and ``hls`` (engine,
+  ``drc``) when the manifest has them;
+* ``csim``: ``csim.json`` (g++ C-simulation against the reference; the estimates at the kept tokens
+  each image had);
+* ``rtl_simulation``: ``rtl_sim.json``, else the manifest's ``rtl.simulation`` (Verilator cycles;
+  the overlay's cycles per instruction of the first image);
 * ``yosys``: the manifest's ``rtl.synth`` (Yosys cell counts);
 * ``vendor``: any Vivado/Vitis HLS project below the folder (``spvit_hls_prj/solution1/syn/report``
   after ``vitis_hls -f run_hls.tcl``), co-simulation reports, Vivado utilisation and timing
@@ -106,12 +110,18 @@ def find_vendor_reports(root: Path) -> VendorReports:
     return out
 
 
-def _layers(series: Any, name_key: str = "name") -> list[dict]:
+def _layers(series: Any, name_key: str = "name", cycles_key: str = "cycles") -> list[dict]:
+    """``[{name, cycles, ...}]`` of a per-layer / per-instruction series; ``op``, ``tokens``, ``stall``
+    and ``trips`` are kept when the series has them."""
     out = []
     for item in _list(series):
-        if isinstance(item, dict) and _num(item.get("cycles")) is not None:
-            out.append({"name": str(item.get(name_key, item.get("unit", item.get("name", "?")))),
-                        "cycles": item["cycles"], "tokens": item.get("tokens")})
+        if isinstance(item, dict) and _num(item.get(cycles_key)) is not None:
+            rec = {"name": str(item.get(name_key, item.get("unit", item.get("name", "?")))),
+                   "cycles": item[cycles_key], "tokens": item.get("tokens")}
+            for key in ("op", "stall", "trips"):
+                if key in item:
+                    rec[key] = item[key]
+            out.append(rec)
     return out
 
 
@@ -122,39 +132,98 @@ def _per_layer(value: Any) -> list[dict]:
     return _layers(value)
 
 
+def _series(total: Any, ms: Any, layers: list[dict], **extra: Any) -> dict:
+    return {"total_cycles": _num(total), "latency_ms": _num(ms), **extra, "layers": layers}
+
+
+def _hls_latency(est: dict) -> dict:
+    """The HLS design's latency estimates, by manifest layout:
+
+    * ``overlay`` (current): ``estimate.kernels`` is the schedule of the HLS face of the overlay
+      engine, one record per instruction (``cycles``, ``stall``, ``trips``) with the RTL engine's
+      cycle model of the same program beside it (``rtl_cycles``, total ``rtl_engine_cycles``);
+      ``estimate.sections`` (the ``generate --estimate`` JSON) is read the same way;
+    * ``old``: ``estimate.cost_model`` and ``estimate.kernels`` per layer (the HLS design before
+      issue 11), kept as they were.
+    """
+    kernels, sections = _dict(est.get("kernels")), _dict(est.get("sections"))
+    k_layers = _list(kernels.get("layers"))
+    if sections:
+        h, r = _dict(sections.get("hls")), _dict(sections.get("rtl_engine"))
+        return {"layout": "overlay",
+                "schedule": _series(h.get("total_cycles"), h.get("latency_ms"), _layers(h.get("layers"))) if h else None,
+                "engine_model": _series(r.get("total_cycles"), r.get("latency_ms"), _layers(r.get("layers")))
+                if r else None,
+                "cost_model": None, "kernels": None}
+    if "rtl_engine_cycles" in kernels or any(isinstance(x, dict) and "op" in x for x in k_layers):
+        return {"layout": "overlay",
+                "schedule": _series(kernels.get("total_cycles"), kernels.get("latency_ms"), _layers(k_layers),
+                                    stall_cycles=kernels.get("stall_cycles"),
+                                    param_stream_bytes=kernels.get("param_stream_bytes"),
+                                    ddr_bound_cycles=kernels.get("ddr_bound_cycles")),
+                "engine_model": _series(kernels.get("rtl_engine_cycles"), kernels.get("rtl_engine_ms"),
+                                        _layers(k_layers, cycles_key="rtl_cycles"))
+                if "rtl_engine_cycles" in kernels else None,
+                "cost_model": None, "kernels": None}
+    cm = _dict(est.get("cost_model"))
+    if not (cm or kernels):
+        return {"layout": None, "schedule": None, "engine_model": None, "cost_model": None, "kernels": None}
+    return {"layout": "old",
+            "schedule": None, "engine_model": None,
+            "cost_model": _series(cm.get("total_cycles"), cm.get("latency_ms"), _layers(cm.get("layers"))) if cm else None,
+            "kernels": _series(kernels.get("total_cycles"), kernels.get("latency_ms"), _layers(k_layers))
+            if kernels else None}
+
+
+def _engine(value: Any) -> Optional[dict]:
+    e = _dict(value)
+    return {"lanes": e.get("lanes"), "ports": e.get("ports")} if e else None
+
+
+def _rtl_estimate(rtl: dict) -> Optional[dict]:
+    """``rtl.estimate``: the overlay engine's cycle model (``cycles``, ``per_layer`` per instruction,
+    resources under ``rtl.resources``) or the dataflow design's units (``unit_cycles``, resources
+    under ``rtl.dsp_estimate`` / ``rtl.bram18_estimate``)."""
+    if not rtl:
+        return None
+    est, res = _dict(rtl.get("estimate")), _dict(rtl.get("resources"))
+    dsp = _dict(rtl.get("dsp_estimate")) or _dict(res.get("dsp"))
+    bram = _dict(rtl.get("bram18_estimate")) or _dict(res.get("bram18"))
+    return {
+        "architecture": rtl.get("architecture"),
+        "engine": _engine(rtl.get("engine")),
+        "kept_tokens": est.get("kept_tokens"),
+        "cycles": _num(est.get("cycles")),
+        "latency_ms": _num(est.get("ms")),
+        "per_instruction": _layers(est.get("per_layer")),
+        "unit_cycles": _layers(est.get("unit_cycles"), name_key="unit"),
+        "busiest_unit_cycles": est.get("busiest_unit_cycles"),
+        "sum_unit_cycles": est.get("sum_unit_cycles"),
+        "resources": {"DSP": dsp.get("total"), "BRAM_18K": bram.get("total"), "LUT": None, "FF": None, "URAM": None},
+    }
+
+
 def _estimate(manifest: dict) -> Optional[dict]:
     est, res, rtl = _dict(manifest.get("estimate")), _dict(manifest.get("resources")), _dict(manifest.get("rtl"))
     if not (est or res or rtl.get("estimate")):
         return None
-    cm, kernels = _dict(est.get("cost_model")), _dict(est.get("kernels"))
-    rtl_est = _dict(rtl.get("estimate"))
-    dsp = _dict(res.get("dsp"))
-    cost = _dict(res.get("cost_model"))
+    dsp, bram = _dict(res.get("dsp")), _dict(res.get("bram18"))
+    cost = _dict(res.get("cost_model"))  # old layout
+    hls_res = {"DSP": dsp.get("total", cost.get("dsp")), "BRAM_18K": bram.get("total", cost.get("bram18")),
+               "LUT": cost.get("lut"), "FF": cost.get("ff"), "URAM": cost.get("uram")}
     out = {
         "clock_mhz": est.get("clock_mhz"),
         "target_kept": est.get("target_kept"),
         "kept_tokens": est.get("kept_tokens"),
         "hls": {
-            "cost_model": {"total_cycles": cm.get("total_cycles"), "latency_ms": cm.get("latency_ms"),
-                           "layers": _layers(cm.get("layers"))} if cm else None,
-            "kernels": {"total_cycles": kernels.get("total_cycles"), "latency_ms": kernels.get("latency_ms"),
-                        "layers": _layers(kernels.get("layers"))} if kernels else None,
+            **_hls_latency(est),
+            "engine": _engine(_dict(manifest.get("hls")).get("engine")),
             "latency_table": _list(est.get("latency_table")),
-            "resources": {"DSP": dsp.get("total", cost.get("dsp")), "BRAM_18K": cost.get("bram18"),
-                          "LUT": cost.get("lut"), "FF": cost.get("ff"), "URAM": cost.get("uram")} if (dsp or cost) else None,
+            "resources": hls_res if any(v is not None for v in hls_res.values()) else None,
             "resources_cost_model": {"DSP": cost.get("dsp"), "BRAM_18K": cost.get("bram18"), "LUT": cost.get("lut"),
                                      "FF": cost.get("ff"), "URAM": cost.get("uram")} if cost else None,
         },
-        "rtl": {
-            "architecture": rtl.get("architecture"),
-            "kept_tokens": rtl_est.get("kept_tokens"),
-            "unit_cycles": _layers(rtl_est.get("unit_cycles"), name_key="unit"),
-            "busiest_unit_cycles": rtl_est.get("busiest_unit_cycles"),
-            "sum_unit_cycles": rtl_est.get("sum_unit_cycles"),
-            "resources": {"DSP": _dict(rtl.get("dsp_estimate")).get("total"),
-                          "BRAM_18K": _dict(rtl.get("bram18_estimate")).get("total"),
-                          "LUT": None, "FF": None, "URAM": None},
-        } if rtl else None,
+        "rtl": _rtl_estimate(rtl),
         "per_layer_cycles": None,
         "hls_checks": manifest.get("hls") if isinstance(manifest.get("hls"), dict) else None,
     }
@@ -188,7 +257,19 @@ def _csim(folder: Path) -> Optional[dict]:
         "images": data.get("images"), "bit_exact": data.get("bit_exact"), "all_bit_exact": data.get("all_bit_exact"),
         "summary": data.get("summary"), "accuracy": data.get("accuracy"), "compiler": data.get("compiler"),
         "kept_per_stage": _kept_stats(per),
+        "estimated_latency_ms": _mean_estimates(per),
     }
+
+
+def _mean_estimates(per_image: list) -> Optional[dict]:
+    """Mean of the per-image ``estimated_latency_ms`` (the estimates at the kept tokens each image
+    had in C-simulation: ``hls`` schedule, ``rtl_engine`` cycle model)."""
+    recs = [_dict(r.get("estimated_latency_ms")) for r in per_image if isinstance(r, dict)]
+    recs = [r for r in recs if r]
+    if not recs:
+        return None
+    keys = sorted({k for r in recs for k in r if all(_num(x.get(k)) is not None for x in recs)})
+    return {k: round(sum(r[k] for r in recs) / len(recs), 6) for k in keys} or None
 
 
 def _argmax(values: list) -> Optional[int]:
@@ -220,6 +301,8 @@ def _rtl_simulation(folder: Path, manifest: dict) -> Optional[dict]:
         "stream": data.get("stream"), "cycles_per_image": data.get("cycles_per_image"),
         "mean_cycles": data.get("mean_cycles"), "interval_cycles": data.get("interval_cycles"),
         "load_cycles": data.get("load_cycles"), "accuracy": accuracy,
+        "engine_cycles": data.get("engine_cycles"),
+        "per_layer_cycles": _layers(data.get("per_layer_cycles")) or None,
         "kept_per_stage": _kept_stats(per),
     }
 

@@ -182,6 +182,40 @@ def _norm(name: str) -> str:
     return re.sub(r"[^a-z0-9]", "", name.lower())
 
 
+def _instruction_table(sched: list[dict], model: list[dict], rtl: list[dict], sim: list[dict],
+                       csynth: Optional[CsynthReport]) -> tuple[list[list[Any]], list[str], list]:
+    """Rows of the per-instruction table (current layout), and the cycles summed per op for the plot."""
+    from .compare import csynth_unit_latency, unit_function
+
+    names = _names_union(sched, rtl, sim)
+    if not names:
+        return [], [], []
+    by = [{x["name"]: x for x in lst} for lst in (sched, model, rtl, sim)]
+    ops = {n: next((b[n].get("op") for b in by if n in b and b[n].get("op")), None) for n in names}
+    fn_worst: dict[str, Any] = {}
+    if csynth is not None:
+        for op in {o for o in ops.values() if o}:
+            m = csynth_unit_latency(csynth, unit_function(op))
+            fn_worst[op] = m.latency.worst if m is not None else None
+
+    def cyc(i: int, n: str, key: str = "cycles") -> Any:
+        return by[i][n].get(key) if n in by[i] else None
+
+    rows = [[n, ops[n], cyc(0, n), cyc(0, n, "stall"), cyc(1, n), cyc(2, n), cyc(3, n), fn_worst.get(ops[n])]
+            for n in names]
+    op_names = sorted({o for o in ops.values() if o}, key=lambda o: [ops[n] for n in names].index(o))
+    labels = ["HLS schedule (estimate)", "RTL engine model of the HLS engine (estimate)",
+              "RTL overlay cycle model (estimate)", "RTL simulation (first image)"]
+    series = []
+    for i, label in enumerate(labels):
+        sums = []
+        for op in op_names:
+            vals = [cyc(i, n) for n in names if ops[n] == op]
+            sums.append(sum(vals) if vals and all(v is not None for v in vals) else None)
+        series.append((label, sums))
+    return rows, op_names, series
+
+
 def design_sections(j: dict, rep) -> list[dict]:
     d, board = j["design"], j.get("board") or {}
     est = j.get("estimate") or {}
@@ -220,10 +254,15 @@ def design_sections(j: dict, rep) -> list[dict]:
                                        "resources of every estimate and measurement as a share of the board"),
                          tables=[_table(["source", *RESOURCE_KEYS], res_rows, flagged=over_rows)])
 
-    totals = [("HLS cost model (estimate)", (hls.get("cost_model") or {}).get("total_cycles"), "estimate"),
-              ("HLS kernels (estimate)", (hls.get("kernels") or {}).get("total_cycles"), "estimate"),
+    sched, model = hls.get("schedule") or {}, hls.get("engine_model") or {}
+    old = " (estimate, old layout)"
+    totals = [("HLS schedule (estimate)", sched.get("total_cycles"), "estimate"),
+              ("RTL engine model of the HLS engine (estimate)", model.get("total_cycles"), "estimate"),
+              ("HLS cost model" + old, (hls.get("cost_model") or {}).get("total_cycles"), "estimate"),
+              ("HLS kernels" + old, (hls.get("kernels") or {}).get("total_cycles"), "estimate"),
               ("HLS C-synthesis, worst case", csynth.latency.worst if csynth else None, "measured"),
               ("HLS co-simulation, average", cosim.main.latency_avg if cosim and cosim.main else None, "measured"),
+              ("RTL overlay cycle model (estimate)", rtl.get("cycles"), "estimate"),
               ("RTL sum of unit cycles (estimate)", rtl.get("sum_unit_cycles"), "estimate"),
               ("RTL simulation, mean", sim.get("mean_cycles"), "measured")]
     cm_layers = (hls.get("cost_model") or {}).get("layers") or []
@@ -234,25 +273,46 @@ def design_sections(j: dict, rep) -> list[dict]:
     by_norm = {_norm(n): n for n in names}
     vend = {by_norm[_norm(x["name"])]: x["cycles"] for x in vendor_layers if _norm(x["name"]) in by_norm}
     meas = {by_norm[_norm(x["name"])]: x["cycles"] for x in measured_layers if _norm(x["name"]) in by_norm}
-    layer_series = [("HLS cost model (estimate)", _by_name(cm_layers, names)),
-                    ("HLS kernels (estimate)", _by_name(k_layers, names)),
+    layer_series = [("HLS cost model" + old, _by_name(cm_layers, names)),
+                    ("HLS kernels" + old, _by_name(k_layers, names)),
                     ("per-layer cycles (measured)", [meas.get(n) for n in names]),
                     ("HLS C-synthesis module", [vend.get(n) for n in names])]
+    ins_rows, op_names, op_series = _instruction_table(sched.get("layers") or [], model.get("layers") or [],
+                                                        rtl.get("per_instruction") or [], sim.get("per_layer_cycles") or [],
+                                                        csynth)
     units = rtl.get("unit_cycles") or []
     finish = _rtl_unit_finish(rep)
     unit_names = [u["name"] for u in units]
     latency_images = (
         _image(plots.totals_plot(totals), "whole-design latency per image: every estimate and measurement")
+        + _image(plots.layers_plot(op_names, op_series),
+                 "cycles per instruction kind (summed over the program): estimates against measurements")
         + _image(plots.layers_plot(names, layer_series), "latency per layer of the HLS design (cycles)")
         + _image(plots.layers_plot(unit_names, [("RTL unit busy cycles (estimate)", [u["cycles"] for u in units]),
                                                 ("RTL finish cycle after the first pixel (simulation)",
                                                  [finish.get(_norm(n)) for n in unit_names])]),
                  "RTL units: estimated busy cycles per frame, and when each finished in the simulation")
     )
-    latency = _section("latency", "Latency", images=latency_images, tables=[_table(
-        ["figure", "cycles", "kind"], [[a, b, c] for a, b, c in totals if b is not None])],
-        paragraphs=["The RTL's sum of unit cycles assumes the units never overlap; units that stream token by token "
-                    "do overlap, so the simulation is expected below it."] if rtl.get("sum_unit_cycles") else [])
+    paragraphs = []
+    if rtl.get("sum_unit_cycles"):
+        paragraphs.append("The RTL's sum of unit cycles assumes the units never overlap; units that stream token by "
+                          "token do overlap, so the simulation is expected below it.")
+    if ins_rows:
+        paragraphs.append("Per instruction: the HLS schedule (stall = cycles waiting for weights), the RTL engine's "
+                          "cycle model of the HLS engine, the RTL overlay's cycle model of the RTL design's engine "
+                          "(the same figures when both engines have the same lanes and ports), the RTL simulation's "
+                          "cycles of the first image, and the C-synthesis worst case of the HLS function that runs "
+                          "the instruction (one call). Estimates are at the target kept tokens, the simulation at "
+                          "the tokens its image kept.")
+    if hls.get("layout") == "old":
+        paragraphs.append("This manifest has the old layout (cost model and kernels per layer, before the HLS design "
+                          "became the overlay engine's HLS face).")
+    tables = [_table(["figure", "cycles", "kind"], [[a, b, c] for a, b, c in totals if b is not None])]
+    if ins_rows:
+        tables.append(_table(["instruction", "op", "HLS schedule", "HLS stall", "RTL engine model (HLS engine)",
+                              "RTL overlay model", "RTL simulation", "C-synthesis function (worst)"], ins_rows,
+                             caption="cycles per instruction"))
+    latency = _section("latency", "Latency", images=latency_images, tables=tables, paragraphs=paragraphs)
 
     kept_target = est.get("target_kept") or []
     stages = len(kept_target) or len((csim.get("kept_per_stage") or []))

@@ -50,6 +50,10 @@ def design_text(j: dict) -> str:
     if j.get("csim"):
         out.append(f"C-sim: {j['csim'].get('summary') or _v(j['csim'].get('bit_exact'))}, accuracy "
                    f"{_v(j['csim'].get('accuracy'))}")
+        est = j["csim"].get("estimated_latency_ms")
+        if est:
+            out.append("  estimates at the kept tokens of its images (mean ms): "
+                       + ", ".join(f"{k} {_v(v)}" for k, v in est.items()))
     if j.get("rtl_simulation"):
         s = j["rtl_simulation"]
         out.append(f"RTL sim: {_v(s.get('bit_exact'))}/{_v(s.get('images'))} bit-exact, mean {_v(s.get('mean_cycles'))} "
