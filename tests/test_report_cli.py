@@ -154,7 +154,9 @@ def test_board_option_and_part_lookup(tmp_path):
 # ------------------------------------------------------------------------------------------------
 
 def write_design(folder: Path, *, vendor: bool = True) -> Path:
-    """A design folder in the shape ``generate`` writes, with every source filled by hand."""
+    """A design folder with every source filled by hand, its manifest in the old layout (the HLS
+    design's cost model and kernels per layer, before issue 11; the current layout is checked on
+    generated designs in ``test_report_estimates``) with a dataflow RTL design."""
     manifest = {
         "generator": {"name": "spvit_fpga", "version": "0.1.0"},
         "model": {"name": "tiny", "description": "hand-written test design", "random_weights": False,
@@ -209,6 +211,7 @@ def test_design_folder_with_every_source(tmp_path):
         assert j[key], key
     assert j["design"]["other_manifest_keys"] == ["a_key_from_the_future"]
     assert j["estimate"]["hls_checks"] == {"drc": {"warnings": 0}}
+    assert j["estimate"]["hls"]["layout"] == "old" and j["estimate"]["hls"]["schedule"] is None
     assert j["interop"] == {"finn": {"rtlsim_cycles": 5000}}
     assert j["csim"]["kept_per_stage"] == [{"stage": 0, "mean": 8.0, "min": 7, "max": 9}]
     assert j["rtl_simulation"]["accuracy"] == 0.5 and j["rtl_simulation"]["all_bit_exact"] is False
@@ -216,7 +219,7 @@ def test_design_folder_with_every_source(tmp_path):
     c = _by_name(j["comparison"])
     hls = c["design latency (HLS)"]
     assert (hls["estimate"], hls["measurement"], hls["ratio"]) == (4000, 4109, 1.0272)
-    assert hls["flags"]["estimate_off"] is False
+    assert hls["flags"]["estimate_off"] is False and hls["estimate_source"] == "estimate.hls.kernels (old layout)"
     assert c["design latency (HLS co-simulation)"]["flags"]["estimate_off"] is True  # 42500 vs 4000
     assert c["design latency (RTL, sum of unit cycles)"]["ratio"] == 0.3
     assert c["embed (HLS kernels)"]["measurement"] == 1250  # per_layer_cycles against the layer estimates
