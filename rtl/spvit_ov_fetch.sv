@@ -272,6 +272,11 @@ module spvit_ov_fetch #(
       logic [PG_W-1:0] to_page;
       logic [LEN_W-1:0] len_c;
       logic issue, r_fire, r_end;
+      // issue conditions as registers (the compares of left, credit and inflight in front of the
+      // 40-bit address enable were 8 LUT levels): each is at most one cycle stale, and only an issue
+      // makes one of them less true -- the cycle after an issue cannot issue (len_ok), by the next
+      // one they have caught up; lengths never grow along a region, so a stale len_q is the safe side
+      logic left_nz, credit_ok, slot_ok;
 
       assign to_page = PG_W'(PAGE_BEATS) - PG_W'(addr[11:0] >> LB);
       always_comb begin : p_len
@@ -283,8 +288,12 @@ module spvit_ov_fetch #(
       assign ar_addr[i] = araddr_q;
       assign ar_len[i] = arlen_q;
       assign ar_valid[i] = arvalid_q;
-      assign issue = (state == RUN) && !arvalid_q && len_ok && (left != '0) &&
-                     (credit >= F_W'(len_q)) && (inflight != O_W'(OUTSTANDING));
+      assign issue = (state == RUN) && !arvalid_q && len_ok && left_nz && credit_ok && slot_ok;
+      always_ff @(posedge clk) begin
+        left_nz <= (left != '0);
+        credit_ok <= (credit >= F_W'(len_q));
+        slot_ok <= (inflight != O_W'(OUTSTANDING));
+      end
       assign r_fire = r_valid[i] && r_ready[i];
       assign r_end = r_fire && r_last[i];
       assign r_err[i] = r_fire && (r_resp[i] != 2'b00);

@@ -515,7 +515,7 @@ module spvit_ov_selector #(
   logic [7:0] is_q;
   logic [CT_W-1:0] is_i;
   logic [AD_W-1:0] is_ad;
-  logic need_hw, ps_live, ps_keep;
+  logic need_hw, ps_keep;
 
   // internal per-token memories (SELECT)
   logic [N_MAX-1:0] keepv;
@@ -533,8 +533,21 @@ module spvit_ov_selector #(
       need_hw <= !need_hw && d_same && (eq_h || c_h[LW-1:0] == LW'(L - 1));
     end
   end
-  assign ps_live = (c_t <= d_nm1) && (r_n != '0);
-  assign ps_keep = !ps_live || keepv[TI_W'(c_t)];
+  // the pass's keep flag of row 1+c_t: a shift register loaded on entering the pass with every
+  // token's decision (rows at or past N, the earlier packages, count as kept) and shifted as c_t
+  // steps, instead of keepv[c_t] (an N_MAX-way mux behind the token counter, 9 LUT levels into the
+  // issue tags at N_MAX = 196).  keepv is final on entry: the pass follows a wait on an empty pipeline.
+  logic [N_MAX-1:0] kq;
+  always_ff @(posedge clk) begin
+    if (enter && enter_ph[P_PASS]) begin
+      for (int i = 0; i < N_MAX; i++) begin
+        kq[i] <= keepv[i] || (N_W'(i) >= r_n);
+      end
+    end else if (ph[P_PASS] && eq_w) begin
+      kq <= (kq >> 1) | (N_MAX'(1) << (N_MAX - 1));
+    end
+  end
+  assign ps_keep = kq[0];
 
   always_comb begin : p_issue
     is_xb = 1'b0;
