@@ -92,7 +92,7 @@ def run_case(model: str, board, src, case: str, work: Path, clock_mhz: float) ->
         "ddr_bytes": int(r["ddr_bytes"]), "ddr_share": round(ddr_rate / eng["ddr_bytes_per_cycle"], 4),
         "sim_seconds": round(res["sim_seconds"], 1), "build_seconds": res["build_seconds"],
         "wall_seconds": round(wall, 1), "cycles_per_second": res.get("cycles_per_second"),
-        "per_layer": [{"name": m["name"], "op": m["op"], "cycles": m["cycles"]} for m in r["per_layer_cycles"]],
+        "per_layer": [{"name": m["name"], "cycles": m["cycles"]} for m in r["per_layer_cycles"]],
     }
     return score(run, ir, board)
 
@@ -105,7 +105,7 @@ def score(run: dict, ir, board) -> dict:
     if [e.name for e in est] != [p["name"] for p in run["per_layer"]]:
         raise SystemExit(f"error: {run['model']} {run['case']}: the program differs from the simulated one")
     for e, p in zip(est, run["per_layer"]):
-        p["estimate"] = e.cycles
+        p["op"], p["estimate"] = e.op, e.cycles
     per_layer = run["per_layer"]
     errors = [abs(p["estimate"] - p["cycles"]) / max(1, p["cycles"]) for p in per_layer]
     off = [p for p in per_layer if abs(p["estimate"] - p["cycles"]) > max(15, 0.02 * p["cycles"])]

@@ -216,6 +216,9 @@ def main() -> int:
     ap.add_argument("--slices-from", default=None,
                     help="reuse the GEMM slices of this results file (same design key) instead of running them")
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "overlay_synth.json"))
+    ap.add_argument("--record", action="store_true",
+                    help="also write the engine totals, the fit and the deepest unit into DESIGN/manifest.json "
+                         "(rtl.synth, method 'per unit')")
     args = ap.parse_args()
     design = Path(args.design)
     manifest = json.loads((design / "manifest.json").read_text())
@@ -314,6 +317,18 @@ def main() -> int:
     if worst:
         print(f"deepest unit: {worst['module']} with {worst['max_lut_levels']} LUT levels "
               f"(rule of thumb for 300 MHz on UltraScale+: <= {MAX_LUT_LEVELS_300MHZ})")
+    if args.record:
+        from spvit_fpga.rtl.sim import write_manifest
+
+        manifest["rtl"]["synth"] = {
+            "method": "per unit: each unit synth_xilinx'd at its parameters (GEMM from slices), buffers from "
+                      "their sizes (benchmarks/overlay_synth.py); Yosys estimates, not Vivado's",
+            "total": comp["total"], "board": comp["board"], "fits": comp["fits"], "missing": comp["missing"],
+            "deepest_unit": None if worst is None else {"module": worst["module"],
+                                                        "lut_levels": worst["max_lut_levels"]},
+        }
+        write_manifest(design, manifest)
+        print(f"recorded in {design / 'manifest.json'} (rtl.synth)")
     return 0
 
 

@@ -537,12 +537,17 @@ module spvit_ov_selector #(
   // token's decision (rows at or past N, the earlier packages, count as kept) and shifted as c_t
   // steps, instead of keepv[c_t] (an N_MAX-way mux behind the token counter, 9 LUT levels into the
   // issue tags at N_MAX = 196).  keepv is final on entry: the pass follows a wait on an empty pipeline.
-  logic [N_MAX-1:0] kq;
+  // past_n[i] = (i >= N) as a register (r_n is fixed from the cycle after start; the pass starts
+  // cycles later), so the load is one OR a bit (the compare behind the load's enable was 8 levels)
+  logic [N_MAX-1:0] kq, past_n;
+  always_ff @(posedge clk) begin
+    for (int i = 0; i < N_MAX; i++) begin
+      past_n[i] <= (N_W'(i) >= r_n);
+    end
+  end
   always_ff @(posedge clk) begin
     if (enter && enter_ph[P_PASS]) begin
-      for (int i = 0; i < N_MAX; i++) begin
-        kq[i] <= keepv[i] || (N_W'(i) >= r_n);
-      end
+      kq <= keepv | past_n;
     end else if (ph[P_PASS] && eq_w) begin
       kq <= (kq >> 1) | (N_MAX'(1) << (N_MAX - 1));
     end
