@@ -280,16 +280,9 @@ def simulate_overlay(design: Path, manifest: dict[str, Any], n_images: Optional[
         "latency_ms": [round(c / (mhz * 1e3), 6) for c in cycles],
         "per_layer_cycles": per[0]["per_layer_cycles"] if per else [],
         "ddr_bytes": [int(r["ddr_bytes"]) for r in per],
-        "build_seconds": round(sim.build_seconds, 2) if sim else None,
-        "sim_seconds": round(sim.run_seconds, 2) if sim else round(wall, 2),
-        "simulated_cycles": int(sim.sim_time_ns // 10) if sim else None,
         "per_image": per,
     }
-    if sim and sim.run_seconds > 0:
-        out["cycles_per_second"] = round(out["simulated_cycles"] / sim.run_seconds, 1)
-    if waves and sim is not None:
-        out["waves"] = str(sim.test_dir / "dump.vcd")
-    return out
+    return _with_run_figures(out, sim, wall, waves)
 
 
 def simulate_design(design: Path, manifest: dict[str, Any], n_images: Optional[int], *, waves: bool = False,
@@ -344,17 +337,23 @@ def simulate_design(design: Path, manifest: dict[str, Any], n_images: Optional[i
         "clock_mhz": manifest["board"]["clock_mhz"],
         "latency_ms": [round(c / (manifest["board"]["clock_mhz"] * 1e3), 6) for c in cycles],
         "load_cycles": tb["load_cycles"],
-        "build_seconds": round(sim.build_seconds, 2) if sim else None,
-        "sim_seconds": round(sim.run_seconds, 2) if sim else round(wall, 2),
-        "simulated_cycles": int(sim.sim_time_ns // 10) if sim else None,
         "per_image": per,
     }
+    return _with_run_figures(out, sim, wall, waves)
+
+
+
+def _with_run_figures(out: dict[str, Any], sim, wall: float, waves: bool) -> dict[str, Any]:
+    """The simulator's own figures (build and run seconds, simulated cycles and their rate, the
+    waveform file) added to a result."""
+    out.update({"build_seconds": round(sim.build_seconds, 2) if sim else None,
+                "sim_seconds": round(sim.run_seconds, 2) if sim else round(wall, 2),
+                "simulated_cycles": int(sim.sim_time_ns // 10) if sim else None})
     if sim and sim.run_seconds > 0:
         out["cycles_per_second"] = round(out["simulated_cycles"] / sim.run_seconds, 1)
     if waves and sim is not None:
         out["waves"] = str(sim.test_dir / "dump.vcd")
     return out
-
 
 def record(design: Path, manifest: dict[str, Any], result: dict[str, Any]) -> None:
     """``DIR/rtl_sim.json`` and ``manifest.rtl.simulation`` (measured beside the estimate)."""

@@ -23,6 +23,7 @@ import torch
 
 from spvit_fpga.ir import intops
 from spvit_fpga.ir.intops import FixedFormat
+from spvit_fpga.hw.overlay.cycles import selector_cycles  # the unit's formula, which the bench checks exactly
 from spvit_fpga.hw.overlay.layout import ParamStream
 
 __all__ = ["OP", "SelectorParams", "selector_cycles", "Buffers", "Case", "head_mean_case", "token_mean_case",
@@ -65,41 +66,6 @@ class SelectorParams:
     @property
     def sh_w(self) -> int:
         return max(self.UP_MAX, self.DN_MAX).bit_length() + 1
-
-
-def selector_cycles(op: str, *, L: int, x_w: int = 16, div_steps: int = 2, n: int = 0, t: int = 1, heads: int = 1,
-                    head_dim: int = 0, half: int = 0, dpl: int = 1, same_bank: bool = False, rule: str = "threshold",
-                    k: int = 0, table_beats: int = 0) -> int:
-    """Cycles of one instruction from the ``start`` cycle to the ``done`` cycle (no param-stream
-    stalls; every stall cycle of the SELECT table load adds one).  ``I = ceil(X_W / DIV_STEPS)``
-    divider stages, ``LW = log2 L``.
-
-    * HEAD_MEAN: ``N*D/L + 16 + LW + I`` (5 when N = 0)
-    * TOKEN_MEAN: ``N*H*ceil(half/L) + 11 + H*half + I + 10`` (``H*half + I + 13`` when N = 0)
-    * CONCAT: ``N*H*S + 9`` with ``S = dh/L`` slots a row (half < L: 1, or 2 when A and B share a
-      bank) (5 when N = 0)
-    * SELECT: ``3 + B`` (table beats) ``+ [N > 0] (N*(H + same*ceil(H/L)) + 17 + I)``
-      ``+ [top-k and k < N] (N*ceil(N/L) + 5 + LW)`` ``+ [T > 1] ((T-1)*D/L + 8)`` ``+ D + I + 10``
-    """
-    it, lw = -(-x_w // div_steps), L.bit_length() - 1
-    if op == "HEAD_MEAN":
-        return 5 if n == 0 else n * dpl + 16 + lw + it
-    if op == "TOKEN_MEAN":
-        drain = heads * half + it + 10
-        return 3 + drain if n == 0 else n * heads * max(1, half // L) + 11 + drain
-    if op == "CONCAT":
-        slots = 2 * half // L if half >= L else (2 if same_bank else 1)
-        return 5 if n == 0 else n * heads * slots + 9
-    if op == "SELECT":
-        c = 3 + table_beats
-        if n > 0:
-            c += n * (heads + (-(-heads // L) if same_bank else 0)) + 17 + it
-            if rule == "topk" and k < n:
-                c += n * -(-n // L) + 5 + lw
-        if t > 1:
-            c += (t - 1) * dpl + 8
-        return c + dpl * L + it + 10
-    raise ValueError(op)
 
 
 # --------------------------------------------------------------------------------------------
