@@ -72,18 +72,18 @@ def test_softmax_numerator_width_in_the_doc_is_what_intops_needs(p):
 
 
 def test_hls_softmax_numerator_is_the_doc_width():
+    """The HLS softmax divides a numerator of 16 + PF_MAX bits, PF_MAX the widest probability fraction
+    of the design (at least 8): the doc's 16 + P for the widest P the design holds."""
     from spvit_fpga.hls.plan import build_plan
+    from spvit_fpga.hw.boards import load_board
     from spvit_fpga.hw.source import default_model_ir
 
-    expr = _width_expr(REPO / "hls" / "spvit_softmax.h", r"typedef ap_uint<([^>]+)> num_t;")
+    expr = _width_expr(REPO / "hls" / "spvit_ov_softmax.h", r"const ap_uint<([^>]+)> num = ").replace("C::", "")
     ir = default_model_ir().ir
-    plan = build_plan(ir, block_pe=8, block_simd=8, weights_in_ddr=False)
-    exp_t = dict(plan.typedefs)["exp_t"]
-    te_w = int(re.fullmatch(r"ap_uint<(\d+)>", exp_t).group(1))  # the exp-table entry type the project uses
-    base = _doc_numerator_base()
-    assert _evaluate(expr, TE_W=te_w, P_FRAC=ir.blocks[0].attn.prob_fmt.frac) == base + ir.blocks[0].attn.prob_fmt.frac
-    for p in PROBS:
-        assert _evaluate(expr, TE_W=te_w, P_FRAC=p) == base + p
+    plan = build_plan(ir, load_board("zcu102"))
+    pf_max = plan.consts["PF_MAX"]
+    assert pf_max == max(b.attn.prob_fmt.frac for b in ir.blocks)  # the default model's P is 8
+    assert _evaluate(expr, PF_MAX=pf_max) == _doc_numerator_base() + pf_max
 
 
 def test_rtl_softmax_numerators_are_the_doc_width():
