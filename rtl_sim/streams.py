@@ -25,7 +25,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 import cocotb
 from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
-from cocotb.triggers import Event, ReadOnly, RisingEdge, SimTimeoutError, Timer, with_timeout
+from cocotb.triggers import Event, NextTimeStep, ReadOnly, RisingEdge, SimTimeoutError, Timer, with_timeout
 
 from spvit_fpga.rtl.bits import pack, to_signed, unpack  # noqa: F401  (re-exported for testbenches)
 
@@ -363,3 +363,47 @@ class StreamRun:
 
     beats: Dict[str, List[Beat]]
     cycles: int
+
+
+class UnitControl:
+    """start / busy / done bookkeeping of a bench for a one-instruction unit (a one-cycle ``start``
+    pulse with its config, ``busy`` while it runs, a one-cycle ``done``).  The bench's monitor calls
+    :meth:`_control` once a cycle after ``ReadOnly``; :meth:`_progress` says what a unit that never
+    finishes got through."""
+
+    def _init_control(self) -> None:
+        self.dones: List[int] = []    # cycles that saw done
+        self.starts: List[int] = []   # cycles that saw busy rise (an accepted start)
+        self._busy = 0
+
+    def _control(self, cycle: int) -> None:
+        d = self.dut
+        if int(d.done.value):
+            self.dones.append(cycle)
+        busy = int(d.busy.value)
+        if busy and not self._busy:
+            self.starts.append(cycle)
+        self._busy = busy
+
+    async def pulse_start(self, **config: int) -> None:
+        """Raise ``start`` with the config ports for one edge (leaving a ReadOnly phase first)."""
+        await NextTimeStep()
+        d = self.dut
+        d.start.value = 1
+        for name, value in config.items():
+            getattr(d, name).value = value
+        await RisingEdge(d.clk)
+        d.start.value = 0
+
+    async def wait_done(self, limit: int) -> int:
+        """The cycle of the next done, within ``limit`` cycles."""
+        n = len(self.dones)
+        for _ in range(limit):
+            await RisingEdge(self.dut.clk)
+            await ReadOnly()
+            if len(self.dones) > n:
+                return self.dones[-1]
+        raise AssertionError(f"no done within {limit} cycles: {self._progress()}")
+
+    def _progress(self) -> str:
+        return ""

@@ -23,12 +23,12 @@ from __future__ import annotations
 import random
 
 import cocotb
-from cocotb.triggers import NextTimeStep, ReadOnly, RisingEdge
+from cocotb.triggers import ReadOnly, RisingEdge
 
-from rtl_sim.streams import load_vectors, quiet_loggers, start_clock_and_reset
+from rtl_sim.streams import UnitControl, load_vectors, quiet_loggers, start_clock_and_reset
 
 
-class Bench:
+class Bench(UnitControl):
     def __init__(self, dut, vec, stall=0.0, seed=0):
         self.dut = dut
         self.vec = vec
@@ -44,9 +44,7 @@ class Bench:
         self.inflight = [0] * self.np
         self.max_inflight = [0] * self.np
         self.beats = []                           # (edge, bytes)
-        self.dones = []
-        self.starts = []
-        self._busy = 0
+        self._init_control()
         for n in ("start", "ps_tready", "pause_ar", "pause_r", "err_en", "err_addr"):
             getattr(dut, n).value = 0
         cocotb.start_soon(self._monitor())
@@ -81,32 +79,14 @@ class Bench:
                 self.r_stalls += 1
             if int(d.ps_tvalid.value) and int(d.ps_tready.value):
                 self.beats.append((e, int(d.ps_tdata.value).to_bytes(sb, "little")))
-            if int(d.done.value):
-                self.dones.append(self.cycle)
-            busy = int(d.busy.value)
-            if busy and not self._busy:
-                self.starts.append(self.cycle)
-            self._busy = busy
+            self._control(self.cycle)
 
     async def start(self, ld):
-        await NextTimeStep()
-        d = self.dut
-        d.start.value = 1
-        d.base.value = ld["base"]
-        d.region_bytes.value = ld["region"]
-        d.beats.value = ld["beats"]
-        await RisingEdge(d.clk)
-        d.start.value = 0
+        await self.pulse_start(base=ld["base"], region_bytes=ld["region"], beats=ld["beats"])
 
-    async def wait_done(self, limit):
-        n = len(self.dones)
-        for _ in range(limit):
-            await RisingEdge(self.dut.clk)
-            await ReadOnly()
-            if len(self.dones) > n:
-                return self.dones[-1]
-        raise AssertionError(f"no done within {limit} cycles: {len(self.beats)} beats, "
-                             f"{[len(a) for a in self.ars]} bursts, {[len(r) for r in self.rs]} R beats")
+    def _progress(self):
+        return (f"{len(self.beats)} beats, {[len(a) for a in self.ars]} bursts, "
+                f"{[len(r) for r in self.rs]} R beats")
 
     def marks(self):
         return [len(a) for a in self.ars], [len(r) for r in self.rs], len(self.beats)

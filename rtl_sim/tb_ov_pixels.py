@@ -16,12 +16,12 @@ from __future__ import annotations
 import random
 
 import cocotb
-from cocotb.triggers import NextTimeStep, ReadOnly, RisingEdge
+from cocotb.triggers import ReadOnly, RisingEdge
 
-from rtl_sim.streams import load_vectors, quiet_loggers, start_clock_and_reset
+from rtl_sim.streams import UnitControl, load_vectors, quiet_loggers, start_clock_and_reset
 
 
-class Bench:
+class Bench(UnitControl):
     def __init__(self, dut, vec, idle=0.0, seed=0):
         self.dut = dut
         self.p = vec["params"]
@@ -31,10 +31,8 @@ class Bench:
         self.sent = 0
         self.cycle = 0
         self.writes = []          # (edge, addr, be, data)
-        self.dones = []
-        self.starts = []
+        self._init_control()
         self.taken = []           # edges of pixel-beat handshakes
-        self._busy = 0
         dut.start.value = 0
         dut.s_axis_pixels_tvalid.value = 0
         cocotb.start_soon(self._run())
@@ -64,30 +62,13 @@ class Bench:
                 self.taken.append(e)
             if int(d.am_wr_en.value):
                 self.writes.append((e, int(d.am_wr_addr.value), int(d.am_wr_be.value), int(d.am_wr_data.value)))
-            if int(d.done.value):
-                self.dones.append(self.cycle)
-            busy = int(d.busy.value)
-            if busy and not self._busy:
-                self.starts.append(self.cycle)
-            self._busy = busy
+            self._control(self.cycle)
 
     async def start(self, img):
-        await NextTimeStep()
-        d = self.dut
-        d.start.value = 1
-        d.dst_base.value = img["base"]
-        d.dst_stride.value = img["stride"]
-        await RisingEdge(d.clk)
-        d.start.value = 0
+        await self.pulse_start(dst_base=img["base"], dst_stride=img["stride"])
 
-    async def wait_done(self, limit):
-        n = len(self.dones)
-        for _ in range(limit):
-            await RisingEdge(self.dut.clk)
-            await ReadOnly()
-            if len(self.dones) > n:
-                return self.dones[-1]
-        raise AssertionError(f"no done within {limit} cycles: {self.sent} beats taken, {len(self.writes)} writes")
+    def _progress(self):
+        return f"{self.sent} beats taken, {len(self.writes)} writes"
 
     def check(self, img, w0):
         L = self.p["L"]

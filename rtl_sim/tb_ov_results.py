@@ -16,12 +16,12 @@ from __future__ import annotations
 import random
 
 import cocotb
-from cocotb.triggers import NextTimeStep, ReadOnly, RisingEdge
+from cocotb.triggers import ReadOnly, RisingEdge
 
-from rtl_sim.streams import load_vectors, quiet_loggers, start_clock_and_reset
+from rtl_sim.streams import UnitControl, load_vectors, quiet_loggers, start_clock_and_reset
 
 
-class Bench:
+class Bench(UnitControl):
     def __init__(self, dut, vec, stall=0.0, seed=0):
         self.dut = dut
         self.p = vec["params"]
@@ -31,9 +31,7 @@ class Bench:
         self.pipe = {}
         self.cycle = 0
         self.words = []           # (edge, data, last)
-        self.dones = []
-        self.starts = []
-        self._busy = 0
+        self._init_control()
         dut.start.value = 0
         dut.kept.value = 0
         dut.m_axis_results_tready.value = 0
@@ -55,31 +53,15 @@ class Bench:
                 self.pipe[n + 2] = self.ram[a]
             if int(d.m_axis_results_tvalid.value) and int(d.m_axis_results_tready.value):
                 self.words.append((n + 1, int(d.m_axis_results_tdata.value), int(d.m_axis_results_tlast.value)))
-            if int(d.done.value):
-                self.dones.append(n)
-            busy = int(d.busy.value)
-            if busy and not self._busy:
-                self.starts.append(n)
-            self._busy = busy
+            self._control(n)
 
     async def start(self, frame):
-        await NextTimeStep()
-        self.ram = frame["ram"]
-        d = self.dut
-        d.start.value = 1
-        d.kept.value = frame["kept"]
-        await RisingEdge(d.clk)
-        d.start.value = 0
-        d.kept.value = self.rng.getrandbits(len(d.kept))
+        self.ram = frame["ram"]  # the previous frame is done: no read of it is in flight
+        await self.pulse_start(kept=frame["kept"])
+        self.dut.kept.value = self.rng.getrandbits(len(self.dut.kept))  # kept must have been sampled
 
-    async def wait_done(self, limit):
-        n = len(self.dones)
-        for _ in range(limit):
-            await RisingEdge(self.dut.clk)
-            await ReadOnly()
-            if len(self.dones) > n:
-                return self.dones[-1]
-        raise AssertionError(f"no done within {limit} cycles: {len(self.words)} words")
+    def _progress(self):
+        return f"{len(self.words)} words"
 
     def check(self, frame, w0):
         got = [[w, last] for _, w, last in self.words[w0:]]
